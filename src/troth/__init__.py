@@ -1,0 +1,3 @@
+"""troth: privacy policy as code."""
+
+__version__ = "0.1.0"

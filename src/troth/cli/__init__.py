@@ -1,0 +1,58 @@
+"""The ``troth`` command line: a thin layer over the library.
+
+Each domain has its own module that defines a Typer sub-app or commands; this module assembles them
+and turns every :class:`~troth.errors.TrothError` into one clear line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from troth.cli import audit, policy
+from troth.cli._console import err_console
+from troth.errors import TrothError
+
+app = typer.Typer(
+    name="troth",
+    help="Privacy policy as code: declare, check, enforce and prove a privacy policy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+policy.register(app)
+app.add_typer(audit.app, name="audit")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except TrothError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if os.environ.get("TROTH_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}; "
+            "this is a bug in troth: re-run with TROTH_DEBUG=1 and report the traceback"
+        )
+        return 70
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
