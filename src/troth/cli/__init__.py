@@ -10,10 +10,11 @@ import os
 import sys
 
 import typer
+from rich.markup import escape
 
 from troth.cli import audit, policy
 from troth.cli._console import err_console
-from troth.errors import TrothError
+from troth.errors import PolicyLoadError, TrothError
 
 app = typer.Typer(
     name="troth",
@@ -30,8 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
         result = app(args=argv, standalone_mode=False)
+    except PolicyLoadError as exc:
+        for line in exc.lines():
+            err_console.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True)
+        return exc.exit_code
     except TrothError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(exc.one_line())}", markup=True, soft_wrap=True
+        )
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

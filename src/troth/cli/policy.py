@@ -1,9 +1,92 @@
-"""``troth check``, ``troth render``, ``troth diff``: the policy commands."""
+"""``troth check``: run the policy checks, for people and for CI."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.markup import escape
+from rich.table import Table
+
+from troth.cli._console import console
+from troth.policy.checks import CHECKS, Finding, Report, Severity, run_checks
+from troth.policy.loader import load_policy
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
+
+
+def check(
+    path: Annotated[Path, typer.Argument(help="policy.yaml, or a folder that holds one")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="run only these check ids")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="skip these check ids")
+    ] = None,
+    min_severity: Annotated[
+        Severity, typer.Option("--min-severity", help="hide findings below this severity")
+    ] = Severity.info,
+    strict: Annotated[bool, typer.Option("--strict", help="warnings fail too")] = False,
+) -> None:
+    """Check a policy against itself and the law's basic rules; exit 1 on errors."""
+    doc = load_policy(path)
+    report = run_checks(doc, select=select, ignore=ignore or ())
+    shown = [f for f in report.findings if f.severity.rank <= min_severity.rank]
+    if fmt is Format.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "policy": str(doc.path),
+                    "version": doc.policy.policy.version,
+                    "checks_run": report.checks_run,
+                    "summary": {s.value: report.count(s) for s in Severity},
+                    "findings": [f.as_dict() for f in shown],
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_text(report, shown, str(doc.path))
+    failing = report.errors + (report.count(Severity.warning) if strict else 0)
+    if failing:
+        raise typer.Exit(1)
+
+
+def _print_text(report: Report, shown: list[Finding], path: str) -> None:
+    for f in shown:
+        style = _STYLE[f.severity]
+        promises = f" [dim]({', '.join(f.promises)})[/]" if f.promises else ""
+        console.print(
+            f"[{style}]{f.severity.value:<7}[/] {escape(f.where)}  [bold]{f.check}[/]{promises}\n"
+            f"        {escape(f.message)}"
+            + (f"\n        [dim]fix: {escape(f.fix)}[/]" if f.fix else ""),
+            soft_wrap=True,
+        )
+    n_err, n_warn, n_info = (report.count(s) for s in Severity)
+    counts = f"{n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)}, "
+    counts += f"{n_info} note{'s' * (n_info != 1)}"
+    console.print(f"{counts} from {report.checks_run} checks on {escape(path)}")
+
+
+def list_checks() -> None:
+    """List every registered check with its severity."""
+    table = Table("id", "severity", "what it finds", box=None)
+    for check_id, chk in CHECKS.items():
+        table.add_row(check_id, chk.severity.value, chk.title)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add the policy commands to the main app."""
+    app.command("check")(check)
+    app.command("checks")(list_checks)

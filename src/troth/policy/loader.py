@@ -34,12 +34,17 @@ class PolicyDocument:
     def where(self, element: Any = None, field: str | None = None, *, key: bool = False) -> str:
         """``file:line:col`` of an element (or one of its fields)."""
         path: Path_ = getattr(element, "_path", ()) if element is not None else ()
-        if field is not None:
-            path = (*path, field)
-        return self.source.at(path, key=key)
+        return self.source.at((*path, *_split(field)), key=key)
 
     def field_path(self, element: Any, field: str | None = None) -> str:
-        return dotted(getattr(element, "_path", ()) + ((field,) if field else ()))
+        return dotted((*getattr(element, "_path", ()), *_split(field)))
+
+
+def _split(field: str | None) -> Path_:
+    """``"categories.0"`` -> ``("categories", 0)``."""
+    if not field:
+        return ()
+    return tuple(int(p) if p.isdigit() else p for p in field.split("."))
 
 
 def dotted(path: Path_) -> str:
@@ -93,8 +98,12 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             out.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and not part.startswith(
-            ("list[", "function-", "literal[", "lax-", "json-", "str", "int", "is-instance")
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and not part.startswith(
+                ("list[", "function-", "literal[", "lax-", "json-", "str", "int", "is-instance")
+            )
         ):
             out.append(part)  # a key that is missing or unknown: keep it for the message
             node = None
@@ -201,7 +210,7 @@ def _fix_for(etype: str, err: Any) -> str | None:
     return None
 
 
-# --- ids, taxonomy ---------------------------------------------------------------------------------
+# --- ids, taxonomy -------------------------------------------------------------------------------
 
 
 def _assign_paths(node: Any, path: Path_) -> None:

@@ -408,7 +408,7 @@ class Right(Element):
 class Policy(BaseModel):
     """A whole privacy policy."""
 
-    troth: Literal[1] = FORMAT_VERSION
+    troth: Literal[1] = 1
     policy: PolicyMeta
     promises: list[Promise] = Field(default_factory=list)
     organisation: Organisation

@@ -1,8 +1,9 @@
 """The taxonomy: data categories, data subjects and data uses (purposes' kinds).
 
 The default keys are those of the fideslang default taxonomy (``user.contact.email``,
-``marketing.communications.email``, ``customer``), so a Fides user's annotations carry over. A policy
-adds its own keys under existing ones (``user.behavior.chat_history`` under ``user.behavior``).
+``marketing.communications.email``, ``customer``), so a Fides user's annotations carry over. A
+policy adds its own keys under existing ones (``user.behavior.chat_history`` under
+``user.behavior``).
 """
 
 from __future__ import annotations

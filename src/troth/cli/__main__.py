@@ -1,0 +1,5 @@
+import sys
+
+from troth.cli import main
+
+sys.exit(main())
