@@ -272,7 +272,8 @@ def _refs(node: Any, path: Path_) -> Iterator[tuple[Kind, str, Path_]]:
             value = getattr(node, name)
             kind = _ref_from_metadata(field.metadata) or _ref_kind(field.annotation)
             if kind and isinstance(value, str):
-                yield kind, value, (*path, name)
+                if not _literal_allows(field.annotation, value):
+                    yield kind, value, (*path, name)
             elif kind and isinstance(value, list):
                 for i, v in enumerate(value):
                     yield kind, v, (*path, name, i)
@@ -281,6 +282,13 @@ def _refs(node: Any, path: Path_) -> Iterator[tuple[Kind, str, Path_]]:
     elif isinstance(node, list):
         for i, item in enumerate(node):
             yield from _refs(item, (*path, i))
+
+
+def _literal_allows(annotation: Any, value: str) -> bool:
+    """True when ``value`` is one of the literal words a field accepts (e.g. ``all``)."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return value in typing.get_args(annotation)
+    return any(_literal_allows(arg, value) for arg in typing.get_args(annotation))
 
 
 def _ref_from_metadata(metadata: list[Any]) -> Kind | None:
@@ -300,8 +308,8 @@ def _check_taxonomy_refs(policy: Policy, taxonomy: Taxonomy, smap: SourceMap) ->
             TrothError(
                 f"unknown {LABEL[kind]} {key!r} at {dotted(path)}",
                 where=smap.at(path),
-                fix=(f"nearest valid keys: {', '.join(near)}; " if near else "")
-                + f"or declare it under `taxonomy: {kind}:`",
+                fix=(f"use a valid key such as {', '.join(near)}, or " if near else "")
+                + f"declare it under `taxonomy: {kind}:`",
             )
         )
     return problems

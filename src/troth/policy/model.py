@@ -354,7 +354,7 @@ class RestrictedSource(Element):
     storage: Storage = Storage.none
     allowed_purposes: list[Id] = Field(default_factory=list)
     forbidden_uses: list[UseKey] = Field(
-        default_factory=lambda: ["marketing.advertising", "train_ai_system", "sales"]
+        default_factory=lambda: ["marketing", "sales", "train_ai_system", "personalize.profiling"]
     )
     on_user_request_only: bool = True
 
