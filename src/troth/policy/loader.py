@@ -6,6 +6,7 @@ problems of a file are collected before raising :class:`~troth.errors.PolicyLoad
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -266,18 +267,26 @@ def _ref_kind(annotation: Any) -> Kind | None:
     return None
 
 
+@functools.cache
+def _field_kinds(model: type[BaseModel]) -> tuple[tuple[str, Kind | None, Any], ...]:
+    """(field name, taxonomy kind it refers to or None, annotation) for each field of a model."""
+    return tuple(
+        (name, _ref_from_metadata(f.metadata) or _ref_kind(f.annotation), f.annotation)
+        for name, f in model.model_fields.items()
+    )
+
+
 def _refs(node: Any, path: Path_) -> Iterator[tuple[Kind, str, Path_]]:
     if isinstance(node, BaseModel):
-        for name, field in type(node).model_fields.items():
+        for name, kind, annotation in _field_kinds(type(node)):
             value = getattr(node, name)
-            kind = _ref_from_metadata(field.metadata) or _ref_kind(field.annotation)
             if kind and isinstance(value, str):
-                if not _literal_allows(field.annotation, value):
+                if not _literal_allows(annotation, value):
                     yield kind, value, (*path, name)
             elif kind and isinstance(value, list):
                 for i, v in enumerate(value):
                     yield kind, v, (*path, name, i)
-            else:
+            elif isinstance(value, BaseModel | list):
                 yield from _refs(value, (*path, name))
     elif isinstance(node, list):
         for i, item in enumerate(node):

@@ -23,6 +23,7 @@ except AttributeError:  # pragma: no cover
 
 MAX_BYTES = 32 * 1024 * 1024
 MAX_NODES = 2_000_000
+_STR = "tag:yaml.org,2002:str"
 
 Path_ = tuple[str | int, ...]
 
@@ -130,6 +131,8 @@ class _Builder:
         if path not in self.smap.values:
             self.smap.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:
+                return node.value
             try:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from troth.policy.checks.base import CheckContext, Issue, check
+from troth.policy.checks.base import CheckContext, Issue, ancestors, check
 from troth.policy.model import ConsentMechanism, LegalBasis
 from troth.policy.taxonomy import covers
 
@@ -130,8 +130,9 @@ def purpose_uncollected(ctx: CheckContext) -> Iterator[Issue]:
 @check("category.unused", "warning", "A collected category that no purpose uses")
 def unused_category(ctx: CheckContext) -> Iterator[Issue]:
     used = {a for p in ctx.policy.purposes for a in p.categories}
+    used_ancestors = {a for key in used for a in ancestors(key)}
     for c in ctx.policy.data_categories:
-        if not any(covers(u, c.key) or covers(c.key, u) for u in used):
+        if c.key not in used_ancestors and not any(a in used for a in ancestors(c.key)):
             yield ctx.issue(
                 c,
                 f"category {c.key!r} is collected but no purpose uses it (data minimisation)",
