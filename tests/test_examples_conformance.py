@@ -426,6 +426,7 @@ def test_pl_9_disclosure_to_authorities_only_on_legal_request() -> None:
     [authority] = with_promise(p.recipients, "PL-9")
     assert authority.type is RecipientType.authority
     assert authority.legal_request_required is True
+    assert authority.categories == "all"  # the text does not limit what is disclosed
     [purpose] = with_promise(p.purposes, "PL-9")
     assert purpose.legal_basis is LegalBasis.legal_obligation
     assert purpose.id in authority.purposes
