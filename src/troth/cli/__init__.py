@@ -12,6 +12,7 @@ import sys
 import typer
 
 from troth.cli import audit, policy
+from troth.cli import render as render_cli
 from troth.cli._console import err_console
 from troth.errors import TrothError
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 policy.register(app)
+render_cli.register(app)
 app.add_typer(audit.app, name="audit")
 
 

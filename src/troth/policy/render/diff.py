@@ -47,8 +47,10 @@ class _Spec:
 
 def _val(doc: PolicyDocument, field: str, value: Any) -> str:
     """A field value in words."""
-    if value is None or value in ([], {}):
+    if value is None:
         return L.NOT_STATED
+    if value in ([], {}):
+        return "none"
     if field == "legal_basis" and isinstance(value, m.LegalBasis):
         return L.legal_basis(value)
     if field in {"categories", "data_categories"} and (isinstance(value, list) or value == "all"):
@@ -245,12 +247,15 @@ def _period(rule: m.RetentionRule) -> str:
 
 
 def _changelog(a: list[m.ChangelogEntry], b: list[m.ChangelogEntry]) -> Iterator[str]:
-    known = {e.version for e in a}
-    added = [e for e in b if e.version not in known]
-    for e in added:
-        yield f"Changelog entry for version {e.version}: {'; '.join(e.changes)}"
-    if any(e not in b for e in a) or not added:
-        yield "Earlier changelog entries were edited."
+    olds = {e.version: e for e in a}
+    news = {e.version: e for e in b}
+    for version, e in news.items():
+        if version not in olds:
+            yield f"Changelog entry for version {version}: {'; '.join(e.changes)}"
+        elif olds[version] != e:
+            yield f"Changelog entry for version {version} was edited."
+    for version in olds.keys() - news.keys():
+        yield f"Changelog entry for version {version} was removed."
 
 
 def _fields(
