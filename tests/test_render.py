@@ -172,7 +172,8 @@ def test_html_is_standalone_and_accessible(doc: PolicyDocument) -> None:
         assert "http" not in "".join(str(a.get("src", "")) for _, a in s.tags)
         assert s.tables
         for t in s.tables:
-            assert t["caption"] and t["th"], t
+            assert t["caption"], t
+            assert t["th"], t
             assert all(scope in {"col", "row"} for scope in t["th"])
 
 
