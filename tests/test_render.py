@@ -319,3 +319,14 @@ def test_cli_render_missing_policy(tmp_path: Any, capsys: pytest.CaptureFixture[
 
     assert main(["render", str(tmp_path)]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_ungrouped_categories_need_no_sub_heading() -> None:
+    def change(d: dict[str, Any]) -> None:
+        for c in d["data_categories"]:
+            c.pop("group", None)
+
+    md = render_markdown(modified(change))
+    section = md.split("## What personal data we collect")[1].split("### Whose data")[0]
+    assert "###" not in section
+    assert "**Name**: Your first and last name. [LB-1]" in section

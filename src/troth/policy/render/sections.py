@@ -21,6 +21,7 @@ from troth.policy.render.document import (
 )
 
 NONE_DECLARED = "The policy declares none."
+OTHER = "Other data"
 
 
 def build_document(doc: PolicyDocument) -> Document:
@@ -98,13 +99,16 @@ def _collect(doc: PolicyDocument) -> Section:
     for c in p.data_categories:
         label = L.category(doc, c.key) + (" (special category)" if c.sensitive else "")
         details = [f"About: {L.subjects(doc, c.subjects)}"] if c.subjects else []
-        groups.setdefault(c.group or "Other data", []).append(
+        groups.setdefault(c.group or OTHER, []).append(
             item(c, c.description or label, title=label if c.description else None, details=details)
         )
     if not groups:
         sec.para(NONE_DECLARED)
-    for group, entries in groups.items():
-        sec.subsections.append(Section(f"collect-{slug(group)}", group, 3, [Items(entries)]))
+    if list(groups) == [OTHER]:  # no category has a group: no need for a sub-heading
+        sec.add(Items(groups[OTHER]))
+    else:
+        for group, entries in groups.items():
+            sec.subsections.append(Section(f"collect-{slug(group)}", group, 3, [Items(entries)]))
     if p.data_subjects:
         people = [
             item(s, s.description or "", title=doc.taxonomy.name("data_subjects", s.key))
