@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from troth.cli import audit, policy
+from troth.cli import render as render_cli
 from troth.cli._console import err_console
 from troth.errors import PolicyLoadError, TrothError
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 policy.register(app)
+render_cli.register(app)
 app.add_typer(audit.app, name="audit")
 
 
