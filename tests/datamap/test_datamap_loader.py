@@ -98,8 +98,10 @@ def test_connection_url_with_credentials_is_rejected_without_echoing_it(value: s
     assert "datamap.yaml:5:21" in line
     assert "credentials in clear text" in line
     assert "TROTH_CONN_" in line
-    assert "s3cret" not in line and "hunter22" not in line
-    assert "s3cret" not in str(err.value) and "hunter22" not in str(err.value)
+    assert "s3cret" not in line
+    assert "hunter22" not in line
+    assert "s3cret" not in str(err.value)
+    assert "hunter22" not in str(err.value)
 
 
 def test_connection_url_without_credentials_is_rejected_too() -> None:
@@ -138,7 +140,8 @@ def test_bad_mask_strategy_lists_the_valid_ones() -> None:
     with pytest.raises(PolicyLoadError) as err:
         load_text(text)
     line = err.value.lines()[0]
-    assert "'hsh' is not valid" in line and "did you mean 'hash'" in line
+    assert "'hsh' is not valid" in line
+    assert "did you mean 'hash'" in line
     assert "use one of: null, redact, hash, fake" in line
 
 

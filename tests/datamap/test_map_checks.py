@@ -34,7 +34,8 @@ def test_clean_map_has_no_findings(check_id: str) -> None:
 def test_map_checks_are_registered_and_skip_without_a_map() -> None:
     assert set(MAP_CHECKS) <= set(CHECKS.names())
     report = run_checks(shop_policy(), select=MAP_CHECKS)
-    assert report.findings == [] and report.checks_run == len(MAP_CHECKS)
+    assert report.findings == []
+    assert report.checks_run == len(MAP_CHECKS)
 
 
 def test_undeclared_category() -> None:
