@@ -64,7 +64,7 @@ class Registry(Generic[T]):
         return name in self._items
 
 
-_BUILTINS: tuple[str, ...] = ("troth.policy.checks",)
+_BUILTINS: tuple[str, ...] = ("troth.policy.checks", "troth.datamap.checks", "troth.connectors.sql")
 _loaded = False
 
 

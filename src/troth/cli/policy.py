@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from troth.cli._console import console
+from troth.datamap.loader import DATAMAP_FILE, load_datamap
 from troth.policy.checks import CHECKS, Finding, Report, Severity, run_checks
 from troth.policy.loader import load_policy
 
@@ -38,9 +39,16 @@ def check(
     ] = Severity.info,
     strict: Annotated[bool, typer.Option("--strict", help="warnings fail too")] = False,
 ) -> None:
-    """Check a policy against itself and the law's basic rules; exit 1 on errors."""
+    """Check a policy against itself and the law's basic rules; exit 1 on errors.
+
+    When the folder also holds datamap.yaml, the data map checks run too.
+    """
     doc = load_policy(path)
-    report = run_checks(doc, select=select, ignore=ignore or ())
+    map_file = doc.path.parent / DATAMAP_FILE
+    datamap = (
+        load_datamap(map_file, doc.taxonomy, check_categories=False) if map_file.is_file() else None
+    )
+    report = run_checks(doc, select=select, ignore=ignore or (), datamap=datamap)
     shown = [f for f in report.findings if f.severity.rank <= min_severity.rank]
     if fmt is Format.json:
         typer.echo(
@@ -48,6 +56,7 @@ def check(
                 {
                     "policy": str(doc.path),
                     "version": doc.policy.policy.version,
+                    "datamap": str(datamap.path) if datamap else None,
                     "checks_run": report.checks_run,
                     "summary": {s.value: report.count(s) for s in Severity},
                     "findings": [f.as_dict() for f in shown],

@@ -35,13 +35,13 @@ class PolicyDocument:
     def where(self, element: Any = None, field: str | None = None, *, key: bool = False) -> str:
         """``file:line:col`` of an element (or one of its fields)."""
         path: Path_ = getattr(element, "_path", ()) if element is not None else ()
-        return self.source.at((*path, *_split(field)), key=key)
+        return self.source.at((*path, *split_field(field)), key=key)
 
     def field_path(self, element: Any, field: str | None = None) -> str:
-        return dotted((*getattr(element, "_path", ()), *_split(field)))
+        return dotted((*getattr(element, "_path", ()), *split_field(field)))
 
 
-def _split(field: str | None) -> Path_:
+def split_field(field: str | None) -> Path_:
     """``"categories.0"`` -> ``("categories", 0)``."""
     if not field:
         return ()
@@ -111,9 +111,9 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:
     return tuple(out)
 
 
-def _model_for(path: Path_) -> type[BaseModel] | None:
+def _model_for(path: Path_, root: type[BaseModel] = Policy) -> type[BaseModel] | None:
     """The model class that holds the mapping at ``path`` (best effort, for suggestions)."""
-    model: type[BaseModel] | None = Policy
+    model: type[BaseModel] | None = root
     for part in path:
         if model is None:
             return None
@@ -136,7 +136,10 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _validation_problems(exc: ValidationError, data: Any, smap: SourceMap) -> list[TrothError]:
+def _validation_problems(
+    exc: ValidationError, data: Any, smap: SourceMap, root: type[BaseModel] = Policy
+) -> list[TrothError]:
+    """One located one-line problem per place pydantic rejected (``root``: the document model)."""
     problems: list[TrothError] = []
     seen: set[tuple[Path_, str]] = set()
     for err in exc.errors(include_url=False):
@@ -147,7 +150,7 @@ def _validation_problems(exc: ValidationError, data: Any, smap: SourceMap) -> li
         seen.add((path, etype))
         field = dotted(path)
         if etype == "extra_forbidden":
-            owner = _model_for(path[:-1])
+            owner = _model_for(path[:-1], root)
             valid = sorted(owner.model_fields) if owner else []
             name = str(path[-1])
             problems.append(
@@ -365,3 +368,9 @@ def _check_unique_ids(policy: Policy, smap: SourceMap) -> list[TrothError]:
     if policy.cookies:
         unique(policy.cookies.items, ("cookies", "items"), "id", "cookie id")
     return problems
+
+
+# Public names for the other YAML documents troth loads (the data map); the old private names stay.
+_split = split_field
+validation_problems = _validation_problems
+assign_paths = _assign_paths

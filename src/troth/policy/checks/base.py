@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troth.plugins import Registry
 from troth.policy.loader import PolicyDocument
 from troth.policy.model import Policy
 from troth.policy.taxonomy import parent
+
+if TYPE_CHECKING:
+    from troth.datamap.loader import DataMapDocument
 
 
 class Severity(StrEnum):
@@ -57,10 +60,14 @@ class Finding:
 
 
 class CheckContext:
-    """What a check sees: the policy document, plus indexes built once for all checks."""
+    """What a check sees: the policy document, plus indexes built once for all checks.
 
-    def __init__(self, doc: PolicyDocument) -> None:
+    ``datamap``: the data map beside the policy, when there is one (map checks skip without it).
+    """
+
+    def __init__(self, doc: PolicyDocument, datamap: DataMapDocument | None = None) -> None:
         self.doc = doc
+        self.datamap = datamap
         self.policy: Policy = doc.policy
         self.collected: list[str] = self.policy.collected_categories()
         self.collected_set = set(self.collected)
@@ -140,13 +147,14 @@ def run_checks(
     *,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
+    datamap: DataMapDocument | None = None,
 ) -> Report:
     """Run every registered check (or the selected ones) and sort the findings."""
     wanted = set(select) if select else None
     skipped = set(ignore)
     for name in (wanted or set()) | skipped:
         CHECKS.get(name)  # an unknown id fails with the list of valid ones
-    ctx = CheckContext(doc)
+    ctx = CheckContext(doc, datamap)
     findings: list[Finding] = []
     run = 0
     for check_id, chk in CHECKS.items():

@@ -1,0 +1,170 @@
+"""``troth datamap ...``: introspect a store, import/export Fides datasets, check a map."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from troth.cli._console import console, err_console
+from troth.connectors import connect, open_connection
+from troth.connectors.base import SchemaInfo
+from troth.datamap.checks import dangling_references, undeclared_categories, unreachable_tables
+from troth.datamap.fides import from_fides, to_fides
+from troth.datamap.introspect import skeleton
+from troth.datamap.live import compare_live
+from troth.datamap.loader import DataMapDocument, load_datamap, resolve_datamap_path
+from troth.datamap.yamlout import dump_datamap
+from troth.errors import TrothError
+from troth.policy.checks import CHECKS, Finding, Issue, Report, Severity, run_checks
+from troth.policy.loader import POLICY_FILE, load_policy
+from troth.policy.taxonomy import Taxonomy
+from troth.policy.yamlsrc import read_yaml
+
+app = typer.Typer(
+    help="The data map: stores, tables, fields and how they link to a person.", no_args_is_help=True
+)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise TrothError(f"cannot write the file ({exc.strerror})", where=str(output)) from None
+    err_console.print(f"wrote {output}")
+
+
+@app.command()
+def introspect(
+    source: Annotated[str, typer.Argument(help="a connection name, or a URL (schema only)")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file to write")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="dataset name")] = None,
+    connection: Annotated[
+        str | None, typer.Option("--connection", help="connection name to write in the map")
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", help="system name")] = None,
+) -> None:
+    """Read a live schema (never rows) and write a skeleton data map with guesses marked."""
+    if "://" in source or source.startswith("sqlite:"):
+        conn = connect(source)
+        name = connection or _name_from_url(source)
+    else:
+        conn = open_connection(source)
+        name = connection or source
+    try:
+        schema = conn.introspect()
+    finally:
+        conn.close()
+    ds = dataset or name
+    _write(dump_datamap(skeleton(schema, dataset=ds, connection=name, system=system)), output)
+
+
+def _name_from_url(url: str) -> str:
+    tail = url.rsplit("/", 1)[-1].split("?", 1)[0].rsplit(".", 1)[0].lower()
+    name = re.sub(r"[^a-z0-9_]", "_", tail).strip("_") or "store"
+    return name if name[0].isalpha() else f"db_{name}"
+
+
+@app.command("import-fides")
+def import_fides(
+    file: Annotated[Path, typer.Argument(help="a Fides dataset YAML file")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    system: Annotated[str | None, typer.Option("--system", help="system name")] = None,
+) -> None:
+    """Convert a Fides dataset file into a troth data map."""
+    data, smap = read_yaml(file)
+    _write(dump_datamap(from_fides(data, smap, system=system)), output)
+
+
+@app.command("export-fides")
+def export_fides(
+    datamap: Annotated[Path, typer.Argument(help="datamap.yaml, or a folder that holds one")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Write a data map as a Fides dataset file."""
+    dm = load_datamap(datamap, _policy_taxonomy(datamap))
+    _write(yaml.safe_dump(to_fides(dm.datamap), sort_keys=False, allow_unicode=True), output)
+
+
+@app.command("check")
+def check_map(
+    path: Annotated[Path, typer.Argument(help="datamap.yaml, or a folder that holds one")],
+    live: Annotated[bool, typer.Option("--live", help="compare with the live schemas")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+) -> None:
+    """Check a data map (against the policy beside it, if any; with --live, the stores)."""
+    file = resolve_datamap_path(path)
+    policy_file = file.parent / POLICY_FILE
+    if policy_file.is_file():
+        doc = load_policy(policy_file)
+        dm = load_datamap(file, doc.taxonomy, check_categories=False)
+        map_ids = [i for i in CHECKS.names() if i.startswith("map.")]
+        findings = run_checks(doc, select=map_ids, datamap=dm).findings
+    else:
+        dm = load_datamap(file, check_categories=False)
+        findings = [
+            _finding(check_id, i)
+            for check_id, issues in (
+                ("map.undeclared-category", undeclared_categories(dm)),
+                ("map.dangling-reference", dangling_references(dm)),
+                ("map.unreachable-table", unreachable_tables(dm)),
+            )
+            for i in issues
+        ]
+    if live:
+        findings += [_finding("map.live-schema", i) for i in compare_live(dm, _live_schemas(dm))]
+    report = Report(findings=findings, checks_run=0)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"datamap": str(file), "findings": [f.as_dict() for f in findings]}, indent=2
+            )
+        )
+    else:
+        for f in findings:
+            console.print(
+                f"{f.severity.value:<7} {f.where}  {f.check}\n        {f.message}"
+                + (f"\n        fix: {f.fix}" if f.fix else ""),
+                markup=False,
+                soft_wrap=True,
+            )
+        console.print(
+            f"{report.errors} errors, {report.count(Severity.warning)} warnings in {file}",
+            markup=False,
+        )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _finding(check_id: str, issue: Issue) -> Finding:
+    return Finding(
+        check=check_id,
+        severity=Severity.error,
+        message=issue.message,
+        where=issue.where,
+        fix=issue.fix,
+        field=issue.field,
+    )
+
+
+def _live_schemas(dm: DataMapDocument) -> dict[str, SchemaInfo]:
+    schemas: dict[str, SchemaInfo] = {}
+    for ds in dm.datamap.datasets():
+        conn = open_connection(ds.connection)
+        try:
+            schemas[ds.name] = conn.introspect()
+        finally:
+            conn.close()
+    return schemas
+
+
+def _policy_taxonomy(path: Path) -> Taxonomy | None:
+    policy_file = resolve_datamap_path(path).parent / POLICY_FILE
+    return load_policy(policy_file).taxonomy if policy_file.is_file() else None

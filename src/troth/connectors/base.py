@@ -1,0 +1,153 @@
+"""The connector protocol: what troth needs from a data store, and nothing more.
+
+A connector is set-based: every read and write takes a column and a *set* of values, which the
+connector binds as parameters and sends in batches (never one statement per row, never a value
+spliced into query text). The protocol speaks of tables and columns, so a document store (tables
+are collections) or an HTTP API (tables are resources) can implement it later without changing
+the planner or the executor.
+
+Connectors register in :data:`CONNECTORS` under a URL scheme family (``sqlite``, ``postgresql``,
+``mysql``); :func:`connect` picks one by the URL's scheme.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from troth.errors import ConnectorError
+from troth.plugins import Registry
+
+#: how many values one statement binds at most (SQLite allows 32,766; keep statements small)
+DEFAULT_BATCH = 1000
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class ForeignKeyInfo:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    columns: tuple[ColumnInfo, ...]
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKeyInfo, ...] = ()
+
+    def column(self, name: str) -> ColumnInfo | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class SchemaInfo:
+    """The shape of a store: tables, columns, types, keys. Never row values."""
+
+    tables: tuple[TableInfo, ...] = field(default_factory=tuple)
+    database: str | None = None
+
+    def table(self, name: str) -> TableInfo | None:
+        return next((t for t in self.tables if t.name == name), None)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """An open connection to one store, named for messages (never its URL)."""
+
+    name: str
+
+    def ping(self) -> None:
+        """Raise StoreDownError when the store cannot be reached."""
+
+    def introspect(self) -> SchemaInfo:
+        """Tables, columns, types, primary and foreign keys."""
+
+    def select_keys(
+        self,
+        table: str,
+        column: str,
+        values: Iterable[Any],
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[Row]:
+        """Rows of ``table`` whose ``column`` is one of ``values`` (all or the named columns)."""
+
+    def count(self, table: str, column: str, values: Iterable[Any]) -> int:
+        """How many rows of ``table`` have ``column`` in ``values``."""
+
+    def update(
+        self, table: str, column: str, values: Iterable[Any], changes: Mapping[str, Any]
+    ) -> int:
+        """Set ``changes`` on the rows whose ``column`` is in ``values``; the rows changed."""
+
+    def delete(self, table: str, column: str, values: Iterable[Any]) -> int:
+        """Delete the rows whose ``column`` is in ``values``; the rows deleted."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Run the writes inside the block in one transaction (commit, or roll back on error)."""
+
+    def close(self) -> None: ...
+
+
+#: a connector factory: ``(url, name) -> Connector``
+ConnectorFactory = Callable[[str, str], Connector]
+
+CONNECTORS: Registry[ConnectorFactory] = Registry("connector")
+
+#: URL schemes that mean the same family
+_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+
+
+def scheme_family(url: str) -> str:
+    """``postgresql+psycopg://...`` -> ``postgresql``; ``mariadb://`` -> ``mysql``."""
+    if "://" not in url and not url.startswith("sqlite:"):
+        raise ConnectorError(
+            "not a connection URL (no scheme)",
+            fix="write a URL such as postgresql+psycopg://user@host/db, or a connection name",
+        )
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    return _ALIASES.get(scheme, scheme)
+
+
+def connect(url: str, name: str | None = None) -> Connector:
+    """Open a connector for ``url``; ``name`` (the connection name) is used in every message."""
+    family = scheme_family(url)
+    factory = CONNECTORS.get(family, where=f"connection {name!r}" if name else None)
+    return factory(url, name or redact_url(url))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    creds, _, host = rest.partition("@")
+    user = creds.split(":", 1)[0]
+    return f"{head}://{user}:***@{host}" if ":" in creds else url
+
+
+def batched(values: Iterable[Any], size: int = DEFAULT_BATCH) -> Iterator[list[Any]]:
+    """Distinct values in lists of at most ``size`` (order kept, ``None`` dropped)."""
+    batch: list[Any] = []
+    seen: set[Any] = set()
+    for v in values:
+        if v is None or v in seen:
+            continue
+        seen.add(v)
+        batch.append(v)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,249 @@
+"""The SQL connector on SQLAlchemy Core: SQLite, PostgreSQL, MySQL/MariaDB.
+
+Statements are built with Core (identifiers quoted by the dialect, values bound as expanding
+parameters) and sent once per batch of values. Driver errors become :class:`ConnectorError`, or
+:class:`StoreDownError` when the store cannot be reached; messages name the connection, never the
+URL, the statement or the driver's text (which can quote row values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from troth.connectors.base import (
+    CONNECTORS,
+    DEFAULT_BATCH,
+    ColumnInfo,
+    ForeignKeyInfo,
+    Row,
+    SchemaInfo,
+    TableInfo,
+    batched,
+)
+from troth.errors import ConnectorError, StoreDownError
+
+_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
+_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+
+
+class SqlConnector:
+    """A :class:`~troth.connectors.base.Connector` for SQL databases."""
+
+    def __init__(self, url: str, name: str, *, batch_size: int = DEFAULT_BATCH) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self._tx: Connection | None = None
+        try:
+            self.engine = sa.create_engine(_with_driver(url), pool_pre_ping=True)
+        except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
+            raise ConnectorError(
+                f"connection {name!r}: invalid SQL URL ({type(exc).__name__})",
+                fix="check the URL's scheme and driver, e.g. postgresql+psycopg://user@host/db",
+            ) from None
+
+    # --- errors -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _mapped(self, action: str, table: str | None = None) -> Iterator[None]:
+        where = f"connection {self.name!r}" + (f", table {table!r}" if table else "")
+        try:
+            yield
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            if _is_down(exc):
+                raise StoreDownError(
+                    f"store unreachable while trying to {action} ({_kind(exc)})",
+                    where=where,
+                    fix="check that the server is running and reachable, then retry",
+                ) from None
+            raise ConnectorError(
+                f"cannot {action} ({_kind(exc)})", where=where, fix=_fix(exc)
+            ) from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise ConnectorError(
+                f"cannot {action} ({_kind(exc)})", where=where, fix=_fix(exc)
+            ) from None
+
+    @contextmanager
+    def _conn(self, write: bool) -> Iterator[Connection]:
+        if self._tx is not None:
+            yield self._tx
+        elif write:
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn
+
+    # --- the protocol ---------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        with self._mapped("connect"), self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def introspect(self) -> SchemaInfo:
+        with self._mapped("read the schema"), self.engine.connect() as conn:
+            insp = sa.inspect(conn)
+            tables = []
+            for name in sorted(insp.get_table_names()):
+                cols = tuple(
+                    ColumnInfo(c["name"], _type_name(c["type"]), bool(c.get("nullable", True)))
+                    for c in insp.get_columns(name)
+                )
+                pk = tuple(insp.get_pk_constraint(name).get("constrained_columns") or ())
+                fks = tuple(
+                    ForeignKeyInfo(
+                        tuple(fk["constrained_columns"]),
+                        fk["referred_table"],
+                        tuple(fk["referred_columns"]),
+                    )
+                    for fk in insp.get_foreign_keys(name)
+                    if fk.get("referred_table")
+                )
+                tables.append(TableInfo(name, cols, pk, fks))
+            return SchemaInfo(tuple(tables), database=self.engine.url.database)
+
+    def select_keys(
+        self,
+        table: str,
+        column: str,
+        values: Iterable[Any],
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[Row]:
+        t = _table(table, column, *(columns or ()))
+        cols = [t.c[c] for c in columns] if columns else [sa.literal_column("*")]
+        stmt = sa.select(*cols).select_from(t).where(_in(t, column))
+        for batch in batched(values, self.batch_size):
+            with self._mapped("read rows", table), self._conn(write=False) as conn:
+                result = conn.execute(stmt, {"keys": batch})
+                yield from (dict(r._mapping) for r in result)
+
+    def count(self, table: str, column: str, values: Iterable[Any]) -> int:
+        t = _table(table, column)
+        stmt = sa.select(sa.func.count()).select_from(t).where(_in(t, column))
+        total = 0
+        for batch in batched(values, self.batch_size):
+            with self._mapped("count rows", table), self._conn(write=False) as conn:
+                total += int(conn.execute(stmt, {"keys": batch}).scalar_one())
+        return total
+
+    def update(
+        self, table: str, column: str, values: Iterable[Any], changes: Mapping[str, Any]
+    ) -> int:
+        if not changes:
+            return 0
+        t = _table(table, column, *changes)
+        stmt = (
+            sa.update(t)
+            .where(_in(t, column))
+            .values({t.c[k]: sa.bindparam(f"set_{i}") for i, k in enumerate(changes)})
+        )
+        params = {f"set_{i}": v for i, v in enumerate(changes.values())}
+        return self._write(stmt, values, params, "update rows", table)
+
+    def delete(self, table: str, column: str, values: Iterable[Any]) -> int:
+        t = _table(table, column)
+        return self._write(sa.delete(t).where(_in(t, column)), values, {}, "delete rows", table)
+
+    def _write(
+        self, stmt: Any, values: Iterable[Any], params: dict[str, Any], action: str, table: str
+    ) -> int:
+        total = 0
+        with self._mapped(action, table), self._conn(write=True) as conn:
+            for batch in batched(values, self.batch_size):
+                total += int(conn.execute(stmt, {**params, "keys": batch}).rowcount)
+        return total
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._tx is not None:  # nested: join the outer transaction
+            yield
+            return
+        with self._mapped("run a transaction"), self.engine.begin() as conn:
+            self._tx = conn
+            try:
+                yield
+            finally:
+                self._tx = None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _with_driver(url: str) -> str:
+    """Add troth's default driver when the URL names none (``postgresql://`` -> psycopg)."""
+    scheme, sep, rest = url.partition("://")
+    base, plus, driver = scheme.partition("+")
+    base = _ALIASES.get(base.lower(), base.lower())
+    if not plus:
+        driver = _DRIVERS.get(base, "")
+    return f"{base}+{driver}{sep}{rest}" if driver else f"{base}{sep}{rest}"
+
+
+def _table(name: str, *columns: str) -> sa.TableClause:
+    schema, _, table = name.rpartition(".")
+    return sa.table(table, *(sa.column(c) for c in dict.fromkeys(columns)), schema=schema or None)
+
+
+def _in(t: sa.TableClause, column: str) -> sa.ColumnElement[bool]:
+    return t.c[column].in_(sa.bindparam("keys", expanding=True))
+
+
+def _type_name(t: Any) -> str:
+    try:
+        return str(t.compile()).lower()
+    except Exception:  # a type that needs a dialect to render
+        return type(t).__name__.lower()
+
+
+def _kind(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or (
+        orig.args[0] if orig is not None and orig.args and isinstance(orig.args[0], int) else None
+    )
+    name = type(orig).__name__ if orig is not None else type(exc).__name__
+    return f"{name} {code}" if code else name
+
+
+_DOWN_WORDS = (
+    "connection refused",
+    "could not connect",
+    "can't connect",
+    "server has gone away",
+    "lost connection",
+    "connection timed out",
+    "unable to open database",
+    "connection is closed",
+    "terminating connection",
+    "name or service not known",
+    "no route to host",
+)
+
+
+def _is_down(exc: sa.exc.SQLAlchemyError) -> bool:
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.exc.TimeoutError):
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(w in text for w in _DOWN_WORDS)
+
+
+def _fix(exc: BaseException) -> str:
+    if isinstance(exc, sa.exc.ProgrammingError | sa.exc.OperationalError):
+        return "compare the data map with the live schema: `troth datamap check --live`"
+    if isinstance(exc, sa.exc.IntegrityError):
+        return "a constraint refused the change; erase dependent rows first or mask instead"
+    return "see the store's logs for the statement that failed"
+
+
+def _factory(url: str, name: str) -> SqlConnector:
+    return SqlConnector(url, name)
+
+
+for _family in ("sqlite", "postgresql", "mysql"):
+    CONNECTORS.add(_family, _factory)

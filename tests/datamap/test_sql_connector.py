@@ -1,0 +1,157 @@
+"""The SQL connector: set-based, bound parameters, batched, errors mapped (three engines)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import sqlalchemy as sa
+
+from troth.connectors import CONNECTORS, connect, redact_url, resolve_connection
+from troth.connectors.base import Connector, batched, scheme_family
+from troth.connectors.sql import SqlConnector
+from troth.datamap.demo import create_demo_db
+from troth.errors import ConfigError, ConnectorError, StoreDownError, UnknownPluginError
+
+
+@pytest.fixture
+def shop(db_url: str) -> SqlConnector:
+    create_demo_db(db_url, "mydigisoft", customers=30)
+    conn = connect(db_url, "shop_db")
+    assert isinstance(conn, SqlConnector)
+    assert isinstance(conn, Connector)
+    conn.batch_size = 7  # force several batches
+    return conn
+
+
+def test_select_count_update_delete_are_set_based(shop: SqlConnector) -> None:
+    ids = list(range(1, 21))
+    rows = list(shop.select_keys("orders", "customer_id", ids, ["id", "customer_id"]))
+    assert len(rows) == 60
+    assert {r["customer_id"] for r in rows} == set(ids)
+    assert shop.count("orders", "customer_id", [*ids, *ids, None]) == 60  # duplicates dropped
+    changed = shop.update("customers", "id", [1, 2, 3], {"first_name": None, "phone": "redacted"})
+    assert changed == 3
+    (row,) = shop.select_keys("customers", "id", [2])
+    assert row["first_name"] is None
+    assert row["phone"] == "redacted"
+    assert shop.delete("marketing_preferences", "customer_id", ids) == 20
+    assert shop.count("marketing_preferences", "customer_id", range(1, 31)) == 10
+    assert list(shop.select_keys("customers", "id", [])) == []
+    shop.close()
+
+
+def test_identity_values_with_sql_metacharacters_are_bound(shop: SqlConnector) -> None:
+    evil = ["x' OR '1'='1", "customer1@example.com' --", "'; DROP TABLE customers; --", "%", "\\"]
+    assert list(shop.select_keys("customers", "email", evil)) == []
+    assert shop.count("customers", "email", evil) == 0
+    assert shop.update("customers", "email", evil, {"phone": "x"}) == 0
+    assert shop.delete("customers", "email", evil) == 0
+    assert shop.count("customers", "id", range(1, 100)) == 30  # nothing was touched
+    (row,) = shop.select_keys("customers", "email", ["customer7@example.com"], ["id"])
+    assert row == {"id": 7}
+    shop.close()
+
+
+def test_transaction_rolls_back_every_write(shop: SqlConnector) -> None:
+    def erase() -> None:
+        with shop.transaction():
+            shop.delete("marketing_preferences", "customer_id", [1, 2])
+            shop.update("customers", "id", [1], {"no_such_column": 1})
+
+    with pytest.raises(ConnectorError):
+        erase()
+    assert shop.count("marketing_preferences", "customer_id", [1, 2]) == 2
+    shop.close()
+
+
+def test_missing_table_is_a_connector_error_naming_connection_and_table(
+    shop: SqlConnector,
+) -> None:
+    with pytest.raises(ConnectorError) as err:
+        list(shop.select_keys("no_such_table", "id", [1]))
+    assert not isinstance(err.value, StoreDownError)
+    assert "connection 'shop_db', table 'no_such_table'" in str(err.value)
+    assert "datamap check --live" in str(err.value)
+    shop.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mysql+pymysql"])
+def test_down_server_is_store_down_naming_the_connection_not_the_password(scheme: str) -> None:
+    url = f"{scheme}://app:Sup3rSecret@127.0.0.1:{_free_port()}/shop"
+    conn = connect(url, "billing_db")
+    for call in (conn.ping, conn.introspect, lambda: list(conn.select_keys("t", "c", [1]))):
+        with pytest.raises(StoreDownError) as err:
+            call()
+        assert err.value.retryable
+        assert "connection 'billing_db'" in str(err.value)
+        assert "Sup3rSecret" not in str(err.value)
+        assert "127.0.0.1" not in str(err.value)
+        assert err.value.__cause__ is None or "Sup3rSecret" not in str(err.value.__cause__)
+
+
+def test_sqlite_file_that_cannot_be_opened_is_store_down(tmp_path: object) -> None:
+    conn = connect("sqlite:////nonexistent-dir/x/shop.db", "local")
+    with pytest.raises(StoreDownError, match="connection 'local'"):
+        conn.ping()
+
+
+def test_unknown_scheme_lists_the_valid_ones() -> None:
+    with pytest.raises(UnknownPluginError) as err:
+        connect("mongodb://db/shop", "docs")
+    assert "unknown connector 'mongodb'" in str(err.value)
+    assert "mysql, postgresql, sqlite" in str(err.value)
+    assert {"sqlite", "postgresql", "mysql"} <= set(CONNECTORS.names())
+    assert scheme_family("postgres://x/y") == "postgresql"
+    assert scheme_family("mariadb+pymysql://x/y") == "mysql"
+
+
+def test_messages_without_a_name_hide_the_password() -> None:
+    assert redact_url("postgresql://app:pw@h/db") == "postgresql://app:***@h/db"
+    assert redact_url("sqlite:///x.db") == "sqlite:///x.db"
+    conn = connect(f"postgresql://app:pw@127.0.0.1:{_free_port()}/db")
+    with pytest.raises(StoreDownError) as err:
+        conn.ping()
+    assert ":pw@" not in str(err.value)
+
+
+def test_batches_are_distinct_and_bounded() -> None:
+    out = list(batched([1, 2, 2, None, 3, 4, 5], 2))
+    assert out == [[1, 2], [3, 4], [5]]
+
+
+def test_connection_names_resolve_from_environment_then_config(tmp_path: object) -> None:
+    from pathlib import Path
+
+    cfg = Path(str(tmp_path)) / "troth.yaml"
+    cfg.write_text("connections:\n  crm: postgresql://crm:${CRM_PW}@db/crm\n")
+    env = {"TROTH_CONN_SHOP_DB": "sqlite:///shop.db", "TROTH_CONFIG": str(cfg), "CRM_PW": "pw"}
+    assert resolve_connection("shop_db", env) == "sqlite:///shop.db"
+    assert resolve_connection("crm", env) == "postgresql://crm:pw@db/crm"
+    with pytest.raises(ConfigError) as err:
+        resolve_connection("billing", env)
+    assert "configured: crm, shop_db" in str(err.value)
+    assert "TROTH_CONN_BILLING" in str(err.value)
+    assert "sqlite:///" not in str(err.value)
+
+
+def test_every_driver_error_class_is_mapped(sqlite_url: str) -> None:
+    conn = connect(sqlite_url, "s")
+    for exc in (
+        sa.exc.OperationalError("SELECT", {}, Exception("disk I/O error")),
+        sa.exc.ProgrammingError("SELECT", {}, Exception("syntax")),
+        sa.exc.IntegrityError("UPDATE", {}, Exception("UNIQUE constraint failed: x@y.com")),
+        sa.exc.DataError("UPDATE", {}, Exception("bad value 'secret@example.com'")),
+        sa.exc.InterfaceError("SELECT", {}, Exception("connection is closed")),
+        sa.exc.TimeoutError(),
+    ):
+        with pytest.raises(ConnectorError) as err, conn._mapped("read rows", "t"):
+            raise exc
+        assert "example.com" not in str(err.value)
+        assert "x@y" not in str(err.value)
