@@ -175,11 +175,12 @@ def _load(tmp_path: Path, data: dict[str, Any]) -> Any:
 def test_clean_fixture_has_no_findings() -> None:
     report = run_checks(load_policy(FIXTURE))
     assert report.findings == []
-    assert report.checks_run == len(CHECKS.names())
+    assert report.checks_run == len(CHECKS.names())  # map checks run too, and find nothing
 
 
-def test_every_registered_check_has_a_mutation_test() -> None:
-    assert set(CHECKS.names()) == set(MUTATIONS)
+def test_every_policy_check_has_a_mutation_test() -> None:
+    policy_checks = {c for c in CHECKS.names() if not c.startswith("map.")}  # map: test_datamap_*
+    assert policy_checks == set(MUTATIONS)
 
 
 @pytest.mark.parametrize("check_id", sorted(MUTATIONS))
