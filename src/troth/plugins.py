@@ -64,7 +64,12 @@ class Registry(Generic[T]):
         return name in self._items
 
 
-_BUILTINS: tuple[str, ...] = ("troth.policy.checks", "troth.datamap.checks", "troth.connectors.sql")
+_BUILTINS: tuple[str, ...] = (
+    "troth.policy.checks",
+    "troth.datamap.checks",
+    "troth.connectors.sql",
+    "troth.masking",
+)
 _loaded = False
 
 

@@ -26,6 +26,7 @@ from troth.connectors.base import (
     batched,
 )
 from troth.errors import ConnectorError, StoreDownError
+from troth.masking.hash import install_sqlite_functions
 
 _DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
 _ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
@@ -40,6 +41,7 @@ class SqlConnector:
         self._tx: Connection | None = None
         try:
             self.engine = sa.create_engine(_with_driver(url), pool_pre_ping=True)
+            install_sqlite_functions(self.engine)  # troth_hmac() for set-based hash masking
         except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise ConnectorError(
                 f"connection {name!r}: invalid SQL URL ({type(exc).__name__})",
