@@ -35,7 +35,7 @@ _QUALIFIERS = frozenset(
     {
         "first", "last", "full", "given", "family", "middle", "user", "customer", "contact",
         "person", "billing", "shipping", "delivery", "home", "postal", "remote", "client",
-        "credit", "phone", "date", "of", "real", "display", "maiden", "geo",
+        "credit", "card", "phone", "date", "of", "real", "display", "maiden", "geo",
     }
 )  # fmt: skip
 #: a key ending like this holds a reference, not the value (``email_hash``, ``customer_id``)
