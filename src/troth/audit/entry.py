@@ -10,6 +10,7 @@ from typing import Any
 from troth.audit.guard import check_data, check_text
 from troth.errors import AuditError
 
+_quote = json.encoder.encode_basestring  # JSON string, UTF-8 kept
 _KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_TEXT = 200
 
@@ -34,18 +35,13 @@ class Entry:
 
     def to_json_line(self) -> str:
         """One JSONL line with every field; ``data`` is embedded as the exact hashed text."""
-        head = json.dumps(
-            {
-                "seq": self.seq,
-                "ts": self.ts,
-                "kind": self.kind,
-                "actor": self.actor,
-                "subject": self.subject,
-            },
-            ensure_ascii=False,
-        )[:-1]
-        tail = json.dumps({"prev": self.prev, "hash": self.hash})[1:]
-        return f'{head}, "data": {self.data_json}, {tail}'
+        q = _quote
+        subject = "null" if self.subject is None else q(self.subject)
+        return (
+            f'{{"seq": {int(self.seq)}, "ts": {q(self.ts)}, "kind": {q(self.kind)}, '
+            f'"actor": {q(self.actor)}, "subject": {subject}, "data": {self.data_json}, '
+            f'"prev": {q(self.prev)}, "hash": {q(self.hash)}}}'
+        )
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Entry:

@@ -7,6 +7,7 @@ never the value.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -20,6 +21,7 @@ _PHONE = re.compile(
     r"^(?:\+\d[\d\s().-]{5,}\d"  # international: +49 30 1234567
     r"|\(?\d{2,5}\)?[\s.-]\d{2,5}[\s.-]\d{2,5}(?:[\s.-]\d{2,5})?)$"  # 030 123 4567, 555-123-4567
 )
+_PHONE_START = frozenset("+(0123456789")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 #: key tokens that always mean a personal field (``user_email``, ``client_ip``, ``new_password``)
 _PERSONAL_TOKENS = frozenset(
@@ -48,6 +50,7 @@ def key_tokens(key: str) -> list[str]:
     return [t for t in _SPLIT.split(_CAMEL.sub("_", key).lower()) if t]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_personal_key(key: str) -> bool:
     tokens = key_tokens(key)
     if not tokens or tokens[-1] in _SAFE_SUFFIXES:
@@ -61,10 +64,15 @@ def is_personal_key(key: str) -> bool:
 
 def looks_personal(value: str) -> str | None:
     """``"an e-mail address"``/``"a phone number"`` when *value* looks like one, else ``None``."""
-    if _EMAIL.search(value):
+    if "@" in value and _EMAIL.search(value):
         return "an e-mail address"
     text = value.strip()
-    if _PHONE.match(text) and not _DATE.match(text) and sum(c.isdigit() for c in text) >= 7:
+    if (
+        text[:1] in _PHONE_START
+        and _PHONE.match(text)
+        and not _DATE.match(text)
+        and sum(c.isdigit() for c in text) >= 7
+    ):
         return "a phone number"
     return None
 
