@@ -8,7 +8,7 @@ from typing import IO
 from sqlalchemy.engine import Engine
 
 from troth.audit.entry import Entry
-from troth.audit.ledger import COLUMNS
+from troth.audit.ledger import stream_entries
 from troth.errors import AuditError
 from troth.store.db import connect
 
@@ -34,9 +34,14 @@ def _write(engine: Engine, fh: IO[str]) -> int:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            conn.execution_options(stream_results=True, max_row_buffer=20_000)
-            result = conn.exec_driver_sql(f"SELECT {COLUMNS} FROM audit_entry ORDER BY seq")
-            for part in result.partitions(10_000):
-                fh.write("".join(Entry.from_row(tuple(r)).to_json_line() + "\n" for r in part))
-                count += len(part)
+            batch: list[str] = []
+            for row in stream_entries(conn):
+                batch.append(Entry.from_row(row).to_json_line())
+                if len(batch) == 10_000:
+                    fh.write("\n".join(batch) + "\n")
+                    count += len(batch)
+                    batch.clear()
+            if batch:
+                fh.write("\n".join(batch) + "\n")
+                count += len(batch)
     return count

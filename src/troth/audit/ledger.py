@@ -7,8 +7,8 @@ with ``BEGIN IMMEDIATE``. So appends from many processes at once form one valid 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -57,6 +57,24 @@ def read_head(conn: Connection, *, for_update: bool = False) -> Head:
             fix="restore the ledger from a backup; run `troth audit verify`",
         )
     return Head(int(row[0]), str(row[1]))
+
+
+def stream_entries(conn: Connection) -> Iterator[tuple[Any, ...]]:
+    """Every entry as a row tuple in seq order, streamed (call inside a transaction)."""
+    sql = f"SELECT {COLUMNS} FROM audit_entry ORDER BY seq"
+    if is_sqlite(conn):  # the raw sqlite3 cursor streams, and is ~2x faster than Row objects
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(sql)
+            yield from cast(Iterator[tuple[Any, ...]], cursor)
+        finally:
+            cursor.close()
+        return
+    conn.execution_options(stream_results=True, max_row_buffer=20_000)
+    for part in conn.exec_driver_sql(sql).partitions(10_000):
+        yield from (tuple(r) for r in part)
 
 
 class Ledger:

@@ -19,7 +19,7 @@ from typing import IO, Any
 from sqlalchemy.engine import Engine
 
 from troth.audit.hashing import GENESIS, canonical_json
-from troth.audit.ledger import COLUMNS, Head, read_head
+from troth.audit.ledger import Head, read_head, stream_entries
 from troth.errors import AuditError, LedgerTamperedError
 from troth.store.db import connect, safe_url
 
@@ -151,9 +151,7 @@ def verify(engine: Engine, *, anchor: Head | None = None) -> VerifyResult:
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             head = read_head(conn)
-            result = conn.execution_options(stream_results=True, max_row_buffer=20_000)
-            cursor = result.exec_driver_sql(f"SELECT {COLUMNS} FROM audit_entry ORDER BY seq")
-            rows: Iterator[Row] = (tuple(r) for r in cursor)
+            rows = stream_entries(conn)
             return check_chain(rows, source=safe_url(engine.url), head=head, anchor=anchor)
 
 
