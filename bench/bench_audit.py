@@ -3,7 +3,7 @@
     /work/venv/bin/python bench/bench_audit.py [--entries 1000000] [--append 100000]
 
 Figures: batched appends (entries/s), single appends (one transaction each), building a ledger of
-``--entries`` entries with append_many in batches of 10k, and verify over it.
+``--entries`` entries with append_many in batches of 10k, verify, export, verify the export.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from troth.audit import Event, Ledger, export, verify
+from troth.audit import Event, Ledger, export, verify, verify_file
 from troth.store import open_store
 
 
@@ -100,6 +100,12 @@ def main() -> None:
     secs = timed(lambda: export(engine, out))
     rows.append(
         (f"export {args.entries:,} entries to JSONL", f"{secs:.2f} s",
+         f"{args.entries / secs:,.0f} entries/s")
+    )  # fmt: skip
+
+    secs = timed(lambda: verify_file(out))
+    rows.append(
+        (f"verify the JSONL export ({args.entries:,} entries)", f"{secs:.2f} s",
          f"{args.entries / secs:,.0f} entries/s")
     )  # fmt: skip
 
