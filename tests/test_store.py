@@ -122,3 +122,22 @@ def test_two_processes_upgrading_at_once_both_succeed(state_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM audit_head").scalar() == 1
     engine.dispose()
+
+
+def test_driver_errors_inside_the_store_are_mapped(sqlite_url: str) -> None:
+    from troth.audit import Ledger
+
+    engine = open_store(sqlite_url, migrate=False)  # no schema yet
+    with pytest.raises(StoreError, match="no such table: audit_head") as info:
+        Ledger(engine).append("policy.version", {"version": 1}, actor="cli")
+    assert info.value.where == sqlite_url
+    assert info.value.fix
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    from importlib.resources import files
+
+    pkg = files("troth.store")
+    assert (pkg / "migrations" / "env.py").is_file()
+    versions = [p.name for p in (pkg / "migrations" / "versions").iterdir()]
+    assert "0001_audit_ledger.py" in versions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -57,7 +58,16 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Write every entry as JSONL, one entry per line, in seq order."""
-    export(_engine(db), output if output else sys.stdout)
+    engine = _engine(db)
+    if output:
+        export(engine, output)
+        return
+    try:
+        export(engine, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `troth audit export | head`: the reader had enough
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 @app.command("head")
