@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except TrothError as exc:
         err_console.print(
-            f"[bold red]error:[/] {escape(exc.one_line())}", markup=True, soft_wrap=True
+            f"[bold red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True
         )
         return exc.exit_code
     except typer.Exit as exc:

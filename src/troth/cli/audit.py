@@ -1,7 +1,88 @@
-"""``troth audit ...``: verify and export the audit ledger."""
+"""``troth audit ...``: verify, export and inspect the audit ledger."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from troth.audit import Head, Ledger, export, parse_anchor, verify, verify_file
+from troth.cli._console import console
+from troth.config import Settings
+from troth.store import open_store
 
 app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="State database URL (default: TROTH_DATABASE_URL or TROTH_HOME)."),
+]
+
+
+def _engine(db: str | None) -> Engine:
+    return open_store(db if db else Settings.from_env())
+
+
+@app.command("verify")
+def verify_cmd(
+    db: DbOption = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Verify a JSONL export instead of the database.")
+    ] = None,
+    anchor: Annotated[
+        str | None, typer.Option("--anchor", help="SEQ:HASH published earlier (troth audit head).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check the whole chain; exit 1 naming the first bad entry when it was altered."""
+    pinned: Head | None = parse_anchor(anchor) if anchor else None
+    result = verify_file(file, anchor=pinned) if file else verify(_engine(db), anchor=pinned)
+    if as_json:
+        console.out(json.dumps(result.to_dict()), highlight=False)
+        raise typer.Exit(0 if result.ok else 1)
+    result.raise_if_tampered()
+    console.out(result.line(), highlight=False)
+
+
+@app.command("export")
+def export_cmd(
+    db: DbOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Write every entry as JSONL, one entry per line, in seq order."""
+    engine = _engine(db)
+    if output:
+        export(engine, output)
+        return
+    try:
+        export(engine, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `troth audit export | head`: the reader had enough
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@app.command("head")
+def head_cmd(db: DbOption = None) -> None:
+    """Print SEQ:HASH of the last entry: publish it, and pass it to verify --anchor later."""
+    console.out(Ledger(_engine(db)).head().anchor(), highlight=False)
+
+
+@app.command("tail")
+def tail_cmd(
+    db: DbOption = None,
+    n: Annotated[int, typer.Option("-n", min=1, help="How many entries.")] = 20,
+) -> None:
+    """Show the last entries."""
+    table = Table("seq", "ts", "kind", "actor", "subject", "data", "hash", box=None)
+    for e in Ledger(_engine(db)).tail(n):
+        table.add_row(str(e.seq), e.ts, e.kind, e.actor, e.subject or "", e.data_json, e.hash[:12])
+    console.print(table)

@@ -1,0 +1,36 @@
+"""troth's own state database: engines, models and migrations.
+
+>>> engine = open_store("sqlite:///.troth/troth.db")   # engine with the schema at head
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from troth.config import Settings
+from troth.store.db import connect, engine_for, ensure_sqlite_folder, safe_url, translate_errors
+from troth.store.migrate import current_revision, head_revision, upgrade
+from troth.store.models import Base
+
+__all__ = [
+    "Base",
+    "connect",
+    "current_revision",
+    "engine_for",
+    "head_revision",
+    "open_store",
+    "safe_url",
+    "translate_errors",
+    "upgrade",
+]
+
+
+def open_store(settings_or_url: Settings | str | sa.URL, *, migrate: bool = True) -> Engine:
+    """An engine for troth's state DB with the schema upgraded to head (unless *migrate* is off)."""
+    url = settings_or_url.database_url if isinstance(settings_or_url, Settings) else settings_or_url
+    engine = engine_for(url)
+    ensure_sqlite_folder(url)
+    if migrate:
+        upgrade(engine)
+    return engine

@@ -1,0 +1,161 @@
+"""Engines for troth's own state database, and the mapping of driver errors into troth's tree.
+
+SQLite is the embedded default (WAL journal, 30 s busy timeout, foreign keys on); PostgreSQL is the
+production engine. Write transactions that must serialise (the audit ledger's head) ask for it with
+:func:`write_locked`: ``BEGIN IMMEDIATE`` on SQLite, the caller adds ``SELECT ... FOR UPDATE``
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from troth.errors import StoreError, StoreUnavailableError
+
+#: execution option that makes the next transaction on a SQLite connection ``BEGIN IMMEDIATE``
+_IMMEDIATE = "troth_sqlite_immediate"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def safe_url(url: str | sa.URL) -> str:
+    """The URL as text with any password hidden, fit for messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparsable URL>"
+
+
+def engine_for(url: str | sa.URL) -> Engine:
+    """A SQLAlchemy engine for troth's state DB at *url*, tuned for the engine kind.
+
+    Raises :class:`StoreError` for a URL that cannot be parsed or names an unknown driver.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(
+            "the database URL cannot be parsed",
+            where="database URL",
+            fix="use a SQLAlchemy URL such as sqlite:///.troth/troth.db or "
+            "postgresql+psycopg://user@host/db",
+        ) from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            _tune_sqlite(engine)
+        else:
+            engine = sa.create_engine(parsed, pool_pre_ping=True)
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise StoreError(
+            f"no database driver for {parsed.drivername!r}",
+            where=safe_url(parsed),
+            fix="install troth[postgres] for PostgreSQL, or use a sqlite:/// URL",
+        ) from exc
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(
+            f"invalid database URL ({exc})", where=safe_url(parsed), fix="check the URL"
+        ) from exc
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # hand transaction control to the "begin" hook below (pysqlite's own BEGIN is deferred)
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def ensure_sqlite_folder(url: str | sa.URL) -> None:
+    """Create the folder of a SQLite file URL (troth's default lives in ``TROTH_HOME``)."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return
+    try:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"cannot create the folder for the state database ({exc.strerror})",
+            where=safe_url(parsed),
+            fix="make TROTH_HOME writable or set TROTH_DATABASE_URL",
+        ) from exc
+
+
+@contextlib.contextmanager
+def connect(engine: Engine, *, write_lock: bool = False) -> Iterator[Connection]:
+    """A connection whose driver errors come out as :class:`StoreError` subclasses.
+
+    With *write_lock*, the next transaction on SQLite starts with ``BEGIN IMMEDIATE`` so it holds
+    the write lock before it reads anything.
+    """
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise StoreUnavailableError(
+            f"cannot connect to the state database ({_first_line(exc)})",
+            where=safe_url(engine.url),
+            fix="check that the database server is running and the URL, user and database "
+            "are right (TROTH_DATABASE_URL or --db)",
+        ) from exc
+    try:
+        if write_lock and is_sqlite(engine):
+            conn.execution_options(**{_IMMEDIATE: True})
+        with translate_errors(engine):
+            yield conn
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def translate_errors(engine: Engine) -> Iterator[None]:
+    """Map SQLAlchemy/driver errors raised inside the block into :class:`StoreError`."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailableError(
+                f"lost the connection to the state database ({_first_line(exc)})",
+                where=safe_url(engine.url),
+                fix="try again when the database is reachable",
+            ) from exc
+        raise StoreError(
+            f"state database error ({_first_line(exc)})",
+            where=safe_url(engine.url),
+            fix="check the database; run `troth audit verify` if the ledger is involved",
+        ) from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(
+            f"state database error ({_first_line(exc)})",
+            where=safe_url(engine.url),
+            fix="run the schema upgrade (it runs on first use) and check the database",
+        ) from exc
+
+
+def _first_line(exc: sa.exc.SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:200]

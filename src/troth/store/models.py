@@ -1,0 +1,54 @@
+"""SQLAlchemy models of troth's own state.
+
+One declarative :class:`Base` for every table troth owns. A later slice adds its tables by defining
+models on :class:`Base` (in this module or its own ``models`` module imported here) and shipping a
+new migration in ``troth/store/migrations/versions``; the migrations, not ``create_all``, create
+the schema.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: 64-bit integer that is SQLite's rowid alias when used as the primary key
+BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained audit ledger (see :mod:`troth.audit`)."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[str] = mapped_column(sa.String(100))
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    subject: Mapped[str | None] = mapped_column(sa.String(200))
+    #: the canonical JSON text exactly as it was hashed
+    data: Mapped[str] = mapped_column(sa.Text)
+    prev: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditHead(Base):
+    """The one row that records the ledger's last entry; writers lock it to serialise appends."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(64))

@@ -1,0 +1,143 @@
+"""troth's state database: engines, error mapping and migrations."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from troth.config import Settings
+from troth.errors import StoreError, StoreUnavailableError
+from troth.store import (
+    connect,
+    current_revision,
+    engine_for,
+    head_revision,
+    open_store,
+    safe_url,
+    upgrade,
+)
+
+
+def test_sqlite_engine_is_tuned(sqlite_url: str) -> None:
+    engine = open_store(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_sqlite_write_lock_takes_the_lock_before_reading(sqlite_url: str) -> None:
+    engine = open_store(sqlite_url)
+    other = sa.create_engine(sqlite_url, connect_args={"timeout": 0.1})
+    with connect(engine, write_lock=True) as conn, conn.begin():
+        conn.exec_driver_sql("SELECT 1").scalar()
+        # another writer cannot start: the lock is held although this transaction only read
+        with other.connect() as o, pytest.raises(sa.exc.OperationalError, match="locked"):
+            o.exec_driver_sql("BEGIN IMMEDIATE")
+    with connect(engine) as conn, conn.begin():
+        conn.exec_driver_sql("SELECT 1").scalar()
+        with other.connect() as o:
+            o.exec_driver_sql("BEGIN IMMEDIATE")  # a plain read transaction holds no write lock
+            o.exec_driver_sql("ROLLBACK")
+    other.dispose()
+    engine.dispose()
+
+
+def test_safe_url_hides_the_password() -> None:
+    assert safe_url("postgresql+psycopg://u:s3cret@h/db") == "postgresql+psycopg://u:***@h/db"
+
+
+def test_unreachable_server_is_store_unavailable_without_password() -> None:
+    engine = engine_for("postgresql+psycopg://u:s3cret@127.0.0.1:1/troth")
+    with pytest.raises(StoreUnavailableError) as info:
+        upgrade(engine)
+    line = info.value.one_line()
+    assert "s3cret" not in line
+    assert line.startswith("postgresql+psycopg://u:***@127.0.0.1:1/troth: cannot connect")
+    assert "fix: check that the database server is running" in line
+    assert "\n" not in line
+    assert info.value.retryable
+    assert info.value.exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("not a url", "cannot be parsed"), ("nosuchdb://x/y", "no database driver for 'nosuchdb'")],
+)
+def test_bad_urls_are_store_errors(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        engine_for(url)
+
+
+def test_open_store_creates_the_sqlite_folder_from_settings(troth_env: Path) -> None:
+    engine = open_store(Settings.from_env())
+    assert (troth_env / "troth.db").exists()
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def _tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def test_upgrade_twice_is_a_no_op(state_url: str) -> None:
+    engine = engine_for(state_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() == "0001"
+    assert {"audit_entry", "audit_head", "troth_schema_version"} <= _tables(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_head SET seq = 7")
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT id, seq FROM audit_head").all() == [(1, 7)]
+        assert conn.exec_driver_sql("SELECT count(*) FROM troth_schema_version").scalar() == 1
+    engine.dispose()
+
+
+def _upgrade_in_child(url: str, start: object) -> None:
+    engine = engine_for(url)
+    start.wait()  # type: ignore[attr-defined]
+    upgrade(engine)
+    engine.dispose()
+
+
+@pytest.mark.timeout(120)
+def test_two_processes_upgrading_at_once_both_succeed(state_url: str) -> None:
+    ctx = mp.get_context("fork")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_upgrade_in_child, args=(state_url, start)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(100)
+    assert [p.exitcode for p in procs] == [0, 0]
+    engine = engine_for(state_url)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit_head").scalar() == 1
+    engine.dispose()
+
+
+def test_driver_errors_inside_the_store_are_mapped(sqlite_url: str) -> None:
+    from troth.audit import Ledger
+
+    engine = open_store(sqlite_url, migrate=False)  # no schema yet
+    with pytest.raises(StoreError, match="no such table: audit_head") as info:
+        Ledger(engine).append("policy.version", {"version": 1}, actor="cli")
+    assert info.value.where == sqlite_url
+    assert info.value.fix
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    from importlib.resources import files
+
+    pkg = files("troth.store")
+    assert (pkg / "migrations" / "env.py").is_file()
+    versions = [p.name for p in (pkg / "migrations" / "versions").iterdir()]
+    assert "0001_audit_ledger.py" in versions
