@@ -21,7 +21,7 @@ def canonical_json(data: Any) -> str:
     )
 
 
-def entry_hash(  # noqa: PLR0917 - the fields of the formula, in order
+def entry_hash(
     seq: int, ts: str, kind: str, actor: str, subject: str | None, data_json: str, prev: str
 ) -> str:
     """``sha256("seq|ts|kind|actor|subject|data|prev")`` as hex; *data_json* is canonical JSON."""

@@ -12,9 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from troth.cli._console import console
-from troth.datamap.loader import DATAMAP_FILE, load_datamap
 from troth.policy.checks import CHECKS, Finding, Report, Severity, run_checks
-from troth.policy.loader import load_policy
+from troth.project import load_project
 
 
 class Format(StrEnum):
@@ -43,11 +42,8 @@ def check(
 
     When the folder also holds datamap.yaml, the data map checks run too.
     """
-    doc = load_policy(path)
-    map_file = doc.path.parent / DATAMAP_FILE
-    datamap = (
-        load_datamap(map_file, doc.taxonomy, check_categories=False) if map_file.is_file() else None
-    )
+    project = load_project(path)
+    doc, datamap = project.policy, project.datamap
     report = run_checks(doc, select=select, ignore=ignore or (), datamap=datamap)
     shown = [f for f in report.findings if f.severity.rank <= min_severity.rank]
     if fmt is Format.json:

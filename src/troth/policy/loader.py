@@ -57,7 +57,7 @@ def dotted(path: Path_) -> str:
 
 def resolve_policy_path(path: Path | str) -> Path:
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() or (not p.exists() and not p.suffix):
         p = p / POLICY_FILE
     return p
 

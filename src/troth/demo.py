@@ -1,0 +1,140 @@
+"""The demo: check and render both reference deployments, record it all, verify the ledger.
+
+Later features add their own steps here (data maps, requests, consent, retention).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from troth.audit import Ledger, VerifyResult, verify
+from troth.errors import ConfigError
+from troth.policy.checks import Severity, run_checks
+from troth.policy.render import (
+    render_html,
+    render_markdown,
+    render_record_csv,
+    render_record_html,
+)
+from troth.project import load_project
+from troth.store import open_store
+
+EXAMPLE_NAMES = ("mydigisoft", "plus")
+ACTOR = "troth-demo"
+
+
+@dataclass
+class ExampleResult:
+    name: str
+    policy_id: str
+    version: str
+    promises: int
+    errors: int
+    warnings: int
+    notes: int
+    files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DemoResult:
+    examples: list[ExampleResult]
+    verified: VerifyResult
+    out: Path
+
+
+def find_examples(start: Path | None = None, *, extra: tuple[Path, ...] | None = None) -> Path:
+    """The `examples/` folder: in the working tree, beside the source, or shipped in the wheel."""
+    candidates = [(start or Path.cwd()) / "examples"]
+    if extra is None:
+        extra = (Path(__file__).resolve().parents[2] / "examples",)
+        shipped = resources.files("troth").joinpath("_examples")
+        if isinstance(shipped, Path):
+            extra = (*extra, shipped)
+    candidates += extra
+    for path in candidates:
+        if all((path / name / "policy.yaml").is_file() for name in EXAMPLE_NAMES):
+            return path
+    raise ConfigError(
+        "the example policies were not found",
+        where=str(candidates[0]),
+        fix="run the demo from a clone of the troth repository",
+    )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def run_demo(
+    out: Path,
+    *,
+    db_url: str | None = None,
+    examples: Path | None = None,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> DemoResult:
+    """Check and render each example into ``out/<name>/``, record each step, verify the ledger."""
+    root = examples or find_examples()
+    out.mkdir(parents=True, exist_ok=True)
+    engine = open_store(db_url or f"sqlite:///{out / 'troth.db'}")
+    ledger = Ledger(engine)
+    results: list[ExampleResult] = []
+    try:
+        for name in EXAMPLE_NAMES:
+            progress(f"checking examples/{name}")
+            project = load_project(root / name)
+            doc = project.policy
+            report = run_checks(doc, datamap=project.datamap)
+            meta = doc.policy.policy
+            result = ExampleResult(
+                name=name,
+                policy_id=meta.id,
+                version=meta.version,
+                promises=len(doc.policy.promises),
+                errors=report.count(Severity.error),
+                warnings=report.count(Severity.warning),
+                notes=report.count(Severity.info),
+            )
+            ledger.append(
+                "policy.version",
+                {
+                    "policy": meta.id,
+                    "version": meta.version,
+                    "sha256": _sha256(doc.path.read_bytes()),
+                },
+                actor=ACTOR,
+            )
+            ledger.append(
+                "policy.check",
+                {
+                    "policy": meta.id,
+                    "errors": result.errors,
+                    "warnings": result.warnings,
+                    "notes": result.notes,
+                    "checks": report.checks_run,
+                },
+                actor=ACTOR,
+            )
+            progress(f"rendering examples/{name}")
+            target = out / name
+            target.mkdir(parents=True, exist_ok=True)
+            rendered = {
+                "policy.md": render_markdown(doc),
+                "policy.html": render_html(doc),
+                "record.csv": render_record_csv(doc),
+                "record.html": render_record_html(doc),
+            }
+            for filename, text in rendered.items():
+                data = text.encode("utf-8")
+                (target / filename).write_bytes(data)
+                result.files[filename] = _sha256(data)
+            ledger.append("policy.render", {"policy": meta.id, "files": result.files}, actor=ACTOR)
+            results.append(result)
+        progress("verifying the audit ledger")
+        verified = verify(engine)
+    finally:
+        engine.dispose()
+    return DemoResult(examples=results, verified=verified, out=out)
