@@ -166,3 +166,20 @@ def test_many_processes_opening_a_new_sqlite_file_at_once(tmp_path: Path) -> Non
         for p in procs:
             p.join(100)
         assert [p.exitcode for p in procs] == [0] * 6
+
+
+def test_models_match_the_migrated_schema(state_url: str) -> None:
+    # a later slice that adds a model without a migration (or the reverse) fails here
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from troth.store import Base
+
+    engine = open_store(state_url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = [
+            d for d in compare_metadata(ctx, Base.metadata) if "troth_schema_version" not in str(d)
+        ]
+    assert diff == []
+    engine.dispose()
