@@ -14,11 +14,14 @@ GENESIS = "0" * 64
 KEYED_PREFIX = "h:"
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(data: Any) -> str:
     """Sorted keys, compact separators, UTF-8 text (not ``\\u`` escapes), no NaN/Infinity."""
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(data)
 
 
 def entry_hash(
