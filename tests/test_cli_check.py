@@ -109,3 +109,10 @@ def test_console_script_missing_file_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "file not found" in proc.stderr
     assert "fix: check the path" in proc.stderr
+
+
+def test_usage_error_is_reported_not_a_crash(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(FIXTURE), "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "No such option: --bogus" in err
+    assert "internal error" not in err

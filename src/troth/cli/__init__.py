@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err_console.print("aborted")
         return 130
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:  # usage errors of the CLI framework, and the unexpected
+        show = getattr(exc, "show", None)
+        code = getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):  # click's (or Typer's vendored) usage error
+            show()
+            return code
         if os.environ.get("TROTH_DEBUG"):
             raise
         err_console.print(
