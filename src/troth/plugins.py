@@ -1,7 +1,8 @@
 """The one place where plug-ins are registered.
 
-Each plug-in point (checks, connectors, masking strategies, detectors, notifiers...) is a
-:class:`Registry`. Built-in plug-ins register through the same :meth:`Registry.register` call a
+Each plug-in point is a :class:`Registry`: ``CHECKS`` (troth.policy.checks.base), ``CONNECTORS``
+(troth.connectors.base), ``MASKING`` (troth.masking.base). Each names the modules whose import
+registers its built-ins, and these register through the same :meth:`Registry.register` call a
 third-party package uses; third parties are discovered through the ``troth.plugins`` entry-point
 group, whose modules register themselves on import.
 """
@@ -21,11 +22,24 @@ ENTRY_POINT_GROUP = "troth.plugins"
 
 
 class Registry(Generic[T]):
-    """Named plug-ins of one kind. An unknown name fails with the list of valid ones."""
+    """Named plug-ins of one kind. An unknown name fails with the list of valid ones.
 
-    def __init__(self, kind: str) -> None:
+    ``builtins`` are the modules of troth whose import registers the built-in plug-ins of this
+    kind; they are imported on first use, so a command only pays for the plug-ins it uses.
+    """
+
+    def __init__(self, kind: str, builtins: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.builtins = builtins
         self._items: dict[str, T] = {}
+        self._loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            for module in self.builtins:
+                import_module(module)
+            load_entry_points()
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: ``@registry.register("null")``."""
@@ -45,49 +59,34 @@ class Registry(Generic[T]):
         self._items[name] = item
 
     def get(self, name: str, *, where: str | None = None) -> T:
-        load_plugins()
+        self._load()
         try:
             return self._items[name]
         except KeyError:
             raise UnknownPluginError(self.kind, name, self._items, where=where) from None
 
     def names(self) -> list[str]:
-        load_plugins()
+        self._load()
         return sorted(self._items)
 
     def items(self) -> Iterator[tuple[str, T]]:
-        load_plugins()
+        self._load()
         yield from sorted(self._items.items())
 
     def __contains__(self, name: object) -> bool:
-        load_plugins()
+        self._load()
         return name in self._items
 
 
-_BUILTINS: tuple[str, ...] = (
-    "troth.policy.checks",
-    "troth.datamap.checks",
-    "troth.connectors.sql",
-    "troth.masking",
-)
-_loaded = False
+_entry_points_loaded = False
 
 
-def add_builtin_module(module: str) -> None:
-    """Modules of troth itself whose import registers built-in plug-ins."""
-    global _BUILTINS
-    if module not in _BUILTINS:
-        _BUILTINS = (*_BUILTINS, module)
-
-
-def load_plugins() -> None:
-    """Import the built-in plug-in modules, then the third-party entry points (once)."""
-    global _loaded
-    if _loaded:
+def load_entry_points() -> None:
+    """Import the third-party plug-in modules of the ``troth.plugins`` entry points (once)."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
         return
-    _loaded = True
-    for module in _BUILTINS:
-        import_module(module)
+    _entry_points_loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()

@@ -6,16 +6,21 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from troth.audit import Head, Ledger, export, parse_anchor, verify, verify_file
 from troth.cli._console import console
 from troth.config import Settings
-from troth.store import open_store
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from troth.audit import Head
+
+# The ledger and the store pull in SQLAlchemy: imported inside the commands, so that other
+# commands start fast.
 
 app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
 
@@ -26,6 +31,8 @@ DbOption = Annotated[
 
 
 def _engine(db: str | None) -> Engine:
+    from troth.store import open_store
+
     return open_store(db if db else Settings.from_env())
 
 
@@ -41,6 +48,8 @@ def verify_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check the whole chain; exit 1 naming the first bad entry when it was altered."""
+    from troth.audit import parse_anchor, verify, verify_file
+
     pinned: Head | None = parse_anchor(anchor) if anchor else None
     result = verify_file(file, anchor=pinned) if file else verify(_engine(db), anchor=pinned)
     if as_json:
@@ -58,6 +67,8 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Write every entry as JSONL, one entry per line, in seq order."""
+    from troth.audit import export
+
     engine = _engine(db)
     if output:
         export(engine, output)
@@ -73,6 +84,8 @@ def export_cmd(
 @app.command("head")
 def head_cmd(db: DbOption = None) -> None:
     """Print SEQ:HASH of the last entry: publish it, and pass it to verify --anchor later."""
+    from troth.audit import Ledger
+
     console.out(Ledger(_engine(db)).head().anchor(), highlight=False)
 
 
@@ -82,6 +95,8 @@ def tail_cmd(
     n: Annotated[int, typer.Option("-n", min=1, help="How many entries.")] = 20,
 ) -> None:
     """Show the last entries."""
+    from troth.audit import Ledger
+
     table = Table("seq", "ts", "kind", "actor", "subject", "data", "hash", box=None)
     for e in Ledger(_engine(db)).tail(n):
         table.add_row(str(e.seq), e.ts, e.kind, e.actor, e.subject or "", e.data_json, e.hash[:12])

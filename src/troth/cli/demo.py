@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from troth.cli._console import console
-from troth.demo import run_demo
 
 
 def demo(
@@ -22,6 +21,8 @@ def demo(
     ] = None,
 ) -> None:
     """Check and render both example policies, record every step, verify the audit chain."""
+    from troth.demo import run_demo  # SQLAlchemy and the renderers: only when asked
+
     with console.status("starting") as status:
         result = run_demo(out, db_url=db, progress=status.update)
     table = Table("example", "policy", "promises", "errors", "warnings", "notes", "rendered to")

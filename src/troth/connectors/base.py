@@ -103,7 +103,7 @@ class Connector(Protocol):
 #: a connector factory: ``(url, name) -> Connector``
 ConnectorFactory = Callable[[str, str], Connector]
 
-CONNECTORS: Registry[ConnectorFactory] = Registry("connector")
+CONNECTORS: Registry[ConnectorFactory] = Registry("connector", ("troth.connectors.sql",))
 
 #: URL schemes that mean the same family
 _ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}

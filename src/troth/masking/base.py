@@ -46,7 +46,7 @@ class MaskStrategy(Protocol):
         ...
 
 
-MASKING: Registry[MaskStrategy] = Registry("masking strategy")
+MASKING: Registry[MaskStrategy] = Registry("masking strategy", ("troth.masking",))
 
 
 def hmac_hex(key: bytes, value: object) -> str | None:

@@ -116,7 +116,7 @@ class Check:
     fn: CheckFn = field(repr=False)
 
 
-CHECKS: Registry[Check] = Registry("check")
+CHECKS: Registry[Check] = Registry("check", ("troth.policy.checks", "troth.datamap.checks"))
 
 
 def check(check_id: str, severity: Severity | str, title: str) -> Callable[[CheckFn], CheckFn]:
