@@ -8,33 +8,17 @@ check`` can run them without a policy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from troth.datamap.graph import Graph, holds_personal_data
 from troth.datamap.loader import DataMapDocument
-from troth.policy.checks.base import CheckContext, Issue, check
-from troth.policy.loader import _refs, dotted
+from troth.policy.checks.base import CheckContext, Issue, check, issue_in
+from troth.policy.loader import taxonomy_refs
 from troth.policy.model import Storage
 from troth.policy.taxonomy import LABEL, covers
-from troth.policy.yamlsrc import Path_
+from troth.policy.yamlsrc import Path_, dotted
 
-
-def map_issue(
-    dm: DataMapDocument,
-    element: Any,
-    message: str,
-    *,
-    field: str | None = None,
-    fix: str | None = None,
-    key: bool = False,
-) -> Issue:
-    """An issue located in the data map file."""
-    return Issue(
-        message=message,
-        where=dm.where(element, field, key=key),
-        fix=fix,
-        field=dm.field_path(element, field),
-    )
+#: an issue located in the data map file
+map_issue = issue_in
 
 
 def _issue_at(dm: DataMapDocument, path: Path_, message: str, fix: str | None) -> Issue:
@@ -46,7 +30,7 @@ def _issue_at(dm: DataMapDocument, path: Path_, message: str, fix: str | None) -
 
 def undeclared_categories(dm: DataMapDocument) -> Iterator[Issue]:
     """Category and subject keys that are not in the taxonomy (the policy's, or the default)."""
-    for kind, key, path in _refs(dm.datamap, ()):
+    for kind, key, path in taxonomy_refs(dm.datamap, ()):
         if (kind, key) in dm.taxonomy:
             continue
         near = dm.taxonomy.nearest(kind, key)

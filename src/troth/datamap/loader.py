@@ -15,29 +15,21 @@ from pydantic import ValidationError
 
 from troth.datamap.model import DataMap
 from troth.errors import DataMapError, PolicyLoadError, TrothError
-from troth.policy.loader import _refs, assign_paths, dotted, split_field, validation_problems
+from troth.policy.loader import assign_paths, taxonomy_refs, validation_problems
 from troth.policy.taxonomy import LABEL, Taxonomy
-from troth.policy.yamlsrc import Path_, SourceMap, read_yaml
+from troth.policy.yamlsrc import Located, Path_, SourceMap, dotted, read_yaml
 
 DATAMAP_FILE = "datamap.yaml"
 
 
 @dataclass
-class DataMapDocument:
+class DataMapDocument(Located):
     """A loaded data map with where its parts came from."""
 
     datamap: DataMap
     source: SourceMap
     taxonomy: Taxonomy
     path: Path
-
-    def where(self, element: Any = None, field: str | None = None, *, key: bool = False) -> str:
-        """``file:line:col`` of an element (or one of its fields)."""
-        path: Path_ = getattr(element, "_path", ()) if element is not None else ()
-        return self.source.at((*path, *split_field(field)), key=key)
-
-    def field_path(self, element: Any, field: str | None = None) -> str:
-        return dotted((*getattr(element, "_path", ()), *split_field(field)))
 
 
 def resolve_datamap_path(path: Path | str) -> Path:
@@ -85,7 +77,7 @@ def unknown_taxonomy_keys(
 ) -> list[TrothError]:
     """Category and subject keys of the map that the taxonomy does not define, with the nearest."""
     problems: list[TrothError] = []
-    for kind, key, path in _refs(datamap, ()):
+    for kind, key, path in taxonomy_refs(datamap, ()):
         if (kind, key) in taxonomy:
             continue
         near = taxonomy.nearest(kind, key)

@@ -18,41 +18,19 @@ from pydantic import BaseModel, ValidationError
 from troth.errors import PolicyError, PolicyLoadError, TrothError, did_you_mean
 from troth.policy.model import Policy, TaxonomyRef
 from troth.policy.taxonomy import KINDS, LABEL, Kind, Taxonomy, parent
-from troth.policy.yamlsrc import Path_, SourceMap, read_yaml
+from troth.policy.yamlsrc import Located, Path_, SourceMap, dotted, read_yaml, split_field
 
 POLICY_FILE = "policy.yaml"
 
 
 @dataclass
-class PolicyDocument:
+class PolicyDocument(Located):
     """A loaded policy with where its parts came from."""
 
     policy: Policy
     source: SourceMap
     taxonomy: Taxonomy
     path: Path
-
-    def where(self, element: Any = None, field: str | None = None, *, key: bool = False) -> str:
-        """``file:line:col`` of an element (or one of its fields)."""
-        path: Path_ = getattr(element, "_path", ()) if element is not None else ()
-        return self.source.at((*path, *split_field(field)), key=key)
-
-    def field_path(self, element: Any, field: str | None = None) -> str:
-        return dotted((*getattr(element, "_path", ()), *split_field(field)))
-
-
-def split_field(field: str | None) -> Path_:
-    """``"categories.0"`` -> ``("categories", 0)``."""
-    if not field:
-        return ()
-    return tuple(int(p) if p.isdigit() else p for p in field.split("."))
-
-
-def dotted(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
 
 
 def resolve_policy_path(path: Path | str) -> Path:
@@ -279,7 +257,8 @@ def _field_kinds(model: type[BaseModel]) -> tuple[tuple[str, Kind | None, Any], 
     )
 
 
-def _refs(node: Any, path: Path_) -> Iterator[tuple[Kind, str, Path_]]:
+def taxonomy_refs(node: Any, path: Path_) -> Iterator[tuple[Kind, str, Path_]]:
+    """Every taxonomy key a model (policy or data map) refers to: (kind, key, path)."""
     if isinstance(node, BaseModel):
         for name, kind, annotation in _field_kinds(type(node)):
             value = getattr(node, name)
@@ -290,10 +269,10 @@ def _refs(node: Any, path: Path_) -> Iterator[tuple[Kind, str, Path_]]:
                 for i, v in enumerate(value):
                     yield kind, v, (*path, name, i)
             elif isinstance(value, BaseModel | list):
-                yield from _refs(value, (*path, name))
+                yield from taxonomy_refs(value, (*path, name))
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            yield from _refs(item, (*path, i))
+            yield from taxonomy_refs(item, (*path, i))
 
 
 def _literal_allows(annotation: Any, value: str) -> bool:
@@ -312,7 +291,7 @@ def _ref_from_metadata(metadata: list[Any]) -> Kind | None:
 
 def _check_taxonomy_refs(policy: Policy, taxonomy: Taxonomy, smap: SourceMap) -> list[TrothError]:
     problems: list[TrothError] = []
-    for kind, key, path in _refs(policy, ()):
+    for kind, key, path in taxonomy_refs(policy, ()):
         if (kind, key) in taxonomy:
             continue
         near = taxonomy.nearest(kind, key)

@@ -52,6 +52,36 @@ class SourceMap:
         return f"{self.file}:{line}:{col}"
 
 
+def split_field(field: str | None) -> Path_:
+    """``"categories.0"`` -> ``("categories", 0)``."""
+    if not field:
+        return ()
+    return tuple(int(p) if p.isdigit() else p for p in field.split("."))
+
+
+def dotted(path: Path_) -> str:
+    """``("purposes", 2, "legal_basis")`` -> ``purposes[2].legal_basis``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+class Located:
+    """Mixin of a loaded document whose elements carry their ``_path`` in ``source``."""
+
+    source: SourceMap
+
+    def where(self, element: Any = None, field: str | None = None, *, key: bool = False) -> str:
+        """``file:line:col`` of an element (or one of its fields)."""
+        path: Path_ = getattr(element, "_path", ()) if element is not None else ()
+        return self.source.at((*path, *split_field(field)), key=key)
+
+    def field_path(self, element: Any, field: str | None = None) -> str:
+        """The element's (or field's) path, e.g. ``purposes[2].legal_basis``."""
+        return dotted((*getattr(element, "_path", ()), *split_field(field)))
+
+
 def _hint(problem: str) -> str:
     p = problem.lower()
     if "\\t" in p or "tab" in p:

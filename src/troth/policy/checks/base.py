@@ -16,6 +16,7 @@ from troth.plugins import Registry
 from troth.policy.loader import PolicyDocument
 from troth.policy.model import Policy
 from troth.policy.taxonomy import parent
+from troth.policy.yamlsrc import Located
 
 if TYPE_CHECKING:
     from troth.datamap.loader import DataMapDocument
@@ -82,19 +83,33 @@ class CheckContext:
         fix: str | None = None,
         key: bool = False,
     ) -> Issue:
-        return Issue(
-            message=message,
-            where=self.doc.where(element, field, key=key),
-            fix=fix,
-            field=self.doc.field_path(element, field),
-            promises=tuple(getattr(element, "promises", ()) or ()),
-        )
+        """An issue about a policy element (or one of its fields)."""
+        return issue_in(self.doc, element, message, field=field, fix=fix, key=key)
 
     def is_collected(self, key: str) -> bool:
         """``key`` or one of its ancestors or descendants is collected."""
         return any(a in self.collected_set for a in ancestors(key)) or (
             key in self.collected_ancestors
         )
+
+
+def issue_in(
+    doc: Located,
+    element: Any,
+    message: str,
+    *,
+    field: str | None = None,
+    fix: str | None = None,
+    key: bool = False,
+) -> Issue:
+    """An issue located at ``element`` (or its ``field``) of a loaded policy or data map."""
+    return Issue(
+        message=message,
+        where=doc.where(element, field, key=key),
+        fix=fix,
+        field=doc.field_path(element, field),
+        promises=tuple(getattr(element, "promises", ()) or ()),
+    )
 
 
 def ancestors(key: str) -> Iterator[str]:
