@@ -29,6 +29,7 @@ demo.register(app)
 render_cli.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datamap.app, name="datamap")
+app.add_typer(__import__("troth.cli.retention", fromlist=["app"]).app, name="retention")
 
 
 def main(argv: list[str] | None = None) -> int:
