@@ -94,7 +94,7 @@ def shop_url(
         url = str(request.getfixturevalue("mysql_url"))
     create_shop(url)
     monkeypatch.setenv("TROTH_CONN_SHOP", url)
-    yield url
+    return url
 
 
 @pytest.fixture

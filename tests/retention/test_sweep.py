@@ -7,8 +7,8 @@ import json
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
-
 from tests.retention.conftest import HELD_EMAIL, KEY, NOW, create_shop, ids, rows
+
 from troth.audit import Ledger
 from troth.audit.verify import verify
 from troth.errors import StoreDownError
@@ -93,11 +93,14 @@ def test_pl_11_plan_counts_equal_hand_written_counts_and_change_nothing(
     }
     assert items[("sessions", "sessions")].delete == rows(shop_url, hand["sessions"])[0][0]
     # customer 4 still has order 2 before the sweep: planned as anonymise, swept as delete
-    assert items[("customer_contact", "customers")].delete == rows(shop_url, hand["customers"])[0][0]
+    assert (
+        items[("customer_contact", "customers")].delete == rows(shop_url, hand["customers"])[0][0]
+    )
     assert items[("orders", "invoices")].held == rows(shop_url, hand["held_invoices"])[0][0]
-    assert "?" in items[("sessions", "sessions")].sql["delete"] or "%(" in items[
-        ("sessions", "sessions")
-    ].sql["delete"]
+    assert (
+        "?" in items[("sessions", "sessions")].sql["delete"]
+        or "%(" in items[("sessions", "sessions")].sql["delete"]
+    )
     assert "2026" not in json.dumps(items[("sessions", "sessions")].sql)  # placeholders only
     assert ids(shop_url, "sessions") == [1, 2, 3]
 
@@ -112,7 +115,8 @@ def test_pl_11_evidence_in_ledger_without_personal_data(
     assert len(sweeps) == len(report.results)  # type: ignore[attr-defined]
     s = next(d for d in sweeps if d["table"] == "sessions")
     assert {"rule_id", "cutoff", "rows_deleted", "rows_held", "duration_ms", "batches"} <= set(s)
-    assert s["rows_deleted"] == 1 and s["rows_held"] == 1
+    assert s["rows_deleted"] == 1
+    assert s["rows_held"] == 1
     text = " ".join(e.data_json + (e.subject or "") for e in entries)
     for value in ("@example.test", "Eve", "Gus", "10.0.0", "pw"):
         assert value not in text
@@ -130,9 +134,12 @@ def test_pl_11_statements_are_o_batches_not_o_rows(
         engine = stores.get("shop").engine
         stores.schema("shop")  # introspection is once per store, not per row: leave it out
         event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
-        report = Sweeper(project, stores, state, key=KEY, now=NOW, rules=["sessions"], batch_size=100).run()
+        report = Sweeper(
+            project, stores, state, key=KEY, now=NOW, rules=["sessions"], batch_size=100
+        ).run()
     res = report.results[0]
-    assert res.deleted == 1002 and res.batches == 11  # no person hold in this test
+    assert res.deleted == 1002
+    assert res.batches == 11
     writes = [s for s in seen if s.lstrip().upper().startswith("DELETE")]
     assert len(writes) == 11
     assert len(seen) <= 2 * res.batches + 5
@@ -147,18 +154,24 @@ def test_pl_11_store_down_mid_run_stops_cleanly_and_next_run_finishes(
     def fail_after_first(_b: Binding, _r: SweepResult) -> None:
         calls["n"] += 1
         if calls["n"] == 1:
-            raise StoreDownError("store unreachable while trying to delete", where="connection 'shop'")
+            raise StoreDownError(
+                "store unreachable while trying to delete", where="connection 'shop'"
+            )
 
     with open_stores() as stores:
         report = Sweeper(
             project, stores, state, key=KEY, now=NOW, batch_size=1, on_batch=fail_after_first
         ).run()
-    assert report.status == "interrupted" and report.exit_code == 3
+    assert report.status == "interrupted"
+    assert report.exit_code == 3
     done = [r for r in report.results if r.deleted or r.anonymised]
-    assert len(done) == 1 and done[0].status == "interrupted"
+    assert len(done) == 1
+    assert done[0].status == "interrupted"
     last = Ledger(state).tail(1)[0]
-    assert last.kind == "retention.run" and last.data["status"] == "interrupted"
+    assert last.kind == "retention.run"
+    assert last.data["status"] == "interrupted"
     again = _run(project, state)
     assert again.status == "done"  # type: ignore[attr-defined]
-    assert ids(shop_url, "customers") == [2, 3, 6, 8] and ids(shop_url, "invoices") == [1]
+    assert ids(shop_url, "customers") == [2, 3, 6, 8]
+    assert ids(shop_url, "invoices") == [1]
     assert create_more in (True, False)

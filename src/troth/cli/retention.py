@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from troth.cli._console import console, err_console
 from troth.config import Settings
 from troth.project import load_project
+from troth.retention import checks as _checks  # noqa: F401  (registers retention.* checks)
 from troth.retention.bind import Binding
 from troth.retention.holds import active_person_holds, add_hold, list_holds, release_hold
 from troth.retention.plan import build_plan, open_stores
