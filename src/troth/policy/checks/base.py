@@ -131,7 +131,9 @@ class Check:
     fn: CheckFn = field(repr=False)
 
 
-CHECKS: Registry[Check] = Registry("check", ("troth.policy.checks", "troth.datamap.checks"))
+CHECKS: Registry[Check] = Registry(
+    "check", ("troth.policy.checks", "troth.datamap.checks", "troth.retention.checks")
+)
 
 
 def check(check_id: str, severity: Severity | str, title: str) -> Callable[[CheckFn], CheckFn]:
