@@ -32,7 +32,30 @@ _WHERE = {
 }
 _MODULE = {name: module for module, names in _WHERE.items() for name in names}
 
-__all__ = sorted(_MODULE)
+__all__ = [
+    "DsrResult",
+    "Identity",
+    "Kind",
+    "Lookup",
+    "Plan",
+    "RequestInfo",
+    "Requests",
+    "Status",
+    "Step",
+    "Stores",
+    "TableAction",
+    "access",
+    "build_plan",
+    "due_date",
+    "erase",
+    "is_restricted",
+    "parse_identities",
+    "plan",
+    "rectify",
+    "resolve",
+    "restrict",
+    "status",
+]
 
 
 def __getattr__(name: str) -> Any:

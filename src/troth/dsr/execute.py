@@ -143,7 +143,7 @@ def parse_changes(datamap: DataMap, changes: Mapping[str, Any]) -> dict[TableId,
         matches = [
             (ds.name, t.name, f)
             for ds, t, f in datamap.fields()
-            if parts == [ds.name, t.name, f.name] or parts == [t.name, f.name]
+            if parts in ([ds.name, t.name, f.name], [t.name, f.name])
         ]
         if len(matches) != 1:
             raise RequestError(
