@@ -71,6 +71,22 @@ def mask_context(
     )
 
 
+def check_masks(plan: Plan, connection: str, schema: SchemaInfo) -> None:
+    """Refuse, before any write, a ``null`` mask on a column the store declares NOT NULL."""
+    for action in plan.actions:
+        if action.connection != connection or action.action != "mask":
+            continue
+        info = schema.table(action.table.table)
+        for col, strategy in action.masks:
+            column = info.column(col) if info else None
+            if strategy == "null" and column is not None and not column.nullable:
+                raise RequestError(
+                    f"mask 'null' on column {col!r}, which the store declares NOT NULL",
+                    where=f"data map {action.table}.{col}",
+                    fix="mask it with redact or hash instead, or make the column nullable",
+                )
+
+
 def erase_store(
     datamap: DataMap,
     plan: Plan,
@@ -81,6 +97,7 @@ def erase_store(
     key: bytes,
 ) -> list[TableResult]:
     """Erase one store's rows of the person in one transaction; results in plan order."""
+    check_masks(plan, connection, schema)
     results: list[TableResult] = []
     writes = 0
     with connector.transaction():
