@@ -135,8 +135,6 @@ class _Run:
         """Run the block; a failure leaves the request ``failed`` (retryable when it can be)."""
         out: list[RequestInfo] = []
         try:
-            for name in self.plan.connections:
-                self.stores.get(name).ping()
             yield out
         except TrothError as exc:
             out.append(
@@ -151,6 +149,11 @@ class _Run:
             raise
         finally:
             self.stores.close()
+
+    def ping(self) -> None:
+        """Raise StoreDownError now when a store is down, before anything is read or written."""
+        for name in self.plan.connections:
+            self.stores.get(name).ping()
 
     def complete(self, info: RequestInfo, tables: list[dict[str, Any]]) -> RequestInfo:
         counts = [{"table": t["table"], "action": t["action"], "rows": t["rows"]} for t in tables]
@@ -179,6 +182,7 @@ def access(
     info = run.start(Kind.access)
     path = output or run.settings.home / "exports" / f"{info.id}.zip"
     with run.guarded(info) as failed:
+        run.ping()
         sink = ZipExport(path, request_id=info.id)
         res = resolve(run.plan, run.stores, run.identities, sink=sink, on_step=progress)
         counts = {str(t): n for t, n in res.counts.items()}
@@ -206,6 +210,7 @@ def erase(
     info = run.start(Kind.erasure)
     given = values_by_name(run.identities)
     with run.guarded(info) as failed:
+        run.ping()
         if info.resolved_at:
             keys = load_keyset(run.engine, info.id, given)
         else:
@@ -290,6 +295,7 @@ def rectify(
             )
     info = run.start(Kind.rectification)
     with run.guarded(info) as failed:
+        run.ping()
         res = resolve(run.plan, run.stores, run.identities)
         keys = erase_keys(run.plan, res.keys)
         tables: list[dict[str, Any]] = []
