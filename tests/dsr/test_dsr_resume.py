@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -117,7 +116,9 @@ def _run_killed(project: Path, env: dict[str, str], crash: str) -> int:
         erase({str(project)!r}, [Identity("email", {EMAIL!r})])
     """)
     full = {**os.environ, **env, CRASH_ENV: crash, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([sys.executable, "-c", code], env=full, timeout=120).returncode
+    return subprocess.run(
+        [sys.executable, "-c", code], env=full, timeout=120, check=False
+    ).returncode
 
 
 def _in_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,7 +139,7 @@ def plan_cmd(
     if kind not in ("access", "erase"):
         raise RequestError(f"unknown plan type {kind!r}", where="--type", fix="access or erase")
     names = [i.name for i in _ids(email, phone, user_id, identity)]
-    plan = api.plan(path, names, "erase" if kind == "erase" else "access")
+    plan = api.plan_request(path, names, "erase" if kind == "erase" else "access")
     if as_json:
         console.out(json.dumps(plan.to_dict(), indent=2), highlight=False)
     else:

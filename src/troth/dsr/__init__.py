@@ -3,7 +3,8 @@
 >>> from troth.dsr import Identity, erase
 >>> erase("examples/mydigisoft", [Identity("email", "customer7@example.com")])
 
-The names below load on first use: troth's state DB imports :mod:`troth.dsr.models` while it
+Submodules ``plan`` and ``resolve`` hold the planner and the resolution. The names below load
+on first use: troth's state DB imports :mod:`troth.dsr.models` while it
 starts, before the rest of this package can be imported.
 """
 
@@ -13,20 +14,34 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from troth.dsr.api import DsrResult, access, erase, plan, rectify, restrict, status
+    from troth.dsr.api import (
+        DsrResult,
+        access,
+        erase,
+        plan_request,
+        rectify,
+        restrict,
+        status,
+    )
     from troth.dsr.identity import Identity, parse_identities
     from troth.dsr.plan import Lookup, Plan, Step, TableAction, build_plan
     from troth.dsr.requests import Kind, RequestInfo, Requests, Status, due_date
-    from troth.dsr.resolve import resolve
     from troth.dsr.restriction import is_restricted
     from troth.dsr.stores import Stores
 
 _WHERE = {
-    "troth.dsr.api": ["DsrResult", "access", "erase", "plan", "rectify", "restrict", "status"],
+    "troth.dsr.api": [
+        "DsrResult",
+        "access",
+        "erase",
+        "plan_request",
+        "rectify",
+        "restrict",
+        "status",
+    ],
     "troth.dsr.identity": ["Identity", "parse_identities"],
     "troth.dsr.plan": ["Lookup", "Plan", "Step", "TableAction", "build_plan"],
     "troth.dsr.requests": ["Kind", "RequestInfo", "Requests", "Status", "due_date"],
-    "troth.dsr.resolve": ["resolve"],
     "troth.dsr.restriction": ["is_restricted"],
     "troth.dsr.stores": ["Stores"],
 }
@@ -50,9 +65,8 @@ __all__ = [
     "erase",
     "is_restricted",
     "parse_identities",
-    "plan",
+    "plan_request",
     "rectify",
-    "resolve",
     "restrict",
     "status",
 ]

@@ -79,7 +79,9 @@ def _project(project: ProjectLike) -> tuple[Project, DataMap]:
     return proj, proj.datamap.datamap
 
 
-def plan(project: ProjectLike, identities: Sequence[str], kind: PlanKind = "access") -> Plan:
+def plan_request(
+    project: ProjectLike, identities: Sequence[str], kind: PlanKind = "access"
+) -> Plan:
     """The traversal for identity names (``["email"]``), without touching any store."""
     return build_plan(_project(project)[1], identities, kind)
 
@@ -354,4 +356,13 @@ def status(
     return [requests.get(request_id)] if request_id else requests.list(limit=limit)
 
 
-__all__ = ["CountingSink", "DsrResult", "access", "erase", "plan", "rectify", "restrict", "status"]
+__all__ = [
+    "CountingSink",
+    "DsrResult",
+    "access",
+    "erase",
+    "plan_request",
+    "rectify",
+    "restrict",
+    "status",
+]
