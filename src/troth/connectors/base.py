@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from troth.errors import ConnectorError
+from troth.masking.base import MaskContext
 from troth.plugins import Registry
 
 #: how many values one statement binds at most (SQLite allows 32,766; keep statements small)
@@ -93,6 +94,20 @@ class Connector(Protocol):
 
     def delete(self, table: str, column: str, values: Iterable[Any]) -> int:
         """Delete the rows whose ``column`` is in ``values``; the rows deleted."""
+
+    def mask(
+        self,
+        table: str,
+        column: str,
+        values: Iterable[Any],
+        masks: Mapping[str, tuple[str, MaskContext]],
+    ) -> int:
+        """Set each named column to its masking strategy's value, computed by the store.
+
+        ``masks`` maps a column to ``(strategy name, context)``; a SQL store runs one
+        ``UPDATE ... SET col = <strategy SQL>`` per batch, a store without SQL applies the
+        strategy's Python form. Returns the rows changed.
+        """
 
     def transaction(self) -> AbstractContextManager[None]:
         """Run the writes inside the block in one transaction (commit, or roll back on error)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from troth.connectors.base import (
     batched,
 )
 from troth.errors import ConnectorError, StoreDownError
+from troth.masking.base import MASKING, MaskContext
 from troth.masking.hash import install_sqlite_functions
 
 _DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
@@ -146,6 +148,24 @@ class SqlConnector:
         )
         params = {f"set_{i}": v for i, v in enumerate(changes.values())}
         return self._write(stmt, values, params, "update rows", table)
+
+    def mask(
+        self,
+        table: str,
+        column: str,
+        values: Iterable[Any],
+        masks: Mapping[str, tuple[str, MaskContext]],
+    ) -> int:
+        if not masks:
+            return 0
+        t = _table(table, column, *masks)
+        dialect = self.engine.dialect.name
+        exprs = {
+            t.c[col]: MASKING.get(name).sql(t.c[col], replace(ctx, dialect=dialect))
+            for col, (name, ctx) in masks.items()
+        }
+        stmt = sa.update(t).where(_in(t, column)).values(exprs)
+        return self._write(stmt, values, {}, "mask rows", table)
 
     def delete(self, table: str, column: str, values: Iterable[Any]) -> int:
         t = _table(table, column)

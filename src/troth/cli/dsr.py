@@ -1,0 +1,247 @@
+"""``troth dsr ...``: plan and run data-subject requests (access, erase, rectify, restrict)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from troth.cli._console import console, err_console
+from troth.config import Settings
+from troth.dsr import api
+from troth.dsr.identity import Identity, parse_identities
+from troth.dsr.plan import Plan, Step
+from troth.errors import RequestError
+
+app = typer.Typer(
+    help="Data-subject requests: plan, access, erase, rectify, restrict, status.",
+    no_args_is_help=True,
+)
+
+PathArg = Annotated[Path, typer.Argument(help="project folder (policy.yaml + datamap.yaml)")]
+Emails = Annotated[list[str] | None, typer.Option("--email", help="e-mail address")]
+Phones = Annotated[list[str] | None, typer.Option("--phone", help="phone number")]
+UserIds = Annotated[list[str] | None, typer.Option("--user-id", help="user id")]
+Customs = Annotated[
+    list[str] | None, typer.Option("--identity", help="custom identity as name=value")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="state database URL")]
+ActorOpt = Annotated[str, typer.Option("--actor", help="who runs the request (an id)")]
+
+
+def _ids(
+    email: list[str] | None,
+    phone: list[str] | None,
+    user_id: list[str] | None,
+    identity: list[str] | None,
+) -> list[Identity]:
+    return parse_identities(
+        email=email or (), phone=phone or (), user_id=user_id or (), custom=identity or ()
+    )
+
+
+def _settings(db: str | None) -> Settings:
+    s = Settings.from_env()
+    return Settings(home=s.home, database_url=db, secret_key=s.secret_key) if db else s
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[Step, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("resolving", total=None)
+
+        def on_step(step: Step, rows: int) -> None:
+            bar.update(task, description=f"{step.table}: {rows} rows")
+
+        yield on_step
+
+
+def _print_plan(plan: Plan) -> None:
+    steps = Table("#", "table", "looked up by", "yields", "SQL", title="Steps", box=None)
+    for s in plan.steps:
+        steps.add_row(
+            str(s.index + 1),
+            str(s.table),
+            "\n".join(f"{lk.column} ← {lk.describe()}" for lk in s.lookups),
+            ", ".join(s.yields),
+            "\n".join(s.sql),
+        )
+    console.print(steps)
+    if plan.cyclic:
+        console.print("cyclic: steps repeat with new values until nothing new is found")
+    if plan.actions:
+        acts = Table("order", "table", "action", "fields", "kept (why)", "SQL", title="Erasure")
+        for i, a in enumerate(plan.actions, start=1):
+            acts.add_row(
+                str(i),
+                str(a.table),
+                a.action,
+                ", ".join(f"{f}: {m}" for f, m in a.masks),
+                "\n".join(f"{k.field}: {k.reason}" for k in a.kept),
+                a.sql or "",
+            )
+        console.print(acts)
+
+
+def _print_result(result: api.DsrResult, as_json: bool) -> None:
+    if as_json:
+        console.out(json.dumps(result.to_dict(), default=str), highlight=False)
+    else:
+        table = Table("table", "action", "rows", "fields", "kept (why)", box=None)
+        for t in result.tables:
+            kept = "\n".join(f"{k['field']}: {k['reason']}" for k in t.get("kept", []))
+            if t.get("kept_rows"):
+                kept = f"{t['kept_rows']} rows kept\n{kept}"
+            table.add_row(
+                t["table"], t["action"], str(t["rows"]), ", ".join(t.get("fields", [])), kept
+            )
+        console.print(table)
+        req = result.request
+        if req is not None:
+            console.print(f"request {req.id}: {req.status} (due {req.due_at[:10]})")
+            if req.reason:
+                console.print(f"reason: {req.reason}" + (" (retryable)" if req.retryable else ""))
+        else:
+            console.print("dry run: nothing was changed and no request was recorded")
+        if result.export:
+            console.print(f"export: {result.export}")
+    if not result.ok:
+        raise typer.Exit(3)
+
+
+@app.command("plan")
+def plan_cmd(
+    path: PathArg,
+    email: Emails = None,
+    phone: Phones = None,
+    user_id: UserIds = None,
+    identity: Customs = None,
+    kind: Annotated[str, typer.Option("--type", help="access or erase")] = "access",
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the steps, their order and their SQL, without touching any data."""
+    if kind not in ("access", "erase"):
+        raise RequestError(f"unknown plan type {kind!r}", where="--type", fix="access or erase")
+    names = [i.name for i in _ids(email, phone, user_id, identity)]
+    plan = api.plan_request(path, names, "erase" if kind == "erase" else "access")
+    if as_json:
+        console.out(json.dumps(plan.to_dict(), indent=2), highlight=False)
+    else:
+        _print_plan(plan)
+
+
+@app.command("access")
+def access_cmd(
+    path: PathArg,
+    email: Emails = None,
+    phone: Phones = None,
+    user_id: UserIds = None,
+    identity: Customs = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="zip to write")] = None,
+    db: DbOpt = None,
+    actor: ActorOpt = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Export everything held about the person: a zip of JSON, CSV and an HTML summary."""
+    ids = _ids(email, phone, user_id, identity)
+    with _progress(not as_json) as on_step:
+        result = api.access(
+            path, ids, output=output, settings=_settings(db), actor=actor, progress=on_step
+        )
+    _print_result(result, as_json)
+
+
+@app.command("erase")
+def erase_cmd(
+    path: PathArg,
+    email: Emails = None,
+    phone: Phones = None,
+    user_id: UserIds = None,
+    identity: Customs = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count, change nothing")] = False,
+    db: DbOpt = None,
+    actor: ActorOpt = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Erase the person's data (re-run the same command to resume one that stopped)."""
+    ids = _ids(email, phone, user_id, identity)
+    with _progress(not as_json) as on_step:
+        result = api.erase(
+            path, ids, dry_run=dry_run, settings=_settings(db), actor=actor, progress=on_step
+        )
+    _print_result(result, as_json)
+
+
+@app.command("rectify")
+def rectify_cmd(
+    path: PathArg,
+    set_: Annotated[list[str], typer.Option("--set", help="table.field=new value (repeatable)")],
+    email: Emails = None,
+    phone: Phones = None,
+    user_id: UserIds = None,
+    identity: Customs = None,
+    db: DbOpt = None,
+    actor: ActorOpt = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Set new values for named fields of the person's rows."""
+    changes: dict[str, Any] = {}
+    for item in set_:
+        address, sep, value = item.partition("=")
+        if not sep:
+            raise RequestError("--set takes table.field=value", where="--set")
+        changes[address.strip()] = value
+    ids = _ids(email, phone, user_id, identity)
+    result = api.rectify(path, ids, changes, settings=_settings(db), actor=actor)
+    _print_result(result, as_json)
+
+
+@app.command("restrict")
+def restrict_cmd(
+    path: PathArg,
+    email: Emails = None,
+    phone: Phones = None,
+    user_id: UserIds = None,
+    identity: Customs = None,
+    db: DbOpt = None,
+    actor: ActorOpt = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark the person restricted: purpose checks then refuse processing their data."""
+    ids = _ids(email, phone, user_id, identity)
+    _print_result(api.restrict(path, ids, settings=_settings(db), actor=actor), as_json)
+
+
+@app.command("status")
+def status_cmd(
+    request_id: Annotated[str | None, typer.Argument(help="a request id")] = None,
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option("-n", min=1, help="how many requests")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one request, or the latest ones, with status and due date."""
+    infos = api.status(request_id, settings=_settings(db), limit=limit)
+    if as_json:
+        console.out(json.dumps([i.to_dict() for i in infos], default=str), highlight=False)
+        return
+    table = Table("id", "type", "status", "received", "due", "reason", box=None)
+    for i in infos:
+        reason = (i.reason or "") + (" (retryable)" if i.retryable else "")
+        table.add_row(i.id, i.kind, i.status, i.received_at[:19], i.due_at[:10], reason)
+    console.print(table)

@@ -1,0 +1,83 @@
+"""What an erasure has done so far, in troth's state DB: its key set and its finished stores.
+
+The key set (primary keys per table) is saved in one transaction *before* the first write, so a
+run that died re-runs by the same keys: masking changed the identity columns, finding the rows
+again would miss them. A store is marked ``done`` right after its transaction commits; a re-run
+skips done stores and redoes the others (their transaction rolled back as a whole).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from troth.datamap.graph import TableId
+from troth.dsr.models import DsrKeySet, DsrRequest, DsrStoreProgress
+from troth.dsr.requests import now
+from troth.dsr.resolve import KeySet, dump_keys, load_keys
+from troth.store.db import translate_errors
+
+
+def save_keyset(engine: Engine, request_id: str, keys: KeySet) -> None:
+    """Save the key set and mark the request resolved, in one transaction."""
+    with translate_errors(engine), Session(engine) as s, s.begin():
+        s.execute(sa.delete(DsrKeySet).where(DsrKeySet.request_id == request_id))
+        for tid, entries in keys.items():
+            for e in entries:
+                s.add(
+                    DsrKeySet(
+                        request_id=request_id,
+                        table_ref=str(tid),
+                        column=e.column,
+                        identity=e.identity,
+                        keys=dump_keys(e),
+                    )
+                )
+        row = s.get(DsrRequest, request_id)
+        assert row is not None
+        row.resolved_at = now().isoformat()
+
+
+def load_keyset(engine: Engine, request_id: str, given: Mapping[str, list[str]]) -> KeySet:
+    keys: KeySet = {}
+    stmt = sa.select(DsrKeySet).where(DsrKeySet.request_id == request_id)
+    with translate_errors(engine), Session(engine) as s:
+        for row in s.scalars(stmt):
+            dataset, _, table = row.table_ref.partition(".")
+            keys.setdefault(TableId(dataset, table), []).append(
+                load_keys(row.column, row.identity, row.keys, given)
+            )
+    return keys
+
+
+def done_stores(engine: Engine, request_id: str) -> dict[str, dict[str, Any]]:
+    """Connections whose erasure committed, with the counts recorded then."""
+    stmt = sa.select(DsrStoreProgress).where(
+        DsrStoreProgress.request_id == request_id, DsrStoreProgress.status == "done"
+    )
+    with translate_errors(engine), Session(engine) as s:
+        return {r.connection: json.loads(r.counts or "{}") for r in s.scalars(stmt)}
+
+
+def mark_store_done(
+    engine: Engine, request_id: str, connection: str, counts: Mapping[str, Any]
+) -> None:
+    with translate_errors(engine), Session(engine) as s, s.begin():
+        row = s.get(DsrStoreProgress, (request_id, connection))
+        if row is None:
+            row = DsrStoreProgress(request_id=request_id, connection=connection)
+            s.add(row)
+        row.status = "done"
+        row.counts = json.dumps(counts, sort_keys=True)
+        row.updated_at = now().isoformat()
+
+
+def forget_keys(engine: Engine, request_id: str) -> None:
+    """Drop the key set once the request completed (nothing more to resume)."""
+    with translate_errors(engine), Session(engine) as s, s.begin():
+        s.execute(sa.delete(DsrKeySet).where(DsrKeySet.request_id == request_id))

@@ -1,0 +1,269 @@
+"""The request lifecycle in troth's state DB, every transition in the audit ledger.
+
+received → identity_verified → approved → running → completed | failed | denied
+
+A ``failed`` request (a store was down) can run again; a ``running`` request whose process died
+runs again too (that is how an erasure resumes). Due dates follow the strictest jurisdiction the
+policy names (GDPR, UK GDPR, PDPA-TH: one month; CCPA: 45 days; LGPD: 15 days; PIPEDA: 30 days);
+one month when it names none. The ledger gets ids, identity names, counts and keyed hashes, never
+an identity value.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from troth.audit import Ledger
+from troth.dsr.identity import Identity, identity_hash, identity_set_hash
+from troth.dsr.models import DsrIdentity, DsrRequest
+from troth.errors import RequestError
+from troth.store.db import translate_errors
+
+
+class Kind(StrEnum):
+    access = "access"
+    erasure = "erasure"
+    rectification = "rectification"
+    restriction = "restriction"
+
+
+class Status(StrEnum):
+    received = "received"
+    identity_verified = "identity_verified"
+    approved = "approved"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    denied = "denied"
+
+
+OPEN = (Status.received, Status.identity_verified, Status.approved, Status.running, Status.failed)
+TRANSITIONS: dict[Status, tuple[Status, ...]] = {
+    Status.received: (Status.identity_verified, Status.denied),
+    Status.identity_verified: (Status.approved, Status.denied),
+    Status.approved: (Status.running, Status.denied),
+    Status.running: (Status.running, Status.completed, Status.failed),
+    Status.failed: (Status.running, Status.denied),
+    Status.completed: (),
+    Status.denied: (),
+}
+
+#: (months, days) per jurisdiction
+DUE: dict[str, tuple[int, int]] = {
+    "gdpr": (1, 0),
+    "uk_gdpr": (1, 0),
+    "pdpa_th": (1, 0),
+    "ccpa": (0, 45),
+    "lgpd": (0, 15),
+    "pipeda": (0, 30),
+}
+DEFAULT_DUE = (1, 0)
+
+
+def add_months(ts: datetime, months: int) -> datetime:
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    month = ts.month - 1 + months
+    year, month = ts.year + month // 12, month % 12 + 1
+    day = min(ts.day, calendar.monthrange(year, month)[1])
+    return ts.replace(year=year, month=month, day=day)
+
+
+def due_date(received: datetime, jurisdictions: Iterable[str]) -> tuple[datetime, str | None]:
+    """The earliest due date among ``jurisdictions`` (one month when none), and whose it is."""
+    options = [(j, DUE[j]) for j in jurisdictions if j in DUE]
+    if not options:
+        return add_months(received, DEFAULT_DUE[0]), None
+    dated = [(add_months(received, m) + timedelta(days=d), j) for j, (m, d) in options]
+    return min(dated)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    id: str
+    kind: str
+    status: str
+    identity_names: tuple[str, ...]
+    jurisdiction: str | None
+    received_at: str
+    due_at: str
+    updated_at: str
+    resolved_at: str | None
+    reason: str | None
+    retryable: bool
+    result: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, r: DsrRequest) -> RequestInfo:
+        return cls(
+            r.id,
+            r.kind,
+            r.status,
+            tuple(n for n in r.identity_names.split(",") if n),
+            r.jurisdiction,
+            r.received_at,
+            r.due_at,
+            r.updated_at,
+            r.resolved_at,
+            r.reason,
+            bool(r.retryable),
+            json.loads(r.result) if r.result else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "identities": list(self.identity_names),
+            "jurisdiction": self.jurisdiction,
+            "received_at": self.received_at,
+            "due_at": self.due_at,
+            "updated_at": self.updated_at,
+            "reason": self.reason,
+            "retryable": self.retryable,
+            "result": self.result,
+        }
+
+
+class Requests:
+    """Data-subject requests in troth's state DB (upgraded schema: ``open_store``)."""
+
+    def __init__(self, engine: Engine, key: bytes, *, actor: str = "troth") -> None:
+        self.engine = engine
+        self.key = key
+        self.actor = actor
+        self.ledger = Ledger(engine)
+
+    def submit(
+        self, kind: Kind, identities: Sequence[Identity], jurisdictions: Iterable[str] = ()
+    ) -> RequestInfo:
+        received = now()
+        due, jurisdiction = due_date(received, jurisdictions)
+        hashes = sorted({(i.name, identity_hash(self.key, i)) for i in identities})
+        names = sorted({n for n, _ in hashes})
+        row = DsrRequest(
+            id=uuid.uuid4().hex,
+            kind=kind.value,
+            status=Status.received.value,
+            identity_names=",".join(names),
+            identity_set=identity_set_hash(self.key, identities),
+            jurisdiction=jurisdiction,
+            received_at=received.isoformat(),
+            due_at=due.isoformat(),
+            updated_at=received.isoformat(),
+            retryable=False,
+        )
+        with translate_errors(self.engine), Session(self.engine) as s, s.begin():
+            s.add(row)
+            s.flush()
+            s.add_all(DsrIdentity(request_id=row.id, name=n, hash=h) for n, h in hashes)
+            request_id = row.id
+        info = self.get(request_id)
+        self._log(
+            info,
+            {
+                "identities": names,
+                "identity_hashes": [h for _, h in hashes],
+                "due_at": info.due_at,
+                "jurisdiction": jurisdiction,
+            },
+        )
+        return info
+
+    def get(self, request_id: str) -> RequestInfo:
+        with translate_errors(self.engine), Session(self.engine) as s:
+            row = s.get(DsrRequest, request_id)
+            if row is None:
+                raise RequestError(
+                    f"no request {request_id!r}",
+                    where="troth state DB",
+                    fix="list requests with `troth dsr status`",
+                )
+            return RequestInfo.from_row(row)
+
+    def find_open(self, kind: Kind, identities: Sequence[Identity]) -> RequestInfo | None:
+        """The newest unfinished request of this kind for exactly these identities."""
+        target = identity_set_hash(self.key, identities)
+        stmt = (
+            sa.select(DsrRequest)
+            .where(DsrRequest.kind == kind.value, DsrRequest.identity_set == target)
+            .where(DsrRequest.status.in_([s.value for s in OPEN]))
+            .order_by(DsrRequest.received_at.desc())
+        )
+        with translate_errors(self.engine), Session(self.engine) as s:
+            row = s.scalars(stmt).first()
+            return RequestInfo.from_row(row) if row else None
+
+    def list(self, *, status: str | None = None, limit: int = 50) -> list[RequestInfo]:
+        stmt = sa.select(DsrRequest).order_by(DsrRequest.received_at.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(DsrRequest.status == status)
+        with translate_errors(self.engine), Session(self.engine) as s:
+            return [RequestInfo.from_row(r) for r in s.scalars(stmt)]
+
+    def transition(
+        self,
+        request_id: str,
+        to: Status,
+        *,
+        reason: str | None = None,
+        retryable: bool = False,
+        result: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> RequestInfo:
+        """Move the request to ``to`` (refused when the lifecycle does not allow it)."""
+        with translate_errors(self.engine), Session(self.engine) as s, s.begin():
+            row = s.get(DsrRequest, request_id)
+            if row is None:
+                raise RequestError(f"no request {request_id!r}", where="troth state DB")
+            current = Status(row.status)
+            if to not in TRANSITIONS[current]:
+                allowed = ", ".join(t.value for t in TRANSITIONS[current]) or "none"
+                raise RequestError(
+                    f"request {request_id} cannot go from {current.value} to {to.value}",
+                    where="request lifecycle",
+                    fix=f"allowed next states: {allowed}",
+                )
+            row.status = to.value
+            row.updated_at = now().isoformat()
+            row.reason = reason
+            row.retryable = retryable
+            if result is not None:
+                row.result = json.dumps(result, sort_keys=True, default=str)
+            info = RequestInfo.from_row(row)
+        extra: dict[str, Any] = {"from": current.value}
+        if reason:
+            extra["reason"] = reason
+        if to == Status.failed:
+            extra["retryable"] = retryable
+        self._log(info, {**extra, **(data or {})})
+        return info
+
+    def mark_resolved(self, request_id: str) -> None:
+        with translate_errors(self.engine), Session(self.engine) as s, s.begin():
+            row = s.get(DsrRequest, request_id)
+            assert row is not None
+            row.resolved_at = now().isoformat()
+
+    def _log(self, info: RequestInfo, data: Mapping[str, Any]) -> None:
+        self.ledger.append(
+            f"dsr.{info.status}",
+            {"request_id": info.id, "type": info.kind, **data},
+            actor=self.actor,
+            subject=f"dsr:{info.id}",
+        )

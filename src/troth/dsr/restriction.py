@@ -1,0 +1,50 @@
+"""Restriction of processing: the person is marked, by troth's keyed hash of each identity.
+
+Purpose checks ask :func:`is_restricted` before processing and refuse when it says so. Only the
+keyed hash is stored; the value cannot be read back from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from troth.dsr.identity import Identity, identity_hash
+from troth.dsr.models import Restriction
+from troth.dsr.requests import now
+from troth.store.db import translate_errors
+
+
+def restrict_identities(
+    engine: Engine, key: bytes, identities: Iterable[Identity], request_id: str | None = None
+) -> int:
+    """Mark each identity restricted; returns how many were newly marked (idempotent)."""
+    added = 0
+    with translate_errors(engine), Session(engine) as s, s.begin():
+        for ident in identities:
+            digest = identity_hash(key, ident)
+            if s.get(Restriction, digest) is None:
+                s.add(
+                    Restriction(
+                        identity_hash=digest,
+                        identity=ident.name,
+                        request_id=request_id,
+                        restricted_at=now().isoformat(),
+                    )
+                )
+                s.flush()
+                added += 1
+    return added
+
+
+def is_restricted(engine: Engine, key: bytes, identities: Iterable[Identity]) -> bool:
+    """Whether any of the identities is marked restricted."""
+    hashes = [identity_hash(key, i) for i in identities]
+    if not hashes:
+        return False
+    stmt = sa.select(sa.func.count()).where(Restriction.identity_hash.in_(hashes))
+    with translate_errors(engine), Session(engine) as s:
+        return bool(s.scalar(stmt))
