@@ -23,7 +23,7 @@ from troth.datamap.loader import DataMapDocument
 from troth.errors import RetentionError
 from troth.project import Project
 from troth.retention.bind import Binding, BindResult, Unbound, bind_rules
-from troth.retention.query import BindingSql, PersonHolds, sql_text
+from troth.retention.query import BindingSql, PersonHolds, one_statement_batches, sql_text
 
 _TIME_TYPES = ("date", "time")
 
@@ -197,23 +197,47 @@ def binding_sql(
 
 
 def statements(q: BindingSql, dialect: sa.Dialect) -> dict[str, str]:
+    """The statements a run sends for ``q`` on ``dialect`` (placeholders only)."""
     out: dict[str, str] = {"count": sql_text(q.count_statement(), dialect)}
+    one = one_statement_batches(dialect)
     pred = q.delete_predicate()
     if pred is not None:
-        out["select_batch"] = sql_text(q.batch_select(pred, after=True), dialect)
-        out["delete"] = sql_text(q.delete_statement(pred), dialect)
+        if one:
+            out["delete"] = sql_text(q.batch_write(pred, delete=True, after=True), dialect)
+        else:
+            out["select_batch"] = sql_text(q.batch_select(pred, after=True), dialect)
+            out["delete"] = sql_text(q.delete_statement(pred), dialect)
     anon = q.anonymise_predicate()
     if anon is not None:
-        out["select_anonymise_batch"] = sql_text(q.batch_select(anon, after=True), dialect)
-        out["anonymise"] = sql_text(q.update_statement(anon), dialect)
+        if one:
+            out["anonymise"] = sql_text(q.batch_write(anon, delete=False, after=True), dialect)
+        else:
+            out["select_anonymise_batch"] = sql_text(q.batch_select(anon, after=True), dialect)
+            out["anonymise"] = sql_text(q.update_statement(anon), dialect)
     return out
 
 
-def count(q: BindingSql, conn: SqlConnector) -> tuple[int, int, int]:
+@dataclass(frozen=True)
+class Counts:
+    """Rows to delete, to anonymise and held; the lowest and highest expired key (or None)."""
+
+    delete: int
+    anonymise: int
+    held: int
+    lo: Any = None
+    hi: Any = None
+
+
+def measure(q: BindingSql, conn: SqlConnector) -> Counts:
     stmt = q.count_statement()
     with conn._mapped("count expired rows", q.b.table), conn.engine.connect() as c:
         row = c.execute(stmt, q.params).one()
-    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+    return Counts(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), row[3], row[4])
+
+
+def count(q: BindingSql, conn: SqlConnector) -> tuple[int, int, int]:
+    c = measure(q, conn)
+    return c.delete, c.anonymise, c.held
 
 
 def build_plan(

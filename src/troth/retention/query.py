@@ -182,25 +182,64 @@ class BindingSql:
     # --- statements -------------------------------------------------------------------------
 
     def count_statement(self) -> sa.Select[Any]:
-        """One statement: rows to delete, to anonymise, and held (expired but kept)."""
+        """One statement: rows to delete, to anonymise, held (expired but kept), and the lowest
+        and highest key of an expired row (the keyset range the sweep walks)."""
 
         def total(pred: sa.ColumnElement[bool] | None, label: str) -> sa.ColumnElement[Any]:
             if pred is None:
                 return sa.literal(0).label(label)
             return sa.func.coalesce(sa.func.sum(sa.case((pred, 1), else_=0)), 0).label(label)
 
-        return sa.select(
+        expired = self.expired()
+        stmt = sa.select(
             total(self.delete_predicate(), "delete"),
             total(self.anonymise_predicate(), "anonymise"),
             total(self.held_predicate(), "held"),
+            sa.func.min(sa.case((expired, self.pk))).label("lo"),
+            sa.func.max(sa.case((expired, self.pk))).label("hi"),
         ).select_from(self.t)
+        if not self.b.timestamp.joins:
+            # every outcome needs an expired row: filter first (an index on the timestamp helps)
+            stmt = stmt.where(expired)
+        return stmt
 
     def batch_select(
         self, pred: sa.ColumnElement[bool], *, after: bool, batch_size: int = 1000
     ) -> sa.Select[Any]:
-        """Keys of the next batch, in primary key order (keyset: ``pk > :last``)."""
-        where = sa.and_(self.pk > sa.bindparam("last"), pred) if after else pred
+        """Keys of the next batch, in primary key order, within the expired range ``[:lo, :hi]``.
+
+        Keyset: the first batch starts at ``pk >= :last`` (``:last`` is the lowest expired key),
+        the next ones at ``pk > :last``; ``pk <= :hi`` stops the scan at the highest expired key
+        instead of walking the rest of the table to find an empty batch.
+        """
+        last: sa.BindParameter[Any] = sa.bindparam("last")
+        start = self.pk > last if after else self.pk >= last
+        where = sa.and_(start, self.pk <= sa.bindparam("hi"), pred)
         return sa.select(self.pk).where(where).order_by(self.pk).limit(batch_size)
+
+    def batch_write(
+        self, pred: sa.ColumnElement[bool], *, delete: bool, after: bool, batch_size: int = 1000
+    ) -> sa.Select[Any]:
+        """One statement per batch (PostgreSQL): select the keys, write them, report the batch.
+
+        ``WITH batch AS (<batch_select>), done AS (DELETE ... WHERE pk IN (SELECT pk FROM batch)
+        AND <pred> RETURNING pk) SELECT max(batch.pk), count(batch), count(done)``: one round
+        trip, no key list through the client; the predicate is checked again on the rows it
+        locks (a row changed meanwhile by another transaction is re-checked and kept).
+        """
+        keys = self.batch_select(pred, after=after, batch_size=batch_size).cte("batch")
+        target = self.pk.in_(sa.select(keys.c[self.b.pk]))
+        dml: sa.Delete | sa.Update
+        if delete:
+            dml = sa.delete(self.t).where(target, pred)
+        else:
+            dml = sa.update(self.t).where(target, pred).values(self.changes())
+        done = dml.returning(self.pk).cte("done")
+        return sa.select(
+            sa.select(sa.func.max(keys.c[self.b.pk])).scalar_subquery().label("last"),
+            sa.select(sa.func.count()).select_from(keys).scalar_subquery().label("selected"),
+            sa.select(sa.func.count()).select_from(done).scalar_subquery().label("written"),
+        )
 
     def delete_statement(self, pred: sa.ColumnElement[bool]) -> sa.Delete:
         return sa.delete(self.t).where(self.pk.in_(sa.bindparam("keys", expanding=True)), pred)
@@ -211,6 +250,15 @@ class BindingSql:
             .where(self.pk.in_(sa.bindparam("keys", expanding=True)), pred)
             .values(self.changes())
         )
+
+
+def one_statement_batches(dialect: sa.Dialect) -> bool:
+    """Whether batches run as one statement (data-modifying CTE with ``RETURNING``).
+
+    PostgreSQL only: MariaDB/MySQL accept no ``LIMIT`` in an ``IN`` subquery, and neither they
+    nor SQLite have data-modifying CTEs, so they keep two statements per batch.
+    """
+    return dialect.name == "postgresql"
 
 
 def sql_text(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:

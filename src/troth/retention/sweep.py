@@ -4,10 +4,15 @@ For each binding (children before parents), in two phases (delete, then anonymis
 must stay because children still point at them, or because the rule anonymises), one short
 transaction per batch:
 
-1. ``SELECT pk FROM t WHERE pk > :last AND <predicate> ORDER BY pk LIMIT :batch_size``
+1. ``SELECT pk FROM t WHERE pk > :last AND pk <= :hi AND <predicate> ORDER BY pk LIMIT :n``
 2. ``DELETE FROM t WHERE pk IN (:keys) AND <predicate>`` (or the ``UPDATE`` that anonymises)
 
-so a statement count is O(batches), locks are held for one batch, and the predicate is evaluated
+On PostgreSQL both are one statement (``WITH batch AS (1.), done AS (DELETE ... WHERE pk IN
+(SELECT pk FROM batch) AND <predicate> RETURNING pk) SELECT ...``): one round trip, no key list
+through the client. ``:hi`` (and the first ``:last``) are the highest and lowest expired keys, read
+by the count that starts each binding, so the last batch does not scan the rest of the table.
+
+The statement count is O(batches), locks are held for one batch, and the predicate is evaluated
 again at write time (a person who logged in meanwhile is not deleted). Re-running is a no-op:
 deleted rows are gone and anonymised rows no longer match. A store that goes down between batches
 stops the run cleanly: what was done is recorded (state + ledger), and the next run finishes.
@@ -31,8 +36,8 @@ from troth.project import Project
 from troth.retention.bind import Binding
 from troth.retention.holds import active_person_holds
 from troth.retention.models import RetentionProgress, RetentionRun
-from troth.retention.plan import Stores, bind_project, binding_sql, count, utc_now
-from troth.retention.query import BindingSql
+from troth.retention.plan import Stores, bind_project, binding_sql, measure, utc_now
+from troth.retention.query import BindingSql, one_statement_batches
 from troth.store import connect
 
 DEFAULT_BATCH_SIZE = 5000
@@ -179,46 +184,62 @@ class Sweeper:
     def _sweep(self, b: Binding, q: BindingSql, result: SweepResult) -> None:
         started = time.perf_counter()
         conn = self.stores.get(b.connection)
-        to_delete, to_anonymise, held = count(q, conn)
-        result.held = held
-        result.expected = to_delete + to_anonymise
+        counts = measure(q, conn)
+        result.held = counts.held
+        result.expected = counts.delete + counts.anonymise
         if self.on_start:
             self.on_start(b, result)
         if self.dry_run:
-            result.deleted, result.anonymised = to_delete, to_anonymise
+            result.deleted, result.anonymised = counts.delete, counts.anonymise
             result.status = "dry_run"
             return
         phases: list[tuple[sa.ColumnElement[bool] | None, str]] = [
             (q.delete_predicate(), "delete"),
             (q.anonymise_predicate(), "anonymise"),
         ]
+        one = one_statement_batches(conn.engine.dialect)
         for pred, phase in phases:
-            if pred is None:
+            if pred is None or counts.lo is None:
                 continue
-            first = q.batch_select(pred, after=False, batch_size=self.batch_size)
-            nxt = q.batch_select(pred, after=True, batch_size=self.batch_size)
-            write = q.delete_statement(pred) if phase == "delete" else q.update_statement(pred)
-            last: Any = None
+            delete = phase == "delete"
+            if one:
+                steps: Any = [
+                    q.batch_write(pred, delete=delete, after=a, batch_size=self.batch_size)
+                    for a in (False, True)
+                ]
+            else:
+                steps = [
+                    q.batch_select(pred, after=a, batch_size=self.batch_size) for a in (False, True)
+                ]
+                write = q.delete_statement(pred) if delete else q.update_statement(pred)
+            last: Any = counts.lo
+            after = False
             while True:
                 t0 = time.perf_counter()
+                params = {**q.params, "last": last, "hi": counts.hi}
                 with conn._mapped(f"{phase} expired rows", b.table), conn.engine.begin() as c:
-                    sel = first if last is None else nxt
-                    keys = list(c.execute(sel, {**q.params, "last": last}).scalars())
-                    if not keys:
-                        break
-                    n = int(c.execute(write, {**q.params, "keys": keys}).rowcount)
+                    if one:
+                        row = c.execute(steps[after], params).one()
+                        selected, n, end = int(row.selected), int(row.written), row.last
+                    else:
+                        keys = list(c.execute(steps[after], params).scalars())
+                        selected, end, n = len(keys), keys[-1] if keys else None, 0
+                        if keys:
+                            n = int(c.execute(write, {**q.params, "keys": keys}).rowcount)
+                if not selected:
+                    break
                 ms = (time.perf_counter() - t0) * 1000
-                last = keys[-1]
+                last, after = end, True
                 result.batches += 1
                 result.longest_batch_ms = max(result.longest_batch_ms, ms)
-                if phase == "delete":
+                if delete:
                     result.deleted += n
                 else:
                     result.anonymised += n
                 result.duration_ms = (time.perf_counter() - started) * 1000
                 if self.on_batch:
                     self.on_batch(b, result)
-                if len(keys) < self.batch_size:
+                if selected < self.batch_size or last == counts.hi:
                     break
         result.duration_ms = (time.perf_counter() - started) * 1000
         result.status = "done"
