@@ -175,3 +175,25 @@ def test_pl_11_store_down_mid_run_stops_cleanly_and_next_run_finishes(
     assert ids(shop_url, "customers") == [2, 3, 6, 8]
     assert ids(shop_url, "invoices") == [1]
     assert create_more in (True, False)
+
+
+def test_pl_11_postgres_batch_is_one_statement_and_stops_at_last_expired_key(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, project: Project, state: sa.Engine
+) -> None:
+    create_shop(pg_url, extra_sessions=998)  # 1,000 expired sessions: exactly 10 batches of 100
+    monkeypatch.setenv("TROTH_CONN_SHOP", pg_url)
+    seen: list[str] = []
+    with open_stores() as stores:
+        engine = stores.get("shop").engine
+        stores.schema("shop")
+        event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        report = Sweeper(
+            project, stores, state, key=KEY, now=NOW, rules=["sessions"], batch_size=100
+        ).run()
+    res = report.results[0]
+    assert (res.deleted, res.batches, res.expected) == (1000, 10, 1000)
+    batches = [s for s in seen if s.lstrip().upper().startswith("WITH")]
+    assert len(batches) == 10  # no 11th, empty batch: the keyset stops at the highest expired key
+    assert all("RETURNING" in s and "LIMIT" in s for s in batches)
+    assert not [s for s in seen if s.lstrip().upper().startswith("DELETE")]
+    assert ids(pg_url, "sessions") == [1]
