@@ -115,6 +115,20 @@ class Connector(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ColumnReader(Protocol):
+    """Optional: a connector that returns key columns column-wise, without an object per row.
+
+    Erasure only needs sets of keys; a connector offering this spares Python the per-row work
+    (:func:`troth.dsr.resolve.resolve` falls back to :meth:`Connector.select_keys` otherwise).
+    """
+
+    def select_columns(
+        self, table: str, column: str, values: Iterable[Any], columns: Sequence[str]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Per statement, the values of each of ``columns`` (one tuple per column, row order)."""
+
+
 #: a connector factory: ``(url, name) -> Connector``
 ConnectorFactory = Callable[[str, str], Connector]
 
