@@ -221,7 +221,7 @@ class SqlConnector:
         if self._arrays:
             keys = [v for v in dict.fromkeys(values) if v is not None]
             if keys:
-                yield keys
+                yield _IntKeys(keys) if all(type(v) is int for v in keys) else keys
             return
         yield from batched(values, self.batch_size)
 
@@ -239,6 +239,26 @@ class SqlConnector:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class _IntKeys(list[int]):
+    """An all-integer key set: psycopg sends it as a binary array, not as text built per value.
+
+    Only integers: a text array of strings would be typed ``text[]`` in binary, where today's
+    untyped text lets the server coerce (an identity ``"42"`` looked up in an integer column).
+    """
+
+
+def _register_binary_keys() -> None:
+    try:
+        import psycopg
+        from psycopg.types.array import ListBinaryDumper
+    except ImportError:  # pragma: no cover - psycopg is the default PostgreSQL driver
+        return
+    psycopg.adapters.register_dumper(_IntKeys, ListBinaryDumper)
+
+
+_register_binary_keys()
 
 
 def _with_driver(url: str) -> str:
