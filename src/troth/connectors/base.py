@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from troth.errors import ConnectorError
-from troth.masking.base import MaskContext
 from troth.plugins import Registry
+
+if TYPE_CHECKING:  # troth.masking pulls in SQLAlchemy: not at import time (CLI start-up)
+    from troth.masking.base import MaskContext
 
 #: how many values one statement binds at most (SQLite allows 32,766; keep statements small)
 DEFAULT_BATCH = 1000
