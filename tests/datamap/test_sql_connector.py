@@ -183,3 +183,16 @@ def test_key_sets_are_one_array_on_postgresql_and_batched_elsewhere(shop: SqlCon
     assert list(shop.select_columns("customers", "id", [], ["id"])) == []
     assert shop.count("customers", "id", range(1, 100)) == 30
     shop.close()
+
+
+def test_integer_key_sets_at_the_bigint_bounds(shop: SqlConnector) -> None:
+    """All-integer key sets go as a binary int8[] on PostgreSQL: bounds, negatives, and (PG only)
+    integers beyond bigint, which fall back to psycopg's own adaptation."""
+    edge = [1, 2, 2, None, 2**63 - 1, -(2**63), 0, -1]
+    assert shop.count("customers", "id", edge) == 2
+    assert {r["id"] for r in shop.select_keys("customers", "id", edge, ["id"])} == {1, 2}
+    assert sum(len(c[0]) for c in shop.select_columns("customers", "id", edge, ["id"])) == 2
+    if shop.engine.dialect.name == "postgresql":
+        assert shop.count("customers", "id", [3, 2**70]) == 1
+    assert shop.count("customers", "email", ["customer7@example.com", "nobody"]) == 1
+    shop.close()

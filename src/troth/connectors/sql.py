@@ -10,9 +10,11 @@ URL, the statement or the driver's text (which can quote row values).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -221,7 +223,7 @@ class SqlConnector:
         if self._arrays:
             keys = [v for v in dict.fromkeys(values) if v is not None]
             if keys:
-                yield _IntKeys(keys) if all(type(v) is int for v in keys) else keys
+                yield _IntKeys(keys) if _int64s(keys) else keys
             return
         yield from batched(values, self.batch_size)
 
@@ -242,20 +244,37 @@ class SqlConnector:
 
 
 class _IntKeys(list[int]):
-    """An all-integer key set: psycopg sends it as a binary array, not as text built per value.
+    """An all-``bigint`` key set: psycopg sends it as one binary ``int8[]`` packed in one call.
 
     Only integers: a text array of strings would be typed ``text[]`` in binary, where today's
     untyped text lets the server coerce (an identity ``"42"`` looked up in an integer column).
     """
 
 
+def _int64s(keys: list[Any]) -> bool:
+    return set(map(type, keys)) == {int} and min(keys) >= -(2**63) and max(keys) < 2**63
+
+
 def _register_binary_keys() -> None:
     try:
         import psycopg
-        from psycopg.types.array import ListBinaryDumper
+        from psycopg import pq
+        from psycopg.adapt import Dumper
     except ImportError:  # pragma: no cover - psycopg is the default PostgreSQL driver
         return
-    psycopg.adapters.register_dumper(_IntKeys, ListBinaryDumper)
+
+    class IntKeysDumper(Dumper):
+        format = pq.Format.BINARY
+        oid = 1016  # int8[]
+
+        def dump(self, obj: Any) -> bytes:
+            # PostgreSQL's binary array: 1 dimension, no NULLs, int8 elements (oid 20), lower
+            # bound 1; then per element its length (8) and its value
+            n = len(obj)
+            head = struct.pack(">iiIii", 1, 0, 20, n, 1)
+            return head + struct.pack(">" + "iq" * n, *chain.from_iterable((8, v) for v in obj))
+
+    psycopg.adapters.register_dumper(_IntKeys, IntKeysDumper)
 
 
 _register_binary_keys()
