@@ -116,3 +116,19 @@ def test_usage_error_is_reported_not_a_crash(capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert "No such option: --bogus" in err
     assert "internal error" not in err
+
+
+def test_cli_import_does_not_load_sqlalchemy() -> None:
+    """Commands that need no database start fast: the DSR, retention, audit and datamap command
+    modules import SQLAlchemy (state DB, connectors, masking) inside their commands."""
+    code = (
+        "import sys, troth.cli\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'troth.store', 'troth.audit',"
+        " 'troth.dsr.api', 'troth.retention.sweep') if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr

@@ -155,3 +155,44 @@ def test_every_driver_error_class_is_mapped(sqlite_url: str) -> None:
             raise exc
         assert "example.com" not in str(err.value)
         assert "x@y" not in str(err.value)
+
+
+def test_key_sets_are_one_array_on_postgresql_and_batched_elsewhere(shop: SqlConnector) -> None:
+    """PostgreSQL binds a key set as ONE array (``= ANY(:keys)``): one statement per table
+    whatever the number of keys; SQLite and MariaDB send IN lists per batch (batch_size 7)."""
+    seen: list[str] = []
+
+    def hook(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    sa.event.listen(shop.engine, "before_cursor_execute", hook)
+    ids = list(range(1, 21))
+    pg = shop.engine.dialect.name == "postgresql"
+    got = list(shop.select_columns("orders", "customer_id", ids, ["id", "customer_id"]))
+    assert len(seen) == len(got) == (1 if pg else 3)
+    assert sum(len(order_ids) for order_ids, _ in got) == 60
+    assert {c for _, owners in got for c in owners} == set(ids)
+    seen.clear()
+    with shop.transaction():
+        assert shop.update("customers", "id", [*ids, *ids, None], {"phone": None}) == 20
+        assert shop.delete("marketing_preferences", "customer_id", ids) == 20
+    writes = [s for s in seen if s.lstrip().upper().startswith(("UPDATE", "DELETE"))]
+    assert len(writes) == (2 if pg else 6)
+    if pg:
+        assert all("= ANY (" in s for s in writes)
+    assert list(shop.select_columns("customers", "id", [], ["id"])) == []
+    assert shop.count("customers", "id", range(1, 100)) == 30
+    shop.close()
+
+
+def test_integer_key_sets_at_the_bigint_bounds(shop: SqlConnector) -> None:
+    """All-integer key sets go as a binary int8[] on PostgreSQL: bounds, negatives, and (PG only)
+    integers beyond bigint, which fall back to psycopg's own adaptation."""
+    edge = [1, 2, 2, None, 2**63 - 1, -(2**63), 0, -1]
+    assert shop.count("customers", "id", edge) == 2
+    assert {r["id"] for r in shop.select_keys("customers", "id", edge, ["id"])} == {1, 2}
+    assert sum(len(c[0]) for c in shop.select_columns("customers", "id", edge, ["id"])) == 2
+    if shop.engine.dialect.name == "postgresql":
+        assert shop.count("customers", "id", [3, 2**70]) == 1
+    assert shop.count("customers", "email", ["customer7@example.com", "nobody"]) == 1
+    shop.close()

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -14,10 +14,15 @@ from rich.table import Table
 
 from troth.cli._console import console, err_console
 from troth.config import Settings
-from troth.dsr import api
-from troth.dsr.identity import Identity, parse_identities
-from troth.dsr.plan import Plan, Step
 from troth.errors import RequestError
+
+if TYPE_CHECKING:
+    from troth.dsr.api import DsrResult
+    from troth.dsr.identity import Identity
+    from troth.dsr.plan import Plan, Step
+
+# The DSR API (identities hash through the audit package, the state DB, the connectors) pulls in
+# SQLAlchemy: imported inside the commands, so that other commands start fast.
 
 app = typer.Typer(
     help="Data-subject requests: plan, access, erase, rectify, restrict, status.",
@@ -42,6 +47,8 @@ def _ids(
     user_id: list[str] | None,
     identity: list[str] | None,
 ) -> list[Identity]:
+    from troth.dsr.identity import parse_identities
+
     return parse_identities(
         email=email or (), phone=phone or (), user_id=user_id or (), custom=identity or ()
     )
@@ -99,7 +106,7 @@ def _print_plan(plan: Plan) -> None:
         console.print(acts)
 
 
-def _print_result(result: api.DsrResult, as_json: bool) -> None:
+def _print_result(result: DsrResult, as_json: bool) -> None:
     if as_json:
         console.out(json.dumps(result.to_dict(), default=str), highlight=False)
     else:
@@ -136,6 +143,8 @@ def plan_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the steps, their order and their SQL, without touching any data."""
+    from troth.dsr import api
+
     if kind not in ("access", "erase"):
         raise RequestError(f"unknown plan type {kind!r}", where="--type", fix="access or erase")
     names = [i.name for i in _ids(email, phone, user_id, identity)]
@@ -159,6 +168,8 @@ def access_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Export everything held about the person: a zip of JSON, CSV and an HTML summary."""
+    from troth.dsr import api
+
     ids = _ids(email, phone, user_id, identity)
     with _progress(not as_json) as on_step:
         result = api.access(
@@ -180,6 +191,8 @@ def erase_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Erase the person's data (re-run the same command to resume one that stopped)."""
+    from troth.dsr import api
+
     ids = _ids(email, phone, user_id, identity)
     with _progress(not as_json) as on_step:
         result = api.erase(
@@ -201,6 +214,8 @@ def rectify_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Set new values for named fields of the person's rows."""
+    from troth.dsr import api
+
     changes: dict[str, Any] = {}
     for item in set_:
         address, sep, value = item.partition("=")
@@ -224,6 +239,8 @@ def restrict_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Mark the person restricted: purpose checks then refuse processing their data."""
+    from troth.dsr import api
+
     ids = _ids(email, phone, user_id, identity)
     _print_result(api.restrict(path, ids, settings=_settings(db), actor=actor), as_json)
 
@@ -236,6 +253,8 @@ def status_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one request, or the latest ones, with status and due date."""
+    from troth.dsr import api
+
     infos = api.status(request_id, settings=_settings(db), limit=limit)
     if as_json:
         console.out(json.dumps([i.to_dict() for i in infos], default=str), highlight=False)

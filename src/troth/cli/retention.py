@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from troth.cli._console import console, err_console
 from troth.config import Settings
-from troth.project import load_project
-from troth.retention.bind import Binding
-from troth.retention.holds import active_person_holds, add_hold, list_holds, release_hold
-from troth.retention.plan import build_plan, open_stores
-from troth.retention.sweep import DEFAULT_BATCH_SIZE, RunReport, Sweeper, SweepResult
-from troth.store import open_store
+from troth.retention import DEFAULT_BATCH_SIZE
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from troth.retention.bind import Binding
+    from troth.retention.sweep import RunReport, SweepResult
+
+# The planner, the sweeper, the holds and the state DB pull in SQLAlchemy: imported inside the
+# commands, so that other commands start fast.
 
 app = typer.Typer(
     help="Retention: plan and run sweeps, legal holds on people.", no_args_is_help=True
@@ -34,6 +37,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _state(db: str | None) -> tuple[Engine, Settings]:
+    from troth.store import open_store
+
     settings = Settings.from_env()
     return open_store(db or settings), settings
 
@@ -43,6 +48,10 @@ def plan_cmd(
     path: PathArg, rule: RuleOpt = None, db: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Per rule and table: the SQL and the rows it would delete, anonymise, hold. No writes."""
+    from troth.project import load_project
+    from troth.retention.holds import active_person_holds
+    from troth.retention.plan import build_plan, open_stores
+
     project = load_project(path)
     engine, settings = _state(db)
     with open_stores() as stores:
@@ -88,6 +97,10 @@ def run_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Sweep: delete or anonymise expired rows in batches; evidence goes to the audit ledger."""
+    from troth.project import load_project
+    from troth.retention.plan import open_stores
+    from troth.retention.sweep import Sweeper
+
     project = load_project(path)
     engine, settings = _state(db)
     with (
@@ -179,6 +192,8 @@ def hold_add(
     db: DbOpt = None,
 ) -> None:
     """Hold a person's rows (by identity) or one row (by key): counted, never touched."""
+    from troth.retention.holds import add_hold
+
     engine, settings = _state(db)
     hold = add_hold(
         engine,
@@ -197,6 +212,8 @@ def hold_add(
 @hold_app.command("remove")
 def hold_remove(hold_id: Annotated[int, typer.Argument(help="hold id")], db: DbOpt = None) -> None:
     """Lift a hold (it stays in the ledger and in state as released)."""
+    from troth.retention.holds import release_hold
+
     engine, _ = _state(db)
     release_hold(engine, hold_id)
     console.out(f"hold {hold_id} released", highlight=False)
@@ -205,6 +222,8 @@ def hold_remove(hold_id: Annotated[int, typer.Argument(help="hold id")], db: DbO
 @hold_app.command("list")
 def hold_list(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Active person holds."""
+    from troth.retention.holds import list_holds
+
     engine, _ = _state(db)
     holds = list_holds(engine)
     if as_json:

@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from troth.errors import ConnectorError
-from troth.masking.base import MaskContext
 from troth.plugins import Registry
+
+if TYPE_CHECKING:  # troth.masking pulls in SQLAlchemy: not at import time (CLI start-up)
+    from troth.masking.base import MaskContext
 
 #: how many values one statement binds at most (SQLite allows 32,766; keep statements small)
 DEFAULT_BATCH = 1000
@@ -113,6 +115,20 @@ class Connector(Protocol):
         """Run the writes inside the block in one transaction (commit, or roll back on error)."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ColumnReader(Protocol):
+    """Optional: a connector that returns key columns column-wise, without an object per row.
+
+    Erasure only needs sets of keys; a connector offering this spares Python the per-row work
+    (:func:`troth.dsr.resolve.resolve` falls back to :meth:`Connector.select_keys` otherwise).
+    """
+
+    def select_columns(
+        self, table: str, column: str, values: Iterable[Any], columns: Sequence[str]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Per statement, the values of each of ``columns`` (one tuple per column, row order)."""
 
 
 #: a connector factory: ``(url, name) -> Connector``

@@ -1,16 +1,20 @@
 """The SQL connector on SQLAlchemy Core: SQLite, PostgreSQL, MySQL/MariaDB.
 
-Statements are built with Core (identifiers quoted by the dialect, values bound as expanding
-parameters) and sent once per batch of values. Driver errors become :class:`ConnectorError`, or
+Statements are built with Core (identifiers quoted by the dialect, values always bound). On
+PostgreSQL a key set is bound as ONE array parameter (``col = ANY(:keys)``), so a read or a write
+is one statement per table whatever the number of keys; SQLite and MySQL/MariaDB get expanding
+``IN (...)`` lists sent once per batch of values. Driver errors become :class:`ConnectorError`, or
 :class:`StoreDownError` when the store cannot be reached; messages name the connection, never the
 URL, the statement or the driver's text (which can quote row values).
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -120,17 +124,37 @@ class SqlConnector:
     ) -> Iterator[Row]:
         t = _table(table, column, *(columns or ()))
         cols = [t.c[c] for c in columns] if columns else [sa.literal_column("*")]
-        stmt = sa.select(*cols).select_from(t).where(_in(t, column))
+        stmt = sa.select(*cols).select_from(t).where(self._match(t, column))
+        # whole rows stream to the caller: batches bound the rows buffered at once on every store
         for batch in batched(values, self.batch_size):
             with self._mapped("read rows", table), self._conn(write=False) as conn:
                 result = conn.execute(stmt, {"keys": batch})
-                yield from (dict(r._mapping) for r in result)
+                names = list(result.keys())
+                yield from (dict(zip(names, r, strict=True)) for r in result)
+
+    def select_columns(
+        self, table: str, column: str, values: Iterable[Any], columns: Sequence[str]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The named columns of the matching rows, column-wise: per batch, one tuple per column.
+
+        For callers that want sets of keys rather than rows (erasure's key set): the DBAPI
+        cursor's plain tuples are transposed in C, no row object is built (the columns are
+        untyped, so SQLAlchemy would apply no result processing anyway).
+        """
+        t = _table(table, column, *columns)
+        stmt = sa.select(*(t.c[c] for c in columns)).select_from(t).where(self._match(t, column))
+        for batch in self._batches(values):
+            with self._mapped("read rows", table), self._conn(write=False) as conn:
+                result = conn.execute(stmt, {"keys": batch})
+                rows = result.cursor.fetchall()
+                result.close()
+            yield list(zip(*rows, strict=True)) if rows else [() for _ in columns]
 
     def count(self, table: str, column: str, values: Iterable[Any]) -> int:
         t = _table(table, column)
-        stmt = sa.select(sa.func.count()).select_from(t).where(_in(t, column))
+        stmt = sa.select(sa.func.count()).select_from(t).where(self._match(t, column))
         total = 0
-        for batch in batched(values, self.batch_size):
+        for batch in self._batches(values):
             with self._mapped("count rows", table), self._conn(write=False) as conn:
                 total += int(conn.execute(stmt, {"keys": batch}).scalar_one())
         return total
@@ -143,7 +167,7 @@ class SqlConnector:
         t = _table(table, column, *changes)
         stmt = (
             sa.update(t)
-            .where(_in(t, column))
+            .where(self._match(t, column))
             .values({t.c[k]: sa.bindparam(f"set_{i}") for i, k in enumerate(changes)})
         )
         params = {f"set_{i}": v for i, v in enumerate(changes.values())}
@@ -164,21 +188,44 @@ class SqlConnector:
             t.c[col]: MASKING.get(name).sql(t.c[col], replace(ctx, dialect=dialect))
             for col, (name, ctx) in masks.items()
         }
-        stmt = sa.update(t).where(_in(t, column)).values(exprs)
+        stmt = sa.update(t).where(self._match(t, column)).values(exprs)
         return self._write(stmt, values, {}, "mask rows", table)
 
     def delete(self, table: str, column: str, values: Iterable[Any]) -> int:
         t = _table(table, column)
-        return self._write(sa.delete(t).where(_in(t, column)), values, {}, "delete rows", table)
+        stmt = sa.delete(t).where(self._match(t, column))
+        return self._write(stmt, values, {}, "delete rows", table)
 
     def _write(
         self, stmt: Any, values: Iterable[Any], params: dict[str, Any], action: str, table: str
     ) -> int:
         total = 0
         with self._mapped(action, table), self._conn(write=True) as conn:
-            for batch in batched(values, self.batch_size):
+            for batch in self._batches(values):
                 total += int(conn.execute(stmt, {**params, "keys": batch}).rowcount)
         return total
+
+    # --- key sets ---------------------------------------------------------------------------------
+
+    @property
+    def _arrays(self) -> bool:
+        """Whether the store takes a key set as one array parameter (PostgreSQL)."""
+        return self.engine.dialect.name == "postgresql"
+
+    def _match(self, t: sa.TableClause, column: str) -> sa.ColumnElement[bool]:
+        """``column = ANY(:keys)`` (one array) on PostgreSQL, ``column IN (:keys)`` elsewhere."""
+        if self._arrays:
+            return t.c[column] == sa.any_(sa.bindparam("keys"))
+        return _in(t, column)
+
+    def _batches(self, values: Iterable[Any]) -> Iterator[list[Any]]:
+        """Distinct values without ``None``: all in one array on PostgreSQL, else in batches."""
+        if self._arrays:
+            keys = [v for v in dict.fromkeys(values) if v is not None]
+            if keys:
+                yield _IntKeys(keys) if _int64s(keys) else keys
+            return
+        yield from batched(values, self.batch_size)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -194,6 +241,43 @@ class SqlConnector:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class _IntKeys(list[int]):
+    """An all-``bigint`` key set: psycopg sends it as one binary ``int8[]`` packed in one call.
+
+    Only integers: a text array of strings would be typed ``text[]`` in binary, where today's
+    untyped text lets the server coerce (an identity ``"42"`` looked up in an integer column).
+    """
+
+
+def _int64s(keys: list[Any]) -> bool:
+    return set(map(type, keys)) == {int} and min(keys) >= -(2**63) and max(keys) < 2**63
+
+
+def _register_binary_keys() -> None:
+    try:
+        import psycopg
+        from psycopg import pq
+        from psycopg.adapt import Dumper
+    except ImportError:  # pragma: no cover - psycopg is the default PostgreSQL driver
+        return
+
+    class IntKeysDumper(Dumper):
+        format = pq.Format.BINARY
+        oid = 1016  # int8[]
+
+        def dump(self, obj: Any) -> bytes:
+            # PostgreSQL's binary array: 1 dimension, no NULLs, int8 elements (oid 20), lower
+            # bound 1; then per element its length (8) and its value
+            n = len(obj)
+            head = struct.pack(">iiIii", 1, 0, 20, n, 1)
+            return head + struct.pack(">" + "iq" * n, *chain.from_iterable((8, v) for v in obj))
+
+    psycopg.adapters.register_dumper(_IntKeys, IntKeysDumper)
+
+
+_register_binary_keys()
 
 
 def _with_driver(url: str) -> str:

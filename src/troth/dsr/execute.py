@@ -1,7 +1,8 @@
 """Write an erasure or a rectification: set-based statements by the resolved keys.
 
 Per store, one transaction: every table's action runs as one ``UPDATE ... SET col = <mask SQL>``
-or ``DELETE`` per batch of keys (the connector batches), in the plan's foreign-key-safe order
+or ``DELETE`` by the key set (one statement with an array on PostgreSQL, one per batch of keys
+elsewhere: the connector decides), in the plan's foreign-key-safe order
 (children deleted before parents). Legal holds keep what they name and the result says why.
 """
 

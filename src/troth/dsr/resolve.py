@@ -1,12 +1,15 @@
 """Run a plan's steps: find the person's rows, set-based, across every store.
 
 Each step reads its table once per lookup with all the values found so far (the connector binds
-them and batches the IN lists: one statement per table per batch, never one per row). Values a
+them: one array on PostgreSQL, batched IN lists elsewhere; never one statement per row). Values a
 step yields feed the lookups of later steps. A cyclic plan repeats the steps with only the values
 not looked up yet, until a pass finds nothing new. Rows are deduplicated by primary key.
 
 Access reads whole rows and hands them to a :class:`RowSink` as they stream; erasure reads only
-the key columns and returns the :class:`KeySet` (primary keys per table) it will write by.
+the key columns and returns the :class:`KeySet` (primary keys per table) it will write by. For
+erasure a connector that is a :class:`~troth.connectors.base.ColumnReader` returns those columns
+column-wise, so the key set is built with set operations and no Python work per row (on PostgreSQL
+one statement per lookup: the values are bound as one array).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from troth.connectors.base import Row
+from troth.connectors.base import ColumnReader, Row
 from troth.datamap.graph import FieldId, TableId
 from troth.dsr.identity import Identity, values_by_name
 from troth.dsr.plan import Plan, Step, erase_key
@@ -88,6 +91,23 @@ def resolve(
                 statements += 1
                 if not pk or len(pk) != 1:
                     _keys_for(keys, step, lookup.column, lookup.identity).values |= new
+                elif columns is not None and isinstance(conn, ColumnReader):
+                    # keys only (erasure): whole columns into sets, no Python work per row
+                    for cols in conn.select_columns(step.table.table, lookup.column, new, columns):
+                        by_name = dict(zip(columns, cols, strict=True))
+                        ids = set(by_name[pk[0]]) - seen[step.table]
+                        if ids:
+                            seen[step.table] |= ids
+                            counts[step.table] += len(ids)
+                            found_new = True
+                            _keys_for(keys, step, pk[0], None).values |= ids
+                        for col in step.yields:
+                            vals = set(by_name[col])
+                            vals.discard(None)
+                            if vals:
+                                fid = FieldId(*_parts(step.table), col)
+                                known.setdefault(fid, set()).update(vals)
+                    continue
                 for row in conn.select_keys(step.table.table, lookup.column, new, columns):
                     ident = _row_id(row, pk)
                     if ident in seen[step.table]:

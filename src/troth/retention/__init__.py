@@ -12,6 +12,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+#: rows per batch of a sweep (one short transaction each); here so the CLI needs no heavy import
+DEFAULT_BATCH_SIZE = 5000
+
 _EXPORTS = {
     "BindResult": "bind",
     "Binding": "bind",

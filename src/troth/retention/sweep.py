@@ -33,14 +33,13 @@ from troth.audit import Ledger
 from troth.audit.hashing import utc_timestamp
 from troth.errors import ConnectorError, TrothError
 from troth.project import Project
+from troth.retention import DEFAULT_BATCH_SIZE
 from troth.retention.bind import Binding
 from troth.retention.holds import active_person_holds
 from troth.retention.models import RetentionProgress, RetentionRun
 from troth.retention.plan import Stores, bind_project, binding_sql, measure, utc_now
 from troth.retention.query import BindingSql, one_statement_batches
 from troth.store import connect
-
-DEFAULT_BATCH_SIZE = 5000
 
 
 @dataclass
