@@ -52,3 +52,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(sa.BigInteger)
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
