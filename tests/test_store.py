@@ -88,7 +88,7 @@ def test_upgrade_twice_is_a_no_op(state_url: str) -> None:
     engine = engine_for(state_url)
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision()
     assert {"audit_entry", "audit_head", "troth_schema_version"} <= _tables(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE audit_head SET seq = 7")
