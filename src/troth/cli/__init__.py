@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from troth.cli import audit, datamap, demo, policy
+from troth.cli import audit, datamap, demo, policy, serve
 from troth.cli import render as render_cli
 from troth.cli._console import err_console
 from troth.errors import PolicyLoadError, TrothError
@@ -29,6 +29,7 @@ demo.register(app)
 render_cli.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datamap.app, name="datamap")
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
