@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from troth.cli import audit, datamap, demo, policy, serve
+from troth.cli import audit, datamap, demo, policy, serve, views
 from troth.cli import render as render_cli
 from troth.cli._console import err_console
 from troth.errors import PolicyLoadError, TrothError
@@ -30,6 +30,7 @@ render_cli.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datamap.app, name="datamap")
 serve.register(app)
+app.add_typer(views.app, name="views")
 
 
 def main(argv: list[str] | None = None) -> int:
