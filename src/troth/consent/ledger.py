@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection, Engine
 
 from troth.audit import Event, Ledger, keyed_hash
 from troth.audit.hashing import KEYED_PREFIX, utc_timestamp
@@ -100,20 +100,10 @@ class ConsentLedger:
         rows = [self._row(e, actor) for e in events]
         if not rows:
             return []
-        uids = list(dict.fromkeys(r["event_uid"] for r in rows))
         unique = list({r["event_uid"]: r for r in rows}.values())
         with connect(self.engine, write_lock=True) as conn, conn.begin():
-            existing: set[str] = set()
-            for i in range(0, len(uids), 500):
-                chunk = uids[i : i + 500]
-                existing.update(
-                    conn.execute(
-                        sa.select(TABLE.c.event_uid).where(TABLE.c.event_uid.in_(chunk))
-                    ).scalars()
-                )
-            new = [r for r in unique if r["event_uid"] not in existing]
-            if new:
-                conn.execute(_insert_ignore(conn.dialect.name), new)
+            inserted = _insert_new(conn, unique)
+        new = [r for r in unique if r["event_uid"] in inserted]
         if new:
             self.audit.append_many(
                 Event(
@@ -222,12 +212,36 @@ class ConsentLedger:
             return int(conn.execute(sa.select(sa.func.count()).select_from(TABLE)).scalar_one())
 
 
-def _insert_ignore(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return postgresql.insert(TABLE).on_conflict_do_nothing(index_elements=["event_uid"])
-    if dialect == "sqlite":
-        return sqlite.insert(TABLE).on_conflict_do_nothing(index_elements=["event_uid"])
-    return sa.insert(TABLE).prefix_with("IGNORE")
+_COLUMNS = [c.name for c in TABLE.columns if c.name != "id"]
+_PG_TYPES = {"gpc": "boolean[]"}
+#: PostgreSQL: one statement per batch, columns passed as arrays (no per-row round trips)
+_PG_INSERT = (
+    f"INSERT INTO consent_event ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{_PG_TYPES.get(c, 'varchar[]')}" for c in _COLUMNS)
+    + ") ON CONFLICT (event_uid) DO NOTHING RETURNING event_uid"
+)
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose event_uid is not stored yet; returns the uids inserted."""
+    if conn.dialect.name == "postgresql":
+        arrays = tuple([r[c] for r in rows] for c in _COLUMNS)
+        return {str(u) for (u,) in conn.exec_driver_sql(_PG_INSERT, arrays)}
+    if conn.dialect.name != "sqlite":
+        raise ConsentError(
+            f"troth's state DB does not run on {conn.dialect.name!r}",
+            where="consent ledger",
+            fix="use SQLite or PostgreSQL for TROTH_DATABASE_URL",
+        )
+    uids = [r["event_uid"] for r in rows]
+    existing: set[str] = set()
+    for i in range(0, len(uids), 500):
+        query = sa.select(TABLE.c.event_uid).where(TABLE.c.event_uid.in_(uids[i : i + 500]))
+        existing.update(conn.execute(query).scalars())
+    new = [r for r in rows if r["event_uid"] not in existing]
+    if new:
+        conn.execute(sqlite.insert(TABLE).on_conflict_do_nothing(index_elements=["event_uid"]), new)
+    return {r["event_uid"] for r in new}
 
 
 def _stored(row: dict[str, Any]) -> StoredEvent:
