@@ -133,32 +133,56 @@ def bench_serve(tmp: Path, writers: int, seconds: float) -> None:
 
 
 async def _writers(base: str, key: str, writers: int, seconds: float) -> tuple[int, int]:
-    import httpx
+    """*writers* keep-alive HTTP/1.1 connections (plain asyncio streams: a client library's pool
+    would be the bottleneck at 1,000 connections), each posting events until the time is up."""
+    import json
 
-    limits = httpx.Limits(max_connections=writers, max_keepalive_connections=writers)
+    host, port = base.removeprefix("http://").split(":")
     ok = failed = 0
+    statuses: dict[int, int] = {}
     end = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
 
-        async def one(w: int) -> None:
-            nonlocal ok, failed
-            i = 0
+    async def one(w: int) -> None:
+        nonlocal ok, failed
+        reader, writer = await asyncio.open_connection(host, int(port))
+        i = 0
+        try:
             while time.monotonic() < end:
-                body = {"subject": f"w{w}-{i}@example.test", "consent_id": "marketing_email",
-                        "kind": "given"}  # fmt: skip
+                body = json.dumps(
+                    {
+                        "subject": f"w{w}-{i}@example.test",
+                        "consent_id": "marketing_email",
+                        "kind": "given",
+                    }
+                ).encode()
                 i += 1
-                try:
-                    r = await client.post(
-                        "/api/v1/consent/events", json=body, headers={"X-API-Key": key}
-                    )
-                    if r.status_code == 201:
-                        ok += 1
-                    else:
-                        failed += 1
-                except httpx.HTTPError:
+                head = (
+                    f"POST /api/v1/consent/events HTTP/1.1\r\nHost: {host}\r\n"
+                    f"X-API-Key: {key}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                writer.write(head + body)
+                await writer.drain()
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                status = int(status_line.split()[1])
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 201:
+                    ok += 1
+                else:
                     failed += 1
+        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
+            failed += 1
+        finally:
+            writer.close()
 
-        await asyncio.gather(*(one(w) for w in range(writers)))
+    await asyncio.gather(*(one(w) for w in range(writers)))
+    if failed:
+        print(f"  statuses: {statuses}")
     return ok, failed
 
 
@@ -186,7 +210,7 @@ def bench_views(tmp: Path, subjects: int) -> None:
                 f"FROM generate_series(1, {subjects}) i"
             )
         ledger = ConsentLedger(open_store(f"sqlite:///{tmp / 'v.db'}"), policy, key=KEY)
-        opted = [i for i in range(3, subjects + 1, 3)]
+        opted = list(range(3, subjects + 1, 3))
         for j in range(0, len(opted), 10_000):
             ledger.record_many(
                 [

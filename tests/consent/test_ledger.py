@@ -121,3 +121,20 @@ def test_record_many_batch(md_ledger: ConsentLedger) -> None:
     assert len(out) == 300
     assert md_ledger.count() == 300
     assert len(md_ledger.all_states(["marketing_email"])) == 300
+
+
+def test_concurrent_writers_lose_nothing_and_chain_verifies(md_ledger: ConsentLedger) -> None:
+    import threading
+
+    def write(t: int) -> None:
+        for i in range(10):
+            md_ledger.record(NewEvent(f"t{t}-{i}@example.test", "marketing_email", "given"))
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(16)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert md_ledger.count() == 160
+    assert verify(md_ledger.engine).ok
+    assert Ledger(md_ledger.engine).head().seq == 160

@@ -12,6 +12,7 @@ replayed with the same content is stored once (``event_uid`` is its content hash
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -50,6 +51,17 @@ def subject_ref(key: bytes, identifier: str) -> str:
     return keyed_hash(key, ident)
 
 
+class _Ticket:
+    """Rows one caller asked to write, and how that went (set by the group writer)."""
+
+    __slots__ = ("done", "error", "rows")
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.done = False
+        self.error: BaseException | None = None
+
+
 class UnknownSubjectError(ConsentError):
     """The ledger holds no consent event for this subject."""
 
@@ -75,6 +87,11 @@ class ConsentLedger:
         self.audit = audit if audit is not None else Ledger(engine)
         self.consents: dict[str, Consent] = {c.id: c for c in policy.consents}
         self._listeners: list[Callable[[set[str]], None]] = []
+        # one writer at a time per process (SQLite has one anyway, and the audit chain serialises
+        # appends): concurrent callers queue tickets that the lock holder writes together
+        self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -101,30 +118,53 @@ class ConsentLedger:
         if not rows:
             return []
         unique = list({r["event_uid"]: r for r in rows}.values())
+        ticket = _Ticket(unique)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        # group commit: whoever holds the write lock writes every queued ticket in one transaction
+        with self._write_lock:
+            if not ticket.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                try:
+                    self._write([r for t in batch for r in t.rows])
+                except BaseException as exc:
+                    for t in batch:
+                        t.error = exc
+                    raise
+                finally:
+                    for t in batch:
+                        t.done = True
+        if ticket.error is not None:
+            raise ticket.error
+        by_uid = {r["event_uid"]: r for r in unique}
+        return [_stored({**by_uid[r["event_uid"]], "id": 0}) for r in rows]
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        unique = list({r["event_uid"]: r for r in rows}.values())
         with connect(self.engine, write_lock=True) as conn, conn.begin():
             inserted = _insert_new(conn, unique)
         new = [r for r in unique if r["event_uid"] in inserted]
-        if new:
-            self.audit.append_many(
-                Event(
-                    f"consent.{r['kind']}",
-                    {
-                        "event_id": r["event_uid"],
-                        "consent_id": r["consent_id"],
-                        "notice_version": r["notice_version"],
-                        "notice_hash": r["notice_hash"],
-                        "channel": r["channel"],
-                    },
-                    actor,
-                    r["subject"],
-                )
-                for r in new
+        if not new:
+            return
+        self.audit.append_many(
+            Event(
+                f"consent.{r['kind']}",
+                {
+                    "event_id": r["event_uid"],
+                    "consent_id": r["consent_id"],
+                    "notice_version": r["notice_version"],
+                    "notice_hash": r["notice_hash"],
+                    "channel": r["channel"],
+                },
+                r["actor"],
+                r["subject"],
             )
-            changed = {r["subject"] for r in new}
-            for listener in self._listeners:
-                listener(changed)
-        by_uid = {r["event_uid"]: r for r in unique}
-        return [_stored({**by_uid[r["event_uid"]], "id": 0}) for r in rows]
+            for r in new
+        )
+        changed = {r["subject"] for r in new}
+        for listener in self._listeners:
+            listener(changed)
 
     def _row(self, e: NewEvent, actor: str) -> dict[str, Any]:
         consent = self.consent(e.consent_id)
