@@ -206,7 +206,7 @@ def bench_views(tmp: Path, subjects: int) -> None:
             )
             conn.exec_driver_sql(
                 "INSERT INTO marketing_preferences (customer_id, email_opt_in, channel) "
-                "SELECT i, CASE WHEN i % 3 = 0 THEN 1 ELSE 0 END, 'notification_desk' "
+                "SELECT i, CASE WHEN mod(i, 3) = 0 THEN 1 ELSE 0 END, 'notification_desk' "
                 f"FROM generate_series(1, {subjects}) i"
             )
         ledger = ConsentLedger(open_store(f"sqlite:///{tmp / 'v.db'}"), policy, key=KEY)
