@@ -138,3 +138,20 @@ def test_concurrent_writers_lose_nothing_and_chain_verifies(md_ledger: ConsentLe
     assert md_ledger.count() == 160
     assert verify(md_ledger.engine).ok
     assert Ledger(md_ledger.engine).head().seq == 160
+
+
+def test_expire_due_records_expired_after_expires_after(md_ledger: ConsentLedger) -> None:
+    from datetime import UTC, datetime
+
+    from troth.policy.duration import parse_duration
+
+    consent = md_ledger.consents["marketing_email"]
+    md_ledger.consents["marketing_email"] = consent.model_copy(
+        update={"expires_after": parse_duration("1 year")}
+    )
+    md_ledger.record(NewEvent(ADA, "marketing_email", "given", event_time="2024-01-01T00:00:00Z"))
+    md_ledger.record(NewEvent("bo@example.test", "marketing_email", "given"))
+    assert md_ledger.expire_due(datetime(2026, 1, 1, tzinfo=UTC)) == 1
+    assert md_ledger.state(ADA)["marketing_email"].kind is EventKind.expired
+    assert md_ledger.state("bo@example.test")["marketing_email"].given
+    assert md_ledger.expire_due(datetime(2026, 1, 1, tzinfo=UTC)) == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -139,6 +140,35 @@ class ConsentLedger:
             raise ticket.error
         by_uid = {r["event_uid"]: r for r in unique}
         return [_stored({**by_uid[r["event_uid"]], "id": 0}) for r in rows]
+
+    def expire_due(self, now: datetime | None = None, *, actor: str = "troth") -> int:
+        """Record ``expired`` for every given consent older than its ``expires_after``."""
+        moment = now or datetime.now(UTC)
+        events: list[NewEvent] = []
+        for consent in self.consents.values():
+            if consent.expires_after is None:
+                continue
+            cutoff = utc_iso(consent.expires_after.before(moment))
+            for subject, states in self.all_states([consent.id]).items():
+                st = states.get(consent.id)
+                if st and st.given and st.event_time < cutoff:
+                    events.append(
+                        NewEvent(
+                            subject,
+                            consent.id,
+                            EventKind.expired,
+                            channel="troth",
+                            event_time=moment,
+                            notice_version=st.notice_version,
+                            notice_hash=self._notice_hash(subject, st.event_uid),
+                        )
+                    )
+        for i in range(0, len(events), 1000):
+            self.record_many(events[i : i + 1000], actor=actor)
+        return len(events)
+
+    def _notice_hash(self, subject: str, event_uid: str) -> str:
+        return next(e.notice_hash for e in self.history(subject) if e.event_uid == event_uid)
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         unique = list({r["event_uid"]: r for r in rows}.values())
