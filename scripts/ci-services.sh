@@ -8,4 +8,6 @@ if command -v mysqladmin >/dev/null && ! mysqladmin -uroot -h127.0.0.1 status >/
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
   for _ in $(seq 30); do mysqladmin -uroot -h127.0.0.1 status >/dev/null 2>&1 && break; sleep 1; done
 fi
+# headless Chromium and its driver for the cookie banner tests (Debian packages)
+command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver) || true
 exit 0

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from troth.consent.ledger import subject_ref
 from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.models import Restriction
 from troth.dsr.requests import now
@@ -25,18 +26,26 @@ def restrict_identities(
     added = 0
     with translate_errors(engine), Session(engine) as s, s.begin():
         for ident in identities:
-            digest = identity_hash(key, ident)
-            if s.get(Restriction, digest) is None:
-                s.add(
-                    Restriction(
-                        identity_hash=digest,
-                        identity=ident.name,
-                        request_id=request_id,
-                        restricted_at=now().isoformat(),
+            # the request's own hash, and the consent ledger's subject ref of the same value,
+            # so that purpose decisions (troth.consent.decide) refuse processing too
+            refs = [
+                (identity_hash(key, ident), ident.name),
+                (subject_ref(key, ident.value), "subject"),
+            ]
+            new = False
+            for digest, name in refs:
+                if s.get(Restriction, digest) is None:
+                    s.add(
+                        Restriction(
+                            identity_hash=digest,
+                            identity=name,
+                            request_id=request_id,
+                            restricted_at=now().isoformat(),
+                        )
                     )
-                )
-                s.flush()
-                added += 1
+                    s.flush()
+                    new = True
+            added += new
     return added
 
 

@@ -54,5 +54,6 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
 
+from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.retention import models as _retention_models  # noqa: E402, F401

@@ -1,0 +1,100 @@
+"""``troth serve PATH`` and ``troth apikey create|list|revoke``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from troth.cli._console import console
+from troth.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+apikey_app = typer.Typer(help="API keys of troth serve (server-to-server calls).")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="State database URL (default: TROTH_DATABASE_URL or TROTH_HOME)."),
+]
+
+
+def _open_store(settings: Settings) -> Engine:
+    from troth.store import open_store  # SQLAlchemy: only for the commands that use it
+
+    return open_store(settings)
+
+
+def _settings(db: str | None) -> Settings:
+    settings = Settings.from_env()
+    if db:
+        settings = Settings(home=settings.home, database_url=db, secret_key=settings.secret_key)
+    return settings
+
+
+def serve(
+    path: Annotated[Path, typer.Argument(help="Project folder or policy.yaml.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    db: DbOption = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option("--allow-origin", help="Extra origin allowed to post banner choices."),
+    ] = None,
+) -> None:
+    """Serve the consent API, the cookie banner and its assets (FastAPI + uvicorn)."""
+    import uvicorn
+
+    from troth.web import create_app
+
+    receipt = os.environ.get("TROTH_RECEIPT_KEY")
+    app = create_app(
+        _settings(db),
+        path,
+        receipt_signing_key=receipt.encode() if receipt else None,
+        allowed_origins=tuple(allow_origin or ()),
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@apikey_app.command("create")
+def create(
+    scope: Annotated[
+        list[str], typer.Option("--scope", help="consent:read, consent:write or admin.")
+    ],
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    db: DbOption = None,
+) -> None:
+    """Create a key and print it once (troth keeps only its HMAC)."""
+    from troth.web.apikeys import create_key
+
+    settings = _settings(db)
+    key = create_key(_open_store(settings), settings.secret_key, scope, label)
+    console.out(key, highlight=False)
+
+
+@apikey_app.command("list")
+def list_cmd(db: DbOption = None) -> None:
+    """List keys (ids, scopes, state), never the keys themselves."""
+    from troth.web.apikeys import list_keys
+
+    for k in list_keys(_open_store(_settings(db))):
+        state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+        console.out(f"{k.id}  {' '.join(sorted(k.scopes))}  {state}  {k.label}", highlight=False)
+
+
+@apikey_app.command("revoke")
+def revoke(key_id: Annotated[str, typer.Argument(help="Key id.")], db: DbOption = None) -> None:
+    """Revoke a key by id."""
+    from troth.web.apikeys import revoke_key
+
+    revoke_key(_open_store(_settings(db)), key_id)
+    console.out(f"revoked {key_id}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(apikey_app, name="apikey")

@@ -1,0 +1,117 @@
+"""The FastAPI application of ``troth serve`` (app factory; no global state).
+
+>>> app = create_app(Settings.from_env(), "examples/mydigisoft")
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from sqlalchemy.engine import Engine
+
+from troth import __version__
+from troth.config import Settings
+from troth.consent.decide import Decider
+from troth.consent.ledger import ConsentLedger
+from troth.consent.receipts import receipt_key
+from troth.policy.model import Policy
+from troth.project import load_project
+from troth.store import open_store
+from troth.web import errors
+from troth.web.apikeys import KeyInfo, check_key
+
+#: seconds a checked API key is trusted before it is read again (revocation delay)
+KEY_CACHE_SECONDS = 10.0
+
+
+@dataclass
+class Services:
+    """What the routes use; one per app."""
+
+    settings: Settings
+    engine: Engine
+    policy: Policy
+    ledger: ConsentLedger
+    decider: Decider
+    receipt_key: bytes
+    allowed_origins: frozenset[str]
+    _keys: dict[tuple[str, str], tuple[KeyInfo, float]] = field(default_factory=dict)
+
+    def authorise(self, key: str | None, scope: str) -> KeyInfo:
+        now = time.monotonic()
+        cached = self._keys.get((key or "", scope))
+        if cached and cached[1] > now:
+            return cached[0]
+        info = check_key(self.engine, self.settings.secret_key, key, scope)
+        self._keys[(key or "", scope)] = (info, now + KEY_CACHE_SECONDS)
+        return info
+
+
+def create_app(
+    settings: Settings,
+    project: Path | str,
+    *,
+    receipt_signing_key: bytes | None = None,
+    allowed_origins: tuple[str, ...] = (),
+    max_body: int = 64 * 1024,
+) -> FastAPI:
+    """The troth web app for the policy in *project*, with state in ``settings.database_url``."""
+    policy = load_project(project).policy.policy
+    engine = open_store(settings)
+    ledger = ConsentLedger(engine, policy, key=settings.secret_key)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        policy=policy,
+        ledger=ledger,
+        decider=Decider(ledger),
+        receipt_key=receipt_signing_key or receipt_key(settings.secret_key),
+        allowed_origins=frozenset(o.rstrip("/") for o in allowed_origins),
+    )
+    app = FastAPI(
+        title="troth",
+        version=__version__,
+        description="Consent ledger and purpose decisions of a troth policy.",
+    )
+    app.state.services = services
+    errors.install(app)
+    app.add_middleware(errors.BodyLimit, limit=max_body)
+
+    from troth.web import browser, consent_api
+
+    app.include_router(consent_api.router)
+    app.include_router(browser.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "policy": policy.policy.id, "version": policy.policy.version}
+
+    return app
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+Svc = Annotated[Services, Depends(services)]
+
+
+def bearer(
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return x_api_key
+
+
+def require(scope: str) -> Any:
+    def dep(svc: Svc, key: Annotated[str | None, Depends(bearer)]) -> KeyInfo:
+        return svc.authorise(key, scope)
+
+    return Depends(dep)

@@ -1,0 +1,283 @@
+"""The cookie banner in a real headless Chromium against a real `troth serve` (uvicorn thread).
+
+Accept, reject, withdraw, GPC, keyboard-only and a policy version change; a screenshot goes to
+``test-artifacts/``. Plus the banner endpoints without a browser (CSRF, GPC file, PL-13 config).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from troth.config import Settings
+from troth.consent import ConsentLedger, EventKind
+from troth.web import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOP = ROOT / "tests" / "fixtures" / "cookieshop"
+ARTIFACTS = ROOT / "test-artifacts"
+IN_CI = __import__("os").environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ConsentLedger]]:
+    home = tmp_path_factory.mktemp("serve")
+    settings = Settings.from_env({"TROTH_HOME": str(home), "TROTH_SECRET_KEY": "b" * 32})
+    app = create_app(settings, SHOP)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app.state.services.ledger
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        msg = "chromium/chromedriver missing: run scripts/ci-services.sh"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,900",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: Any, script: str, timeout: float = 10) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+def _open(driver: Any, base: str) -> None:
+    driver.get(base + "/consent/demo")
+    _wait(driver, "return document.documentElement.getAttribute('data-troth-ready')")
+
+
+def _posted(driver: Any) -> str:
+    return str(_wait(driver, "return document.documentElement.getAttribute('data-troth-posted')"))
+
+
+def _visitor_state(driver: Any, ledger: ConsentLedger) -> dict[str, EventKind]:
+    vid = driver.get_cookie("troth_vid")["value"]
+    return {cid: s.kind for cid, s in ledger.state(f"visitor:{vid}").items()}
+
+
+def _cookies(driver: Any) -> set[str]:
+    return {c["name"] for c in driver.get_cookies()}
+
+
+def test_pl_13_cookie_preferences_accept_in_real_browser(browser: Any, server: Any) -> None:
+    base, ledger = server
+    _open(browser, base)
+    dialog = browser.find_element("css selector", "[role=dialog]")
+    assert dialog.get_attribute("aria-labelledby") == "troth-title"
+    assert browser.execute_script("return window.analyticsLoaded === undefined")
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "cookie-banner.png"))
+    reject = browser.find_element("id", "troth-reject")
+    accept = browser.find_element("id", "troth-accept")
+    for prop in ("font-size", "font-weight", "background-color", "color", "height"):
+        assert reject.value_of_css_property(prop) == accept.value_of_css_property(prop), prop
+    accept.click()
+    assert _posted(browser) == "200"
+    assert browser.execute_script("return window.analyticsLoaded && window.marketingLoaded")
+    assert {"ps_stats", "ps_ads", "ps_theme"} <= _cookies(browser)
+    assert set(_visitor_state(browser, ledger).values()) == {EventKind.given}
+
+
+def test_reject_runs_no_script_and_records_refusal(browser: Any, server: Any) -> None:
+    base, ledger = server
+    _open(browser, base)
+    browser.find_element("id", "troth-reject").click()
+    assert _posted(browser) == "200"
+    assert browser.execute_script(
+        "return !window.analyticsLoaded && !window.marketingLoaded && !window.prefsLoaded"
+    )
+    assert not {"ps_stats", "ps_ads"} & _cookies(browser)
+    assert set(_visitor_state(browser, ledger).values()) == {EventKind.refused}
+    browser.refresh()  # the choice is remembered: no banner
+    _wait(browser, "return document.documentElement.getAttribute('data-troth-ready')")
+    assert not browser.find_elements("id", "troth-banner")
+
+
+def test_withdraw_deletes_cookies_and_records_withdrawal(browser: Any, server: Any) -> None:
+    base, ledger = server
+    _open(browser, base)
+    browser.find_element("id", "troth-accept").click()
+    _posted(browser)
+    assert "ps_stats" in _cookies(browser)
+    browser.execute_script("document.documentElement.removeAttribute('data-troth-posted')")
+    browser.find_element("css selector", "[data-troth-open]").click()
+    box = browser.find_element("id", "troth-cat-analytics")
+    assert box.is_selected()
+    box.click()
+    browser.find_element("id", "troth-save").click()
+    assert _posted(browser) == "200"
+    assert "ps_stats" not in _cookies(browser)
+    state = _visitor_state(browser, ledger)
+    assert state["cookie_analytics"] is EventKind.withdrawn
+    assert state["cookie_marketing"] is EventKind.given
+
+
+def test_gpc_honoured_shown_and_recorded(browser: Any, server: Any) -> None:
+    base, ledger = server
+    browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', "
+            "{get: () => true, configurable: true});"
+        },
+    )
+    _open(browser, base)
+    note = browser.find_element("id", "troth-gpc-note")
+    assert "Global Privacy Control" in note.text
+    assert not browser.find_element("id", "troth-cat-marketing").is_enabled()
+    browser.find_element("id", "troth-accept").click()
+    assert _posted(browser) == "200"
+    assert browser.execute_script("return window.analyticsLoaded === true")
+    assert browser.execute_script("return window.marketingLoaded === undefined")
+    state = _visitor_state(browser, ledger)
+    assert state["cookie_marketing"] is EventKind.refused
+    assert state["cookie_analytics"] is EventKind.given
+    vid = browser.get_cookie("troth_vid")["value"]
+    assert all(e.gpc for e in ledger.history(f"visitor:{vid}"))
+
+
+def test_keyboard_only(browser: Any, server: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    base, ledger = server
+    _open(browser, base)
+    assert browser.switch_to.active_element.get_attribute("id") == "troth-reject"
+    ActionChains(browser).send_keys(Keys.TAB).send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "troth-accept"
+    ActionChains(browser).send_keys(Keys.TAB).perform()  # focus stays in the dialog
+    assert browser.switch_to.active_element.get_attribute("id") == "troth-cat-preferences"
+    ActionChains(browser).send_keys(Keys.SPACE).perform()  # tick preferences only
+    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "troth-save"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    assert _posted(browser) == "200"
+    state = _visitor_state(browser, ledger)
+    assert state["cookie_preferences"] is EventKind.given
+    assert state["cookie_analytics"] is EventKind.refused
+
+
+def test_new_policy_version_asks_again(browser: Any, server: Any) -> None:
+    base, _ledger = server
+    _open(browser, base)
+    browser.find_element("id", "troth-accept").click()
+    _posted(browser)
+    old = json.dumps({"v": "2.9", "c": {"analytics": True}, "g": False})
+    browser.execute_script(
+        "document.cookie = 'troth_consent=' + encodeURIComponent(arguments[0]) + '; path=/'", old
+    )
+    _open(browser, base)
+    assert browser.find_elements("id", "troth-banner")
+    assert browser.execute_script("return window.analyticsLoaded === undefined")
+
+
+# --- without a browser --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop_client(troth_env: Path) -> TestClient:
+    return TestClient(create_app(Settings.from_env(), SHOP), raise_server_exceptions=False)
+
+
+def test_browser_posts_are_csrf_safe(shop_client: TestClient) -> None:
+    body = {"policy_version": "3.0", "choices": {"analytics": True}}
+    evil = shop_client.post("/consent/browser", json=body, headers={"Origin": "https://evil.test"})
+    assert evil.status_code == 403
+    assert shop_client.post("/consent/browser", json=body).status_code == 403  # no Origin
+    ok = shop_client.post("/consent/browser", json=body, headers={"Origin": "http://testserver"})
+    assert ok.status_code == 200
+    assert ok.json()["choices"]["analytics"] is True
+    form = shop_client.post(
+        "/consent/browser",
+        content=json.dumps(body),
+        headers={"Origin": "http://testserver", "Content-Type": "text/plain"},
+    )
+    assert form.status_code in {415, 422}
+    stale = shop_client.post(
+        "/consent/browser",
+        json={**body, "policy_version": "2.0"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert stale.status_code == 422
+
+
+def test_sec_gpc_header_honoured_and_gpc_json(shop_client: TestClient) -> None:
+    body = {"policy_version": "3.0", "choices": {"marketing": True, "analytics": True}}
+    r = shop_client.post(
+        "/consent/browser", json=body, headers={"Origin": "http://testserver", "Sec-GPC": "1"}
+    )
+    assert r.json()["choices"] == {
+        "necessary": True,
+        "analytics": True,
+        "marketing": False,
+        "preferences": False,
+    }
+    assert r.json()["gpc"] is True
+    assert shop_client.get("/.well-known/gpc.json").json()["gpc"] is True
+    js = shop_client.get("/static/troth-consent.js")
+    assert "globalPrivacyControl" in js.text
+    assert js.headers["content-type"].startswith("text/javascript")
+
+
+def test_pl_13_cookie_preferences_config_for_plus(troth_env: Path) -> None:
+    client = TestClient(create_app(Settings.from_env(), ROOT / "examples" / "plus"))
+    cfg = client.get("/consent/banner-config").json()
+    assert cfg["preferences"] == "browser_settings"
+    cats = {c["id"]: c for c in cfg["categories"]}
+    assert cats["necessary"]["required"] is True
+    assert cats["analytics"]["consents"] == ["cookies_browser_settings"]
