@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from troth.audit import verify
 from troth.cli import main
-from troth.demo import find_examples, run_demo
+from troth.demo import DEMO_PERSON, find_examples, run_demo
 from troth.errors import ConfigError
 from troth.store import open_store
 
@@ -40,16 +40,28 @@ def test_demo_checks_renders_and_records(tmp_path: Path) -> None:
     with engine.connect() as conn:
         kinds = [r[0] for r in conn.execute(sa.text("SELECT kind FROM audit_entry ORDER BY seq"))]
         data = [json.loads(r[0]) for r in conn.execute(sa.text("SELECT data FROM audit_entry"))]
-    assert kinds == ["policy.version", "policy.check", "policy.render"] * 2
+    assert kinds[:3] == ["policy.version", "policy.check", "policy.render"]
     assert {"policy", "files"} <= set(data[2])
+    assert any(k.startswith("dsr.") for k in kinds)  # the demo request's transitions
     assert verify(engine).ok
+    # one person's data exported and erased from each demo store, never named in the ledger
+    for ex in result.examples:
+        assert ex.access_rows > 0
+        assert ex.erased_rows > 0
+        assert ex.export is not None
+        assert ex.export.stat().st_size > 0
+    with engine.connect() as conn:
+        ledger_text = repr(conn.execute(sa.text("SELECT * FROM audit_entry")).all())
+    for person in DEMO_PERSON.values():
+        assert person not in ledger_text
 
 
 def test_demo_twice_extends_one_valid_chain(tmp_path: Path) -> None:
-    run_demo(tmp_path)
+    first = run_demo(tmp_path)
     second = run_demo(tmp_path)
     assert second.verified.ok
-    assert second.verified.checked == 12
+    assert second.verified.checked == 2 * first.verified.checked
+    assert [e.access_rows for e in second.examples] == [e.access_rows for e in first.examples]
 
 
 def test_demo_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ from troth.policy.render import (
     render_record_csv,
     render_record_html,
 )
-from troth.project import load_project
+from troth.project import Project, load_project
 from troth.store import open_store
 
 EXAMPLE_NAMES = ("mydigisoft", "plus")
@@ -37,6 +37,9 @@ class ExampleResult:
     warnings: int
     notes: int
     files: dict[str, str] = field(default_factory=dict)
+    access_rows: int = 0
+    erased_rows: int = 0
+    export: Path | None = None
 
 
 @dataclass
@@ -67,6 +70,30 @@ def find_examples(start: Path | None = None, *, extra: tuple[Path, ...] | None =
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+#: a fictional customer of each demo store, and the connection its data map names
+DEMO_PERSON = {"mydigisoft": "customer7@example.com", "plus": "owner7@example.com"}
+
+
+def _request(result: ExampleResult, project: Project, root: Path, out: Path, db_url: str) -> None:
+    """Fill a fictional demo store, then export and erase one person's data from it."""
+    from troth.config import Settings
+    from troth.datamap.demo import create_demo_db
+    from troth.dsr import Identity, access, erase
+
+    assert project.datamap is not None
+    store = out / f"{result.name}-store.db"
+    store.unlink(missing_ok=True)
+    url = f"sqlite:///{store}"
+    create_demo_db(url, result.name, customers=50, examples_dir=root)
+    env = {f"TROTH_CONN_{ds.connection.upper()}": url for ds in project.datamap.datamap.datasets()}
+    settings = Settings.from_env({"TROTH_HOME": str(out), "TROTH_DATABASE_URL": db_url})
+    who = [Identity("email", DEMO_PERSON[result.name])]
+    export = out / result.name / "access-export.zip"
+    got = access(project, who, output=export, settings=settings, env=env, actor=ACTOR)
+    result.access_rows, result.export = got.rows(), got.export
+    result.erased_rows = erase(project, who, settings=settings, env=env, actor=ACTOR).rows()
 
 
 def run_demo(
@@ -132,6 +159,8 @@ def run_demo(
                 (target / filename).write_bytes(data)
                 result.files[filename] = _sha256(data)
             ledger.append("policy.render", {"policy": meta.id, "files": result.files}, actor=ACTOR)
+            progress(f"serving a data-subject request on the examples/{name} demo store")
+            _request(result, project, root, out, engine.url.render_as_string(hide_password=False))
             results.append(result)
         progress("verifying the audit ledger")
         verified = verify(engine)

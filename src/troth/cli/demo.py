@@ -25,18 +25,24 @@ def demo(
 
     with console.status("starting") as status:
         result = run_demo(out, db_url=db, progress=status.update)
-    table = Table("example", "policy", "promises", "errors", "warnings", "notes", "rendered to")
+    table = Table("example", "version", "promises", "errors", "warn.", "notes", "access", "erased")
+    table.columns[0].no_wrap = True
     for ex in result.examples:
         table.add_row(
             ex.name,
-            f"{ex.policy_id} v{ex.version}",
+            ex.version,
             str(ex.promises),
             f"[red]{ex.errors}[/]" if ex.errors else "0",
             str(ex.warnings),
             str(ex.notes),
-            escape(str(result.out / ex.name)),
+            str(ex.access_rows),
+            str(ex.erased_rows),
         )
     console.print(table)
+    console.print(
+        f"access/erased: rows of one fictional person. Policy text, Art. 30 record and the "
+        f"access export are in {escape(str(result.out))}/"
+    )
     console.print(
         "The errors are real gaps of the published policies; see them with "
         "[bold]troth check examples/<name>[/]."
