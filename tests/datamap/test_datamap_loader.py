@@ -62,7 +62,7 @@ def test_unknown_category_names_the_nearest_keys() -> None:
     line = err.value.lines()[0]
     assert "datamap.yaml:10:30" in line
     assert "unknown data category 'user.contact.emial'" in line
-    assert "nearest valid keys: user.contact.email" in line
+    assert "use a valid key such as user.contact.email" in line
 
 
 def test_policy_taxonomy_extensions_are_valid_categories() -> None:

@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from troth.datamap.model import DataMap
 from troth.errors import DataMapError, PolicyLoadError, TrothError
-from troth.policy.loader import assign_paths, taxonomy_refs, validation_problems
-from troth.policy.taxonomy import LABEL, Taxonomy
-from troth.policy.yamlsrc import Located, Path_, SourceMap, dotted, read_yaml
+from troth.policy.loader import assign_paths, unknown_keys, validation_problems
+from troth.policy.taxonomy import Taxonomy
+from troth.policy.yamlsrc import Located, Path_, SourceMap, read_yaml
 
 DATAMAP_FILE = "datamap.yaml"
 
@@ -76,20 +76,7 @@ def unknown_taxonomy_keys(
     datamap: DataMap, taxonomy: Taxonomy, smap: SourceMap
 ) -> list[TrothError]:
     """Category and subject keys of the map that the taxonomy does not define, with the nearest."""
-    problems: list[TrothError] = []
-    for kind, key, path in taxonomy_refs(datamap, ()):
-        if (kind, key) in taxonomy:
-            continue
-        near = taxonomy.nearest(kind, key)
-        problems.append(
-            TrothError(
-                f"unknown {LABEL[kind]} {key!r} at {dotted(path)}",
-                where=smap.at(path),
-                fix=(f"nearest valid keys: {', '.join(near)}; " if near else "")
-                + f"or declare it in the policy under `taxonomy: {kind}:`",
-            )
-        )
-    return problems
+    return unknown_keys(datamap, taxonomy, smap)
 
 
 def _check_unique_names(datamap: DataMap, smap: SourceMap) -> list[TrothError]:

@@ -56,7 +56,7 @@ def load_policy(path: Path | str, *, text: str | None = None) -> PolicyDocument:
         raise PolicyLoadError(_validation_problems(exc, data, smap)) from None
     _assign_paths(policy, ())
     taxonomy, problems = _build_taxonomy(policy, smap)
-    problems += _check_taxonomy_refs(policy, taxonomy, smap)
+    problems += unknown_keys(policy, taxonomy, smap)
     problems += _check_unique_ids(policy, smap)
     if problems:
         raise PolicyLoadError(problems)
@@ -289,9 +289,11 @@ def _ref_from_metadata(metadata: list[Any]) -> Kind | None:
     return None
 
 
-def _check_taxonomy_refs(policy: Policy, taxonomy: Taxonomy, smap: SourceMap) -> list[TrothError]:
+def unknown_keys(model: BaseModel, taxonomy: Taxonomy, smap: SourceMap) -> list[TrothError]:
+    """Taxonomy keys a policy or data map uses that the taxonomy does not define, with the
+    nearest valid ones."""
     problems: list[TrothError] = []
-    for kind, key, path in taxonomy_refs(policy, ()):
+    for kind, key, path in taxonomy_refs(model, ()):
         if (kind, key) in taxonomy:
             continue
         near = taxonomy.nearest(kind, key)
@@ -300,7 +302,7 @@ def _check_taxonomy_refs(policy: Policy, taxonomy: Taxonomy, smap: SourceMap) ->
                 f"unknown {LABEL[kind]} {key!r} at {dotted(path)}",
                 where=smap.at(path),
                 fix=(f"use a valid key such as {', '.join(near)}, or " if near else "")
-                + f"declare it under `taxonomy: {kind}:`",
+                + f"declare it in the policy under `taxonomy: {kind}:`",
             )
         )
     return problems
