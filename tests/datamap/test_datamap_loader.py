@@ -6,7 +6,7 @@ import pytest
 from dm_helpers import SHOP, load_text, one_dataset, shop_policy
 
 from troth.datamap.loader import load_datamap
-from troth.datamap.model import Direction, EraseAction, MaskStrategy
+from troth.datamap.model import EraseAction, MaskStrategy, RefKind
 from troth.errors import PolicyLoadError
 
 
@@ -25,7 +25,7 @@ def test_fixture_map_loads_with_the_policy_taxonomy() -> None:
     assert orders.erase is EraseAction.delete_row
     assert orders.legal_holds[0].id == "invoices"
     ref = orders.field("customer_id").references[0]
-    assert ref.direction is Direction.from_
+    assert ref.kind is RefKind.owns
     assert ref.target("app") == ("app", "customers", "id")
     assert dm.where(orders.field("total")).endswith("datamap.yaml:39:17")
 
@@ -148,3 +148,104 @@ def test_bad_mask_strategy_lists_the_valid_ones() -> None:
 def test_a_map_that_is_not_a_mapping_is_rejected() -> None:
     with pytest.raises(Exception, match="must be a YAML mapping"):
         load_text("- just a list\n")
+
+
+def test_old_direction_key_names_the_migration() -> None:
+    text = one_dataset(
+        """\
+        - name: customers
+          fields:
+            - {name: id, primary_key: true}
+        - name: orders
+          fields:
+            - name: customer_id
+              references: [{field: customers.id, direction: from}]
+        """
+    )
+    with pytest.raises(PolicyLoadError) as err:
+        load_text(text)
+    line = err.value.lines()[0]
+    assert "`direction` was replaced by `kind`" in line
+    assert "troth datamap migrate" in line
+    assert "datamap.yaml:13:" in line  # located at the reference
+
+
+def test_new_keys_load_kinds_scope_identities_json_holds_and_conditions() -> None:
+    text = one_dataset(
+        """\
+        - name: tickets
+          label: Support tickets
+          scope: {tenant: tenant_id}
+          retention:
+            - where: {status: [closed, resolved], deleted: null}
+          legal_holds:
+            - {id: disputes, reason: open disputes, for: 2 years since closed_at}
+          fields:
+            - {name: id, primary_key: true}
+            - {name: tenant_id, references: [{field: tenants.id}]}
+            - {name: status}
+            - {name: deleted}
+            - {name: closed_at}
+            - name: meta
+              json:
+                - {path: "cc[]", identity: email, categories: [user.contact.email]}
+                - {path: customer.phone, categories: [user.contact.phone_number], mask: null}
+        - name: tenants
+          fields:
+            - {name: id, primary_key: true}
+        """
+    )
+    dm = load_text(text).datamap
+    t = dm.resolve("app", "tickets")
+    assert t.label == "Support tickets"
+    assert t.scope == {"tenant": "tenant_id"}
+    assert t.retention[0].where == {"status": ["closed", "resolved"], "deleted": None}
+    period, column = t.legal_holds[0].ends()
+    assert (str(period), column) == ("2 years", "closed_at")
+    assert t.field("tenant_id").references[0].kind is RefKind.refers  # the default
+    cc, phone = t.field("meta").json_paths
+    assert cc.is_array
+    assert cc.keys == ("cc",)
+    assert cc.identity == "email"
+    assert not phone.is_array
+    assert phone.keys == ("customer", "phone")
+    assert phone.mask is MaskStrategy.null
+    assert dm.identity_spec("email").kind.value == "email"
+    assert dm.identity_spec("customer_no").kind.value == "exact"
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("{id: h, reason: r, for: 10 yeras since issued_at}", "10 yeras"),
+        ("{id: h, reason: r, for: 10 years}", "'<period> since <column>'"),
+    ],
+)
+def test_hold_for_is_validated(snippet: str, expected: str) -> None:
+    text = one_dataset(
+        f"""\
+        - name: invoices
+          legal_holds:
+            - {snippet}
+          fields:
+            - {{name: id, primary_key: true}}
+        """
+    )
+    with pytest.raises(PolicyLoadError) as err:
+        load_text(text)
+    assert expected in err.value.lines()[0]
+
+
+def test_bad_json_path_is_located() -> None:
+    text = one_dataset(
+        """\
+        - name: tickets
+          fields:
+            - name: meta
+              json:
+                - {path: "cc[0].x"}
+        """
+    )
+    with pytest.raises(PolicyLoadError) as err:
+        load_text(text)
+    assert "meta" in err.value.lines()[0] or "path" in err.value.lines()[0]

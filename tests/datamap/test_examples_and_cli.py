@@ -47,7 +47,7 @@ def test_live_check_findings_carry_map_locations(
     text = (EXAMPLES / "mydigisoft" / "datamap.yaml").read_text()
     text = text.replace("{name: last_login, retention", "{name: last_seen_at, retention")
     text = text.replace("- name: licences", "- name: licenses")
-    text = text.replace("{field: orders.id, direction: from}", "{field: orders.ident}")
+    text = text.replace("{field: orders.id, kind: owns}", "{field: orders.ident}")
     (tmp_path / "datamap.yaml").write_text(text)
     monkeypatch.setenv("TROTH_CONN_MYDIGISOFT_SHOP", sqlite_url)
     assert main(["datamap", "check", str(tmp_path), "--live", "--json"]) == 1

@@ -10,7 +10,7 @@ from dm_helpers import FIXTURES, SHOP
 
 from troth.datamap.fides import fides_type, from_fides, to_fides
 from troth.datamap.loader import load_datamap
-from troth.datamap.model import Direction, EraseAction
+from troth.datamap.model import EraseAction, RefKind
 from troth.datamap.yamlout import dump_datamap
 from troth.errors import DataMapError
 from troth.policy.yamlsrc import read_yaml
@@ -31,11 +31,11 @@ def test_import_reads_identities_references_keys_and_nested_fields(tmp_path: Pat
     assert loaded.resolve("postgres_shop", "customer", "id").primary_key
     ref = loaded.resolve("postgres_shop", "orders", "customer_id").references[0]
     assert ref.field == "postgres_shop.customer.id"
-    assert ref.direction is Direction.from_
+    assert ref.kind is RefKind.owns
     assert loaded.resolve("postgres_shop", "orders").erase is EraseAction.delete_row
     assert loaded.resolve("postgres_shop", "orders", "shipping_street") is not None
     events = loaded.resolve("mongo_events", "events", "customer_email").references[0]
-    assert events.direction is None
+    assert events.kind is RefKind.refers  # Fides: both ways; troth follows it only when told
 
 
 def test_fides_round_trip_is_stable() -> None:

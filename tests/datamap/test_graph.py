@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from troth.datamap.graph import Edge, FieldId, Graph, TableId
-from troth.datamap.model import DataMap
+from troth.datamap.model import DataMap, RefKind
 
 
 def f(name: str, **kw: Any) -> dict[str, Any]:
     return {"name": name, **kw}
 
 
-def ref(target: str, direction: str | None = None) -> dict[str, Any]:
-    return {"field": target, **({"direction": direction} if direction else {})}
+def ref(target: str, kind: str | None = None) -> dict[str, Any]:
+    return {"field": target, **({"kind": kind} if kind else {})}
 
 
 def dmap(**datasets: list[dict[str, Any]]) -> DataMap:
@@ -39,27 +39,43 @@ def T(d: str, t: str) -> TableId:
 PERSONAL = ["user.name"]
 
 
-def test_references_follow_their_direction() -> None:
+def test_reference_kinds_say_which_way_a_request_walks() -> None:
     g = Graph.build(
         dmap(
             app=[
                 {"name": "users", "fields": [f("id"), f("email", identity="email")]},
                 {
                     "name": "orders",
-                    "fields": [f("id"), f("user_id", references=[ref("users.id", "from")])],
+                    "fields": [f("id"), f("user_id", references=[ref("users.id", "owns")])],
                 },
                 {
+                    "name": "profiles",
+                    "fields": [f("id"), f("user_id", references=[ref("users.id", "same_person")])],
+                },
+                # a hub: the tenant is never followed, so its other customers are not reached
+                {"name": "tenants", "fields": [f("id"), f("admin_email", categories=PERSONAL)]},
+                {
                     "name": "coupons",
-                    "fields": [f("code"), f("user_id", references=[ref("users.id", "to")])],
+                    "fields": [f("code"), f("tenant_id", references=[ref("tenants.id")])],
                 },
             ]
         )
     )
-    assert Edge(FieldId("app", "users", "id"), FieldId("app", "orders", "user_id")) in g.edges
-    assert g.edges_from(T("app", "orders")) == []  # `from`: orders do not lead back to users
-    # `to`: coupons lead to users, but users do not lead to coupons
-    assert g.edges_from(T("app", "coupons"))[0].dst == FieldId("app", "users", "id")
-    assert g.reachable_from_identities() == {T("app", "users"), T("app", "orders")}
+    users = FieldId("app", "users", "id")
+    orders = FieldId("app", "orders", "user_id")
+    assert Edge(users, orders, RefKind.owns) in g.edges
+    assert g.edges_from(T("app", "orders")) == []  # owns: orders never lead back to users
+    # same_person: followed both ways
+    assert {e.dst for e in g.edges_from(T("app", "profiles"))} == {users}
+    # refers (the default): not an edge, but a link kept for foreign-key safety
+    assert not any(e.dst.table == "tenants" or e.src.table == "tenants" for e in g.edges)
+    assert [str(lk.child) for lk in g.links_to(T("app", "tenants"))] == ["app.coupons.tenant_id"]
+    assert g.reachable_from_identities() == {
+        T("app", "users"),
+        T("app", "orders"),
+        T("app", "profiles"),
+    }
+    assert g.unreachable_tables() == [T("app", "tenants")]
 
 
 def test_cycle_and_self_reference_terminate() -> None:
@@ -71,8 +87,19 @@ def test_cycle_and_self_reference_terminate() -> None:
                     "fields": [
                         f("id"),
                         f("email", identity="email"),
+                        # a referral names another person: never followed
                         f("referred_by", categories=PERSONAL, references=[ref("people.id")]),
                         f("team_id", references=[ref("teams.id")]),
+                    ],
+                },
+                {
+                    "name": "folders",
+                    "fields": [
+                        f("id"),
+                        f("owner_id", references=[ref("people.id", "owns")]),
+                        # sub-folders belong to the folder's owner: a self-reference followed
+                        f("parent_id", references=[ref("folders.id", "owns")]),
+                        f("title", categories=PERSONAL),
                     ],
                 },
                 {
@@ -85,13 +112,16 @@ def test_cycle_and_self_reference_terminate() -> None:
             ]
         )
     )
-    assert g.reachable_from_identities() == {T("app", "people"), T("app", "teams")}
+    assert g.reachable_from_identities() == {T("app", "people"), T("app", "folders")}
     self_edges = [e for e in g.edges if e.src.table_id == e.dst.table_id]
-    assert {str(e.src) for e in self_edges} == {"app.people.id", "app.people.referred_by"}
-    assert g.unreachable_tables() == []
+    assert [(str(e.src), str(e.dst)) for e in self_edges] == [
+        ("app.folders.id", "app.folders.parent_id")
+    ]
+    # the team lead column is personal, and no walk reaches teams: reported
+    assert g.unreachable_tables() == [T("app", "teams")]
 
 
-def test_many_to_many_and_cross_dataset_links() -> None:
+def test_many_to_many_links_and_cross_dataset_references() -> None:
     g = Graph.build(
         dmap(
             app=[
@@ -99,11 +129,11 @@ def test_many_to_many_and_cross_dataset_links() -> None:
                 {
                     "name": "account_groups",
                     "fields": [
-                        f("account_id", references=[ref("accounts.id", "from")]),
-                        f("group_id", references=[ref("groups.id", "to")]),
+                        f("account_id", references=[ref("accounts.id", "link")]),
+                        f("group_id", references=[ref("groups.id", "link")]),
                     ],
                 },
-                {"name": "groups", "fields": [f("id"), f("title", categories=PERSONAL)]},
+                {"name": "groups", "fields": [f("id"), f("title")]},
             ],
             crm=[
                 # a link the database does not declare: crm contacts carry the app account id
@@ -113,7 +143,7 @@ def test_many_to_many_and_cross_dataset_links() -> None:
                         f(
                             "account",
                             categories=PERSONAL,
-                            references=[ref("app.accounts.id", "from")],
+                            references=[ref("app.accounts.id", "owns")],
                         )
                     ],
                 },
@@ -122,8 +152,36 @@ def test_many_to_many_and_cross_dataset_links() -> None:
         )
     )
     reached = g.reachable_from_identities()
-    assert {T("app", "account_groups"), T("app", "groups"), T("crm", "contacts")} <= reached
+    # the link row is reached; the request never walks past it to the group (the other side)
+    assert {T("app", "account_groups"), T("crm", "contacts")} <= reached
+    assert T("app", "groups") not in reached
     assert g.unreachable_tables() == [T("crm", "notes")]
+    assert [e.src.table for e in g.path_to(T("crm", "contacts"))] == ["accounts"]
+
+
+def test_json_array_identities_are_mentions() -> None:
+    g = Graph.build(
+        dmap(
+            app=[
+                {"name": "users", "fields": [f("id"), f("email", identity="email")]},
+                {
+                    "name": "tickets",
+                    "fields": [
+                        f("id"),
+                        f(
+                            "meta",
+                            json=[{"path": "cc[]", "identity": "email"}],
+                        ),
+                    ],
+                },
+            ]
+        )
+    )
+    mention = next(r for r in g.identity_refs if r.path)
+    assert mention.mention
+    assert mention.describe() == "app.tickets.meta at cc[]"
+    assert g.identity_tables() == {T("app", "users")}  # a mention does not make the row theirs
+    assert g.unreachable_tables() == []  # its only personal value is at the mentioned path
 
 
 def test_identity_selection_and_non_personal_tables() -> None:

@@ -11,7 +11,7 @@ from troth.datamap.demo import create_demo_db, schema_statements
 from troth.datamap.graph import Graph, TableId
 from troth.datamap.introspect import guess_column, skeleton
 from troth.datamap.loader import load_datamap
-from troth.datamap.model import Direction
+from troth.datamap.model import RefKind
 from troth.datamap.yamlout import dump_datamap
 
 
@@ -30,7 +30,7 @@ def test_introspect_demo_schema_round_trips(db_url: str, example: str, tmp_path:
     if example == "mydigisoft":
         ref = dm.resolve("app", "orders", "customer_id").references[0]
         assert ref.field == "app.customers.id"
-        assert ref.direction is Direction.from_
+        assert ref.kind is RefKind.owns
         email = dm.resolve("app", "customers", "email")
         assert email.categories == ["user.contact.email"]
         assert email.guess

@@ -42,14 +42,14 @@ systems:
             fields:
               - {name: id, primary_key: true}
               - name: customer_id
-                references: [{field: customers.id, direction: from}]
+                references: [{field: customers.id, kind: owns}]
               - {name: licence_key, categories: [user.authorization.licence_credentials], mask: hash}
           - name: support_tickets
             erase: delete_row
             fields:
               - {name: id, primary_key: true}
               - name: customer_id
-                references: [{field: customers.id, direction: from}]
+                references: [{field: customers.id, kind: owns}]
       - name: desk
         connection: desk_db
         tables:
@@ -59,7 +59,7 @@ systems:
               - {name: email, identity: email, categories: [user.contact.email], mask: hash}
               - {name: body, categories: [user.content.private], mask: redact}
               - name: customer_id
-                references: [{field: shop.customers.id, direction: from}]
+                references: [{field: shop.customers.id, kind: owns}]
 """
 
 

@@ -93,6 +93,34 @@ def export_fides(
     _write(yaml.safe_dump(to_fides(dm.datamap), sort_keys=False, allow_unicode=True), output)
 
 
+@app.command("migrate")
+def migrate(
+    path: Annotated[Path, typer.Argument(help="datamap.yaml, or a folder that holds one")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the changes only")] = False,
+) -> None:
+    """Rewrite reference `direction` as `kind` (in place, comments kept); review each change."""
+    from troth.datamap.migrate import migrate_text
+
+    file = resolve_datamap_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TrothError(f"cannot read the file ({exc.strerror})", where=str(file)) from None
+    new, changes = migrate_text(text)
+    for c in changes:
+        console.print(f"{file}:{c.line}: {c.before}  ->  {c.after}", soft_wrap=True)
+    if not changes:
+        err_console.print(f"{file}: nothing to migrate")
+        return
+    if not dry_run:
+        _write(new, file)
+    err_console.print(
+        "review each reference: `owns` follows from the referenced row to this one; use "
+        "`link` for a many-to-many row, `same_person` for a one-to-one, and `refers` for a "
+        "tenant, an employee or any other row that is not the person's"
+    )
+
+
 @app.command("check")
 def check_map(
     path: Annotated[Path, typer.Argument(help="datamap.yaml, or a folder that holds one")],

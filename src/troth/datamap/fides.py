@@ -14,10 +14,10 @@ from typing import Any
 from troth.datamap.model import (
     DataMap,
     Dataset,
-    Direction,
     EraseAction,
     MapField,
     Reference,
+    RefKind,
     System,
     Table,
 )
@@ -88,6 +88,12 @@ def _table(raw: dict[str, Any], dataset: str) -> Table:
     )
 
 
+#: a Fides direction to a reference kind: ``from`` (the referenced field finds this collection's
+#: rows) is ownership; ``to`` and unset (both ways) would walk to the referenced rows, which
+#: troth never does unless told: they become ``refers`` (review them after the import)
+_FROM_FIDES = {"from": RefKind.owns}
+
+
 def _fields(raw: dict[str, Any], dataset: str, prefix: str) -> list[MapField]:
     """A Fides field; nested fields (documents) are flattened to ``parent_child`` names."""
     name = prefix + raw["name"]
@@ -100,7 +106,7 @@ def _fields(raw: dict[str, Any], dataset: str, prefix: str) -> list[MapField]:
     refs = [
         Reference(
             field=f"{r.get('dataset', dataset)}.{r['field']}",
-            direction=Direction(r["direction"]) if r.get("direction") else None,
+            kind=_FROM_FIDES.get(r.get("direction"), RefKind.refers),
         )
         for r in meta.get("references") or []
     ]
@@ -155,10 +161,14 @@ def _fides_field(f: MapField, dataset: str) -> dict[str, Any]:
         meta["references"] = []
         for r in f.references:
             ds, table, column = r.target(dataset)
+            if r.kind is RefKind.refers:
+                continue  # Fides has no "never followed": a reference without one is walked
             ref: dict[str, Any] = {"dataset": ds, "field": f"{table}.{column}"}
-            if r.direction:
-                ref["direction"] = r.direction.value
+            if r.kind is not RefKind.same_person:
+                ref["direction"] = "from"
             meta["references"].append(ref)
+        if not meta["references"]:
+            del meta["references"]
     if meta:
         field["fides_meta"] = meta
     return field

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from troth.connectors.base import SchemaInfo, TableInfo
-from troth.datamap.model import DataMap, Dataset, Direction, MapField, Reference, System, Table
+from troth.datamap.model import DataMap, Dataset, MapField, Reference, RefKind, System, Table
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,7 @@ def skeleton(
         for fk in t.foreign_keys:
             for col, ref_col in zip(fk.columns, fk.ref_columns, strict=False):
                 refs.setdefault(col, []).append(
-                    Reference(
-                        field=f"{dataset}.{fk.ref_table}.{ref_col}", direction=Direction.from_
-                    )
+                    Reference(field=f"{dataset}.{fk.ref_table}.{ref_col}", kind=RefKind.owns)
                 )
         fields = []
         stamp = next(

@@ -3,8 +3,11 @@
 A data map lists *systems*; a system holds *datasets* (one store each, reached through a named
 connection); a dataset holds *tables* (SQL tables, document collections...); a table holds
 *fields*. Fields say what they hold (data categories, data subject), how they identify a person
-(``identity``), how they link to other fields (``references``, including links the store does not
-declare as foreign keys), how they are erased (``mask``) and what must be kept (``legal_holds``).
+(``identity``, also at a JSON path), how they link to other fields (``references`` with a
+:class:`RefKind` that says whether a request follows them), how they are erased (``mask``, or
+the default of their category, see :mod:`troth.datamap.erasure`) and what must be kept
+(``legal_holds``, which can end). A table can be *scoped* (a tenant column: a request touches
+only rows of its scope) and carry row conditions for retention.
 
 A planner builds the identity/reference graph from it (:mod:`troth.datamap.graph`).
 """
@@ -26,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from troth.policy.duration import Duration, parse_duration
 from troth.policy.model import CategoryKey, LegalBasis, SubjectKey
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$", max_length=128)]
@@ -40,8 +44,18 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", re.IGNORECASE)
 
 
+_JSON_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\[\])?$"
+
+
 def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
+
+
+def _mask_none_is_null(data: Any) -> Any:
+    # YAML reads `mask: null` as a null value: it names the null strategy, not "no mask"
+    if isinstance(data, dict) and "mask" in data and data["mask"] is None:
+        return {**data, "mask": "null"}
+    return data
 
 
 class MaskStrategy(StrEnum):
@@ -60,15 +74,44 @@ class EraseAction(StrEnum):
     delete_row = "delete_row"
 
 
-class Direction(StrEnum):
-    """Which way a reference is traversed (the Fides meaning).
+class RefKind(StrEnum):
+    """What a reference means for a data-subject request (which way, if any, it is followed).
 
-    ``from``: values of the referenced field find rows of this table;
-    ``to``: values of this field find rows of the referenced table; unset: both ways.
+    Declared on the referencing field (``orders.customer_id -> customers.id``):
+
+    ``owns``         this row belongs to the person of the referenced row: a request that reaches
+                     the referenced row follows to this row (parent to child), and on from here;
+    ``link``         this row is a many-to-many link: reached from the referenced row, it is erased
+                     whole (deleted), and the request never walks past it to the other side;
+    ``same_person``  one-to-one: both rows are about the same person; followed both ways;
+    ``refers``       a plain reference (a tenant, an employee, a lookup table, merged-into):
+                     never followed; only kept foreign-key safe. The default.
     """
 
-    from_ = "from"
-    to = "to"
+    owns = "owns"
+    link = "link"
+    same_person = "same_person"
+    refers = "refers"
+
+
+class IdentityKind(StrEnum):
+    """How an identity's values are normalised before they are matched."""
+
+    email = "email"
+    phone = "phone"
+    exact = "exact"
+
+
+class Match(StrEnum):
+    """How an identity column is compared with a request's (normalised) value.
+
+    ``normalise``: the column's values are normalised in the query too (the same rows on every
+    engine and collation; an expression index makes it fast); ``stored``: the column already holds
+    normalised values, compared as they are (a plain index serves it).
+    """
+
+    normalise = "normalise"
+    stored = "stored"
 
 
 class Node(BaseModel):
@@ -79,22 +122,65 @@ class Node(BaseModel):
     _path: tuple[str | int, ...] = PrivateAttr(default=())
 
 
+_FOR = re.compile(r"^\s*(?P<period>.+?)\s+since\s+(?P<column>[A-Za-z_][A-Za-z0-9_$]*)\s*$")
+
+
 class LegalHold(Node):
-    """Data that erasure keeps, and why (e.g. invoices kept for tax law)."""
+    """Data that erasure and retention keep, and why (e.g. invoices kept for tax law).
+
+    ``for: 10 years since issued_at`` ends the hold: once that column is older than the period,
+    the rows are treated like any other. Without ``for``, the hold lasts until it is removed.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
 
     id: Id
     reason: str
     basis: LegalBasis = LegalBasis.legal_obligation
     law: str | None = None
+    #: free text describing the period (informative; ``for`` is what troth enforces)
     period: str | None = None
+    for_: str | None = Field(default=None, alias="for")
+
+    @field_validator("for_")
+    @classmethod
+    def _parse_for(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        m = _FOR.match(value)
+        if m is None:
+            raise ValueError(
+                "`for` is written '<period> since <column>', e.g. '10 years since issued_at'"
+            )
+        parse_duration(m["period"])  # raises with the valid forms
+        return value
+
+    def ends(self) -> tuple[Duration, str] | None:
+        """``(period, column)`` when the hold ends, or None when it lasts until removed."""
+        if self.for_ is None:
+            return None
+        m = _FOR.match(self.for_)
+        assert m is not None
+        return parse_duration(m["period"]), m["column"]
 
 
 class Reference(Node):
     """A link from this field to another field (a foreign key or an undeclared link)."""
 
     field: RefTarget
-    direction: Direction | None = None
+    kind: RefKind = RefKind.refers
     note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_direction(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "direction" in data:
+            raise ValueError(
+                "`direction` was replaced by `kind` (owns, link, same_person, refers), which says "
+                "whether a request may follow the reference; run `troth datamap migrate` on the "
+                "file, then review each reference it marks"
+            )
+        return data
 
     def target(self, dataset: str) -> tuple[str, str, str]:
         """``(dataset, table, field)``; a two-part target is in ``dataset``."""
@@ -104,41 +190,108 @@ class Reference(Node):
         return parts[0], parts[1], parts[2]
 
 
+class JsonPath(Node):
+    """A value inside a JSON column: ``a.b`` (an object member) or ``a.b[]`` (array elements).
+
+    An identity at an array path (``cc[]``) *mentions* a person: erasure masks only the elements
+    that are the person's, access exports only those; the row itself is not theirs. An identity at
+    a member path identifies the row's person like a column does.
+    """
+
+    path: Annotated[str, Field(pattern=_JSON_PATH, max_length=300)]
+    label: str | None = None
+    categories: Annotated[list[CategoryKey], BeforeValidator(_as_list)] = Field(
+        default_factory=list
+    )
+    identity: Id | None = None
+    mask: MaskStrategy | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_mask(cls, data: Any) -> Any:
+        return _mask_none_is_null(data)
+
+    @property
+    def is_array(self) -> bool:
+        return self.path.endswith("[]")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The member names from the column's root (without the ``[]``)."""
+        return tuple(self.path.removesuffix("[]").split("."))
+
+
 class MapField(Node):
     """One column (or document field)."""
 
     name: Name
+    label: str | None = None
     description: str | None = None
     categories: Annotated[list[CategoryKey], BeforeValidator(_as_list)] = Field(
         default_factory=list
     )
     subject: SubjectKey | None = None
     identity: Id | None = None
+    match: Match = Match.normalise
     references: list[Reference] = Field(default_factory=list)
     primary_key: bool = False
     retention_timestamp: bool = False
     mask: MaskStrategy | None = None
     legal_holds: list[LegalHold] = Field(default_factory=list)
+    json_paths: list[JsonPath] = Field(default_factory=list, alias="json")
     data_type: str | None = None
     guess: bool = False
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
     def _null_mask(cls, data: Any) -> Any:
-        # YAML reads `mask: null` as a null value: it names the null strategy, not "no mask"
-        if isinstance(data, dict) and "mask" in data and data["mask"] is None:
-            return {**data, "mask": "null"}
-        return data
+        return _mask_none_is_null(data)
+
+    def is_personal(self) -> bool:
+        """A ``user`` category or an identity, on the column or at one of its JSON paths."""
+        if self.identity or any(is_personal_category(c) for c in self.categories):
+            return True
+        return any(
+            p.identity or any(is_personal_category(c) for c in p.categories)
+            for p in self.json_paths
+        )
+
+
+def is_personal_category(key: str) -> bool:
+    return key == "user" or key.startswith("user.")
+
+
+WhereValue = str | int | float | bool | None | list[str | int | float | bool]
+
+
+class TableRetention(Node):
+    """Which rows of the table retention rules apply to: ``where: {status: closed}``.
+
+    ``rule`` names one rule (all rules that cover the table when unset). ``where`` maps a column
+    of the table to a value, a list of values (any of them), or null (the column is NULL).
+    """
+
+    rule: Id | None = None
+    where: dict[Name, WhereValue] = Field(min_length=1)
 
 
 class Table(Node):
-    """A table (or collection) and its fields."""
+    """A table (or collection) and its fields.
+
+    ``scope`` maps a scope name to the column that holds it (``{tenant: tenant_id}``): a request
+    that names the scope touches only the table's rows in it.
+    """
 
     name: Name
+    label: str | None = None
     description: str | None = None
     subject: SubjectKey | None = None
     erase: EraseAction = EraseAction.mask
+    scope: dict[Id, Name] = Field(default_factory=dict)
     legal_holds: list[LegalHold] = Field(default_factory=list)
+    retention: list[TableRetention] = Field(default_factory=list)
     fields: list[MapField] = Field(default_factory=list)
 
     def field(self, name: str) -> MapField | None:
@@ -192,12 +345,34 @@ class System(Node):
     datasets: list[Dataset] = Field(default_factory=list)
 
 
+class IdentitySpec(Node):
+    """How one identity's values are normalised (see :mod:`troth.dsr.normalise`).
+
+    ``email``: trimmed, the domain lower-cased and IDNA-encoded, the local part case-folded unless
+    ``case: sensitive``; ``phone``: E.164 via ``phonenumbers``, numbers without a country code read
+    in ``region``; ``exact``: trimmed only.
+    """
+
+    kind: IdentityKind = IdentityKind.exact
+    case: Literal["insensitive", "sensitive"] = "insensitive"
+    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+
+
 class DataMap(Node):
     """A whole data map."""
 
     troth: Literal[1] = 1
     kind: Literal["datamap"] = "datamap"
+    identities: dict[Id, IdentitySpec] = Field(default_factory=dict)
     systems: list[System] = Field(default_factory=list)
+
+    def identity_spec(self, name: str) -> IdentitySpec:
+        """The declared spec, or the default for the name (``email`` and ``phone`` by kind)."""
+        if name in self.identities:
+            return self.identities[name]
+        if name in ("email", "phone"):
+            return IdentitySpec(kind=IdentityKind(name))
+        return IdentitySpec()
 
     def datasets(self) -> Iterator[Dataset]:
         for system in self.systems:

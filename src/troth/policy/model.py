@@ -179,6 +179,9 @@ class DataCategory(Element):
     description: str | None = None
     subjects: list[SubjectKey] = Field(default_factory=list)
     sensitive: bool = False
+    #: how erasure masks a field of this category (and its sub-categories) when the data map names
+    #: no ``mask``: null, redact, hash or fake (troth's defaults otherwise)
+    erasure: Literal["null", "redact", "hash", "fake"] | None = None
 
 
 class Purpose(Element):
