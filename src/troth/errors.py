@@ -130,15 +130,20 @@ class DataMapError(PolicyError):
 
 
 class ConnectorError(TrothError):
-    """A data store could not be read or written."""
+    """A data store could not be read or written (the statement failed; nothing was changed)."""
 
-    exit_code = 3
+    exit_code = 4
 
 
 class StoreDownError(ConnectorError):
     """A data store is unreachable; the operation can be retried."""
 
+    exit_code = 3
     retryable = True
+
+
+class StoreRefusedError(ConnectorError):
+    """A data store refused a change (a constraint, a value that does not fit); rolled back."""
 
 
 class RequestError(TrothError):

@@ -10,6 +10,7 @@ URL, the statement or the driver's text (which can quote row values).
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from troth.connectors.base import (
     TableInfo,
     batched,
 )
-from troth.errors import ConnectorError, StoreDownError
+from troth.errors import ConnectorError, StoreDownError, StoreRefusedError
 from troth.masking.base import MASKING, MaskContext
 from troth.masking.hash import install_sqlite_functions
 
@@ -48,6 +49,7 @@ class SqlConnector:
         try:
             self.engine = sa.create_engine(_with_driver(url), pool_pre_ping=True)
             install_sqlite_functions(self.engine)  # troth_hmac() for set-based hash masking
+            enforce_sqlite_foreign_keys(self.engine)
         except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise ConnectorError(
                 f"connection {name!r}: invalid SQL URL ({type(exc).__name__})",
@@ -68,13 +70,9 @@ class SqlConnector:
                     where=where,
                     fix="check that the server is running and reachable, then retry",
                 ) from None
-            raise ConnectorError(
-                f"cannot {action} ({_kind(exc)})", where=where, fix=_fix(exc)
-            ) from None
+            raise _refused(exc, action, where) from None
         except sa.exc.SQLAlchemyError as exc:
-            raise ConnectorError(
-                f"cannot {action} ({_kind(exc)})", where=where, fix=_fix(exc)
-            ) from None
+            raise _refused(exc, action, where) from None
 
     @contextmanager
     def _conn(self, write: bool) -> Iterator[Connection]:
@@ -280,6 +278,19 @@ def _register_binary_keys() -> None:
 _register_binary_keys()
 
 
+def enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:
+    """SQLite enforces foreign keys only when asked, per connection: troth always asks, so a
+    delete that would leave a dangling reference fails there as it does on the other engines."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+
 def _with_driver(url: str) -> str:
     """Add troth's default driver when the URL names none (``postgresql://`` -> psycopg)."""
     scheme, sep, rest = url.partition("://")
@@ -339,11 +350,43 @@ def _is_down(exc: sa.exc.SQLAlchemyError) -> bool:
     return any(w in text for w in _DOWN_WORDS)
 
 
+def _refused(exc: sa.exc.SQLAlchemyError, action: str, where: str) -> ConnectorError:
+    """The error for a statement the store refused (never its text: it can quote values)."""
+    constraint = _constraint(exc)
+    what = f"cannot {action} ({_kind(exc)}" + (
+        f", constraint {constraint!r})" if constraint else ")"
+    )
+    if isinstance(exc, sa.exc.IntegrityError):
+        return StoreRefusedError(
+            f"{what}: the store refused the change", where=where, fix=_fix(exc)
+        )
+    if isinstance(exc, sa.exc.DataError):
+        return StoreRefusedError(f"{what}: a value does not fit", where=where, fix=_fix(exc))
+    return ConnectorError(what, where=where, fix=_fix(exc))
+
+
+def _constraint(exc: BaseException) -> str | None:
+    """The violated constraint's name when the driver reports it (PostgreSQL; MariaDB's text)."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return str(name)
+    text = str(orig or "")
+    m = re.search(r"CONSTRAINT `([^`]+)`", text)
+    return m.group(1) if m else None
+
+
 def _fix(exc: BaseException) -> str:
     if isinstance(exc, sa.exc.ProgrammingError | sa.exc.OperationalError):
         return "compare the data map with the live schema: `troth datamap check --live`"
     if isinstance(exc, sa.exc.IntegrityError):
-        return "a constraint refused the change; erase dependent rows first or mask instead"
+        return (
+            "nothing was changed (the store's transaction was rolled back); map the reference "
+            "that points at these rows (`troth dsr plan` shows the order), or mask instead"
+        )
+    if isinstance(exc, sa.exc.DataError):
+        return "nothing was changed; check the column's type and the value given for it"
     return "see the store's logs for the statement that failed"
 
 
