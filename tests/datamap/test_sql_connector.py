@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from troth.connectors import CONNECTORS, connect, redact_url, resolve_connection
 from troth.connectors.base import Connector, batched, scheme_family
+from troth.connectors.match import Lookup, Rows
 from troth.connectors.sql import SqlConnector
 from troth.datamap.demo import create_demo_db
 from troth.errors import ConfigError, ConnectorError, StoreDownError, UnknownPluginError
+
+
+def by(column: str, values: Iterable[Any]) -> Rows:
+    return Rows((Lookup.of(column, values),))
 
 
 @pytest.fixture
@@ -26,29 +33,33 @@ def shop(db_url: str) -> SqlConnector:
 
 def test_select_count_update_delete_are_set_based(shop: SqlConnector) -> None:
     ids = list(range(1, 21))
-    rows = list(shop.select_keys("orders", "customer_id", ids, ["id", "customer_id"]))
+    rows = list(shop.select_rows("orders", by("customer_id", ids), ["id", "customer_id"]))
     assert len(rows) == 60
     assert {r["customer_id"] for r in rows} == set(ids)
-    assert shop.count("orders", "customer_id", [*ids, *ids, None]) == 60  # duplicates dropped
-    changed = shop.update("customers", "id", [1, 2, 3], {"first_name": None, "phone": "redacted"})
+    assert (
+        shop.count_rows("orders", by("customer_id", [*ids, *ids, None])) == 60
+    )  # duplicates dropped
+    changed = shop.update_rows(
+        "customers", by("id", [1, 2, 3]), {"first_name": None, "phone": "redacted"}
+    )
     assert changed == 3
-    (row,) = shop.select_keys("customers", "id", [2])
+    (row,) = shop.select_rows("customers", by("id", [2]))
     assert row["first_name"] is None
     assert row["phone"] == "redacted"
-    assert shop.delete("marketing_preferences", "customer_id", ids) == 20
-    assert shop.count("marketing_preferences", "customer_id", range(1, 31)) == 10
-    assert list(shop.select_keys("customers", "id", [])) == []
+    assert shop.delete_rows("marketing_preferences", by("customer_id", ids)) == 20
+    assert shop.count_rows("marketing_preferences", by("customer_id", range(1, 31))) == 10
+    assert list(shop.select_rows("customers", by("id", []))) == []
     shop.close()
 
 
 def test_identity_values_with_sql_metacharacters_are_bound(shop: SqlConnector) -> None:
     evil = ["x' OR '1'='1", "customer1@example.com' --", "'; DROP TABLE customers; --", "%", "\\"]
-    assert list(shop.select_keys("customers", "email", evil)) == []
-    assert shop.count("customers", "email", evil) == 0
-    assert shop.update("customers", "email", evil, {"phone": "x"}) == 0
-    assert shop.delete("customers", "email", evil) == 0
-    assert shop.count("customers", "id", range(1, 100)) == 30  # nothing was touched
-    (row,) = shop.select_keys("customers", "email", ["customer7@example.com"], ["id"])
+    assert list(shop.select_rows("customers", by("email", evil))) == []
+    assert shop.count_rows("customers", by("email", evil)) == 0
+    assert shop.update_rows("customers", by("email", evil), {"phone": "x"}) == 0
+    assert shop.delete_rows("customers", by("email", evil)) == 0
+    assert shop.count_rows("customers", by("id", range(1, 100))) == 30  # nothing was touched
+    (row,) = shop.select_rows("customers", by("email", ["customer7@example.com"]), ["id"])
     assert row == {"id": 7}
     shop.close()
 
@@ -56,12 +67,12 @@ def test_identity_values_with_sql_metacharacters_are_bound(shop: SqlConnector) -
 def test_transaction_rolls_back_every_write(shop: SqlConnector) -> None:
     def erase() -> None:
         with shop.transaction():
-            shop.delete("marketing_preferences", "customer_id", [1, 2])
-            shop.update("customers", "id", [1], {"no_such_column": 1})
+            shop.delete_rows("marketing_preferences", by("customer_id", [1, 2]))
+            shop.update_rows("customers", by("id", [1]), {"no_such_column": 1})
 
     with pytest.raises(ConnectorError):
         erase()
-    assert shop.count("marketing_preferences", "customer_id", [1, 2]) == 2
+    assert shop.count_rows("marketing_preferences", by("customer_id", [1, 2])) == 2
     shop.close()
 
 
@@ -69,7 +80,7 @@ def test_missing_table_is_a_connector_error_naming_connection_and_table(
     shop: SqlConnector,
 ) -> None:
     with pytest.raises(ConnectorError) as err:
-        list(shop.select_keys("no_such_table", "id", [1]))
+        list(shop.select_rows("no_such_table", by("id", [1])))
     assert not isinstance(err.value, StoreDownError)
     assert "connection 'shop_db', table 'no_such_table'" in str(err.value)
     assert "datamap check --live" in str(err.value)
@@ -86,7 +97,7 @@ def _free_port() -> int:
 def test_down_server_is_store_down_naming_the_connection_not_the_password(scheme: str) -> None:
     url = f"{scheme}://app:Sup3rSecret@127.0.0.1:{_free_port()}/shop"
     conn = connect(url, "billing_db")
-    for call in (conn.ping, conn.introspect, lambda: list(conn.select_keys("t", "c", [1]))):
+    for call in (conn.ping, conn.introspect, lambda: list(conn.select_rows("t", by("c", [1])))):
         with pytest.raises(StoreDownError) as err:
             call()
         assert err.value.retryable
@@ -168,20 +179,20 @@ def test_key_sets_are_one_array_on_postgresql_and_batched_elsewhere(shop: SqlCon
     sa.event.listen(shop.engine, "before_cursor_execute", hook)
     ids = list(range(1, 21))
     pg = shop.engine.dialect.name == "postgresql"
-    got = list(shop.select_columns("orders", "customer_id", ids, ["id", "customer_id"]))
+    got = list(shop.select_columns("orders", by("customer_id", ids), ["id", "customer_id"]))
     assert len(seen) == len(got) == (1 if pg else 3)
     assert sum(len(order_ids) for order_ids, _ in got) == 60
     assert {c for _, owners in got for c in owners} == set(ids)
     seen.clear()
     with shop.transaction():
-        assert shop.update("customers", "id", [*ids, *ids, None], {"phone": None}) == 20
-        assert shop.delete("marketing_preferences", "customer_id", ids) == 20
+        assert shop.update_rows("customers", by("id", [*ids, *ids, None]), {"phone": None}) == 20
+        assert shop.delete_rows("marketing_preferences", by("customer_id", ids)) == 20
     writes = [s for s in seen if s.lstrip().upper().startswith(("UPDATE", "DELETE"))]
     assert len(writes) == (2 if pg else 6)
     if pg:
         assert all("= ANY (" in s for s in writes)
-    assert list(shop.select_columns("customers", "id", [], ["id"])) == []
-    assert shop.count("customers", "id", range(1, 100)) == 30
+    assert list(shop.select_columns("customers", by("id", []), ["id"])) == []
+    assert shop.count_rows("customers", by("id", range(1, 100))) == 30
     shop.close()
 
 
@@ -189,10 +200,10 @@ def test_integer_key_sets_at_the_bigint_bounds(shop: SqlConnector) -> None:
     """All-integer key sets go as a binary int8[] on PostgreSQL: bounds, negatives, and (PG only)
     integers beyond bigint, which fall back to psycopg's own adaptation."""
     edge = [1, 2, 2, None, 2**63 - 1, -(2**63), 0, -1]
-    assert shop.count("customers", "id", edge) == 2
-    assert {r["id"] for r in shop.select_keys("customers", "id", edge, ["id"])} == {1, 2}
-    assert sum(len(c[0]) for c in shop.select_columns("customers", "id", edge, ["id"])) == 2
+    assert shop.count_rows("customers", by("id", edge)) == 2
+    assert {r["id"] for r in shop.select_rows("customers", by("id", edge), ["id"])} == {1, 2}
+    assert sum(len(c[0]) for c in shop.select_columns("customers", by("id", edge), ["id"])) == 2
     if shop.engine.dialect.name == "postgresql":
-        assert shop.count("customers", "id", [3, 2**70]) == 1
-    assert shop.count("customers", "email", ["customer7@example.com", "nobody"]) == 1
+        assert shop.count_rows("customers", by("id", [3, 2**70])) == 1
+    assert shop.count_rows("customers", by("email", ["customer7@example.com", "nobody"])) == 1
     shop.close()

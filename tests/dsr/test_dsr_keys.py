@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from troth.connectors.base import ColumnReader, Row
+from troth.connectors.match import Rows
 from troth.connectors.sql import SqlConnector
 from troth.dsr import Identity, build_plan
-from troth.dsr.resolve import erase_keys, resolve
+from troth.dsr.resolve import resolve
 from troth.dsr.stores import Stores
 from troth.project import load_project
 
@@ -21,20 +22,20 @@ class RowsOnly:
     def __init__(self, inner: SqlConnector) -> None:
         self.inner = inner
 
-    def select_keys(
-        self, table: str, column: str, values: Iterable[Any], columns: Sequence[str] | None = None
+    def select_rows(
+        self, table: str, rows: Rows, columns: Sequence[str] | None = None
     ) -> Iterator[Row]:
-        return self.inner.select_keys(table, column, values, columns)
+        return self.inner.select_rows(table, rows, columns)
 
 
 def _keys(project_dir: Path, stores: Stores, email: str) -> tuple[dict[str, Any], dict[str, int]]:
     project = load_project(project_dir)
     assert project.datamap is not None
     plan = build_plan(project.datamap.datamap, ["email"], "erase")
-    res = resolve(plan, stores, [Identity("email", email)])
+    res = resolve(plan, stores, [Identity("email", email)], datamap=project.datamap.datamap)
     keys = {
-        f"{tid}.{e.column}": sorted(e.values, key=repr)
-        for tid, entries in erase_keys(plan, res.keys).items()
+        f"{tid}.{','.join(e.columns)}": sorted(e.values, key=repr)
+        for tid, entries in res.keys.items()
         for e in entries
     }
     return keys, {str(t): n for t, n in res.counts.items()}

@@ -87,8 +87,8 @@ def test_steps_follow_references_once_each_table_with_all_lookups() -> None:
     sources = {(lk.column, lk.describe()) for lk in customers.lookups}
     assert sources == {
         ("email", "identity email"),
-        ("id", "crm.contacts.shop_customer_id"),
-        ("merged_into", "shop.customers.id"),  # self-reference
+        ("id", "crm.contacts.shop_customer_id (same_person)"),
+        ("merged_into", "shop.customers.id (owns)"),  # self-reference
     }
     # every step comes after the steps it takes values from, except along a cycle
     index = {s.table: s.index for s in plan.steps}
@@ -133,14 +133,23 @@ def test_erase_order_deletes_children_before_parents_and_keeps_legal_holds() -> 
     assert items.sql == "DELETE FROM order_items WHERE order_items.id IN (:keys)"
 
 
-def test_md_invoices_table_hold_keeps_whole_table() -> None:
-    """MD-5 / PL-11: purchase history kept where the law requires (invoices for tax law)."""
+def test_md_invoices_hold_keeps_orders_until_it_ends() -> None:
+    """MD-5 / PL-11: purchase history kept where the law requires (invoices for tax law), and
+    only as long: orders are deleted once their hold has ended, their lines with them."""
     dm = load_project(EXAMPLES / "mydigisoft").datamap
     assert dm is not None
     plan = build_plan(dm.datamap, ["email"], "erase")
     orders = next(a for a in plan.actions if str(a.table) == "shop.orders")
-    assert orders.action == "keep"
+    assert orders.action == "delete_row"
     assert orders.kept[0].reason == "invoices are kept for tax law"
+    assert orders.kept[0].until == "10 years since created_at"
+    (hold,) = orders.holds
+    assert (str(hold.period), hold.since, hold.via) == ("10 years", "created_at", None)
+    items = next(a for a in plan.actions if str(a.table) == "shop.order_items")
+    (line_hold,) = items.holds
+    assert line_hold.via == ("order_id", "orders", "id")  # since orders.created_at
+    # the held orders still point at their customer: customers is masked, never deleted
+    assert next(a for a in plan.actions if str(a.table) == "shop.customers").action == "mask"
 
 
 def test_plan_sql_has_placeholders_never_values() -> None:

@@ -1,10 +1,10 @@
 """The connector protocol: what troth needs from a data store, and nothing more.
 
-A connector is set-based: every read and write takes a column and a *set* of values, which the
-connector binds as parameters and sends in batches (never one statement per row, never a value
-spliced into query text). The protocol speaks of tables and columns, so a document store (tables
-are collections) or an HTTP API (tables are resources) can implement it later without changing
-the planner or the executor.
+A connector is set-based: every read and write takes a :class:`~troth.connectors.match.Rows`
+(lookups by sets of values, a scope, exclusions), which the connector binds as parameters and sends
+in batches (never one statement per row, never a value spliced into query text). The protocol
+speaks of tables and columns, so a document store (tables are collections) or an HTTP API (tables
+are resources) can implement it later without changing the planner or the executor.
 
 Connectors register in :data:`CONNECTORS` under a URL scheme family (``sqlite``, ``postgresql``,
 ``mysql``); :func:`connect` picks one by the URL's scheme.
@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from troth.errors import ConnectorError
 from troth.plugins import Registry
 
-if TYPE_CHECKING:  # troth.masking pulls in SQLAlchemy: not at import time (CLI start-up)
-    from troth.masking.base import MaskContext
+if TYPE_CHECKING:  # these pull in SQLAlchemy: not at import time (CLI start-up)
+    from troth.connectors.masks import ColumnMask
+    from troth.connectors.match import Rows
 
 #: how many values one statement binds at most (SQLite allows 32,766; keep statements small)
 DEFAULT_BATCH = 1000
@@ -77,42 +78,27 @@ class Connector(Protocol):
     def introspect(self) -> SchemaInfo:
         """Tables, columns, types, primary and foreign keys."""
 
-    def select_keys(
-        self,
-        table: str,
-        column: str,
-        values: Iterable[Any],
-        columns: Sequence[str] | None = None,
+    def select_rows(
+        self, table: str, rows: Rows, columns: Sequence[str] | None = None
     ) -> Iterator[Row]:
-        """Rows of ``table`` whose ``column`` is one of ``values`` (all or the named columns)."""
+        """The rows :class:`~troth.connectors.match.Rows` names (all or the named columns)."""
 
-    def count(self, table: str, column: str, values: Iterable[Any]) -> int:
-        """How many rows of ``table`` have ``column`` in ``values``."""
+    def count_rows(self, table: str, rows: Rows) -> int:
+        """How many rows ``rows`` names."""
 
-    def update(
-        self, table: str, column: str, values: Iterable[Any], changes: Mapping[str, Any]
-    ) -> int:
-        """Set ``changes`` on the rows whose ``column`` is in ``values``; the rows changed."""
+    def update_rows(self, table: str, rows: Rows, changes: Mapping[str, Any]) -> int:
+        """Set ``changes`` (bound values) on the rows; the rows changed."""
 
-    def delete(self, table: str, column: str, values: Iterable[Any]) -> int:
-        """Delete the rows whose ``column`` is in ``values``; the rows deleted."""
+    def delete_rows(self, table: str, rows: Rows) -> int:
+        """Delete the rows; the rows deleted."""
 
-    def mask(
-        self,
-        table: str,
-        column: str,
-        values: Iterable[Any],
-        masks: Mapping[str, tuple[str, MaskContext]],
-    ) -> int:
-        """Set each named column to its masking strategy's value, computed by the store.
+    def mask_rows(self, table: str, rows: Rows, masks: Sequence[tuple[str, ColumnMask]]) -> int:
+        """Set each named column (or value inside a JSON column) to its masking strategy's value,
+        computed by the store in one ``UPDATE`` per batch. Returns the rows changed."""
 
-        ``masks`` maps a column to ``(strategy name, context)``; a SQL store runs one
-        ``UPDATE ... SET col = <strategy SQL>`` per batch, a store without SQL applies the
-        strategy's Python form. Returns the rows changed.
-        """
-
-    def transaction(self) -> AbstractContextManager[None]:
-        """Run the writes inside the block in one transaction (commit, or roll back on error)."""
+    def transaction(self, *, rollback: bool = False) -> AbstractContextManager[None]:
+        """Run the writes inside the block in one transaction (commit, or roll back on error);
+        ``rollback=True`` never commits (a dry run)."""
 
     def close(self) -> None: ...
 
@@ -126,7 +112,7 @@ class ColumnReader(Protocol):
     """
 
     def select_columns(
-        self, table: str, column: str, values: Iterable[Any], columns: Sequence[str]
+        self, table: str, rows: Rows, columns: Sequence[str]
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Per statement, the values of each of ``columns`` (one tuple per column, row order)."""
 

@@ -10,9 +10,10 @@ URL, the statement or the driver's text (which can quote row values).
 
 from __future__ import annotations
 
+import os
 import re
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from itertools import chain
@@ -29,10 +30,10 @@ from troth.connectors.base import (
     Row,
     SchemaInfo,
     TableInfo,
-    batched,
 )
+from troth.connectors.masks import ColumnMask, mask_values
+from troth.connectors.match import MatchSql, Rows, install_sqlite_norm
 from troth.errors import ConnectorError, StoreDownError, StoreRefusedError
-from troth.masking.base import MASKING, MaskContext
 from troth.masking.hash import install_sqlite_functions
 
 _DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
@@ -45,6 +46,8 @@ class SqlConnector:
     def __init__(self, url: str, name: str, *, batch_size: int = DEFAULT_BATCH) -> None:
         self.name = name
         self.batch_size = batch_size
+        #: troth's secret key, for lookups by keyed hash (set by the caller that has it)
+        self.hash_key: bytes | None = None
         self._tx: Connection | None = None
         try:
             self.engine = sa.create_engine(_with_driver(url), pool_pre_ping=True)
@@ -70,8 +73,12 @@ class SqlConnector:
                     where=where,
                     fix="check that the server is running and reachable, then retry",
                 ) from None
+            if os.environ.get("TROTH_DEBUG_SQL"):
+                raise
             raise _refused(exc, action, where) from None
         except sa.exc.SQLAlchemyError as exc:
+            if os.environ.get("TROTH_DEBUG_SQL"):
+                raise
             raise _refused(exc, action, where) from None
 
     @contextmanager
@@ -113,25 +120,22 @@ class SqlConnector:
                 tables.append(TableInfo(name, cols, pk, fks))
             return SchemaInfo(tuple(tables), database=self.engine.url.database)
 
-    def select_keys(
-        self,
-        table: str,
-        column: str,
-        values: Iterable[Any],
-        columns: Sequence[str] | None = None,
+    def select_rows(
+        self, table: str, rows: Rows, columns: Sequence[str] | None = None
     ) -> Iterator[Row]:
-        t = _table(table, column, *(columns or ()))
-        cols = [t.c[c] for c in columns] if columns else [sa.literal_column("*")]
-        stmt = sa.select(*cols).select_from(t).where(self._match(t, column))
-        # whole rows stream to the caller: batches bound the rows buffered at once on every store
-        for batch in batched(values, self.batch_size):
+        """The matching rows (all or the named columns), streamed batch by batch."""
+        for part in self._split(rows):
+            m = self._matcher()
+            t = _table(table, *part.columns(), *(columns or ()))
+            cols = [t.c[c] for c in columns] if columns else [sa.literal_column("*")]
+            stmt = sa.select(*cols).select_from(t).where(m.clause(t, part))
             with self._mapped("read rows", table), self._conn(write=False) as conn:
-                result = conn.execute(stmt, {"keys": batch})
+                result = conn.execute(stmt)
                 names = list(result.keys())
                 yield from (dict(zip(names, r, strict=True)) for r in result)
 
     def select_columns(
-        self, table: str, column: str, values: Iterable[Any], columns: Sequence[str]
+        self, table: str, rows: Rows, columns: Sequence[str]
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The named columns of the matching rows, column-wise: per batch, one tuple per column.
 
@@ -139,69 +143,85 @@ class SqlConnector:
         cursor's plain tuples are transposed in C, no row object is built (the columns are
         untyped, so SQLAlchemy would apply no result processing anyway).
         """
-        t = _table(table, column, *columns)
-        stmt = sa.select(*(t.c[c] for c in columns)).select_from(t).where(self._match(t, column))
-        for batch in self._batches(values):
+        for part in self._split(rows):
+            m = self._matcher()
+            t = _table(table, *part.columns(), *columns)
+            stmt = sa.select(*(t.c[c] for c in columns)).select_from(t).where(m.clause(t, part))
             with self._mapped("read rows", table), self._conn(write=False) as conn:
-                result = conn.execute(stmt, {"keys": batch})
-                rows = result.cursor.fetchall()
+                result = conn.execute(stmt)
+                found = result.cursor.fetchall()
                 result.close()
-            yield list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+            yield list(zip(*found, strict=True)) if found else [() for _ in columns]
 
-    def count(self, table: str, column: str, values: Iterable[Any]) -> int:
-        t = _table(table, column)
-        stmt = sa.select(sa.func.count()).select_from(t).where(self._match(t, column))
+    def count_rows(self, table: str, rows: Rows) -> int:
         total = 0
-        for batch in self._batches(values):
+        for part in self._split(rows):
+            m = self._matcher()
+            t = _table(table, *part.columns())
+            stmt = sa.select(sa.func.count()).select_from(t).where(m.clause(t, part))
             with self._mapped("count rows", table), self._conn(write=False) as conn:
-                total += int(conn.execute(stmt, {"keys": batch}).scalar_one())
+                total += int(conn.execute(stmt).scalar_one())
         return total
 
-    def update(
-        self, table: str, column: str, values: Iterable[Any], changes: Mapping[str, Any]
-    ) -> int:
+    def update_rows(self, table: str, rows: Rows, changes: Mapping[str, Any]) -> int:
         if not changes:
             return 0
-        t = _table(table, column, *changes)
-        stmt = (
-            sa.update(t)
-            .where(self._match(t, column))
-            .values({t.c[k]: sa.bindparam(f"set_{i}") for i, k in enumerate(changes)})
-        )
-        params = {f"set_{i}": v for i, v in enumerate(changes.values())}
-        return self._write(stmt, values, params, "update rows", table)
+        values = {f"set_{i}": v for i, v in enumerate(changes.values())}
 
-    def mask(
-        self,
-        table: str,
-        column: str,
-        values: Iterable[Any],
-        masks: Mapping[str, tuple[str, MaskContext]],
-    ) -> int:
+        def stmt(t: sa.TableClause, where: sa.ColumnElement[bool]) -> Any:
+            sets: dict[Any, Any] = {t.c[k]: sa.bindparam(f"set_{i}") for i, k in enumerate(changes)}
+            return sa.update(t).where(where).values(sets)
+
+        return self._write(table, rows, stmt, "update rows", [*changes], values)
+
+    def mask_rows(self, table: str, rows: Rows, masks: Sequence[tuple[str, ColumnMask]]) -> int:
         if not masks:
             return 0
-        t = _table(table, column, *masks)
         dialect = self.engine.dialect.name
-        exprs = {
-            t.c[col]: MASKING.get(name).sql(t.c[col], replace(ctx, dialect=dialect))
-            for col, (name, ctx) in masks.items()
-        }
-        stmt = sa.update(t).where(self._match(t, column)).values(exprs)
-        return self._write(stmt, values, {}, "mask rows", table)
 
-    def delete(self, table: str, column: str, values: Iterable[Any]) -> int:
-        t = _table(table, column)
-        stmt = sa.delete(t).where(self._match(t, column))
-        return self._write(stmt, values, {}, "delete rows", table)
+        def stmt(t: sa.TableClause, where: sa.ColumnElement[bool]) -> Any:
+            return sa.update(t).where(where).values(mask_values(t, masks, dialect))
+
+        return self._write(table, rows, stmt, "mask rows", [c for c, _ in masks])
+
+    def delete_rows(self, table: str, rows: Rows) -> int:
+        return self._write(table, rows, lambda t, w: sa.delete(t).where(w), "delete rows", [])
 
     def _write(
-        self, stmt: Any, values: Iterable[Any], params: dict[str, Any], action: str, table: str
+        self,
+        table: str,
+        rows: Rows,
+        build: Any,
+        action: str,
+        columns: Sequence[str],
+        params: Mapping[str, Any] | None = None,
     ) -> int:
         total = 0
         with self._mapped(action, table), self._conn(write=True) as conn:
-            for batch in self._batches(values):
-                total += int(conn.execute(stmt, {**params, "keys": batch}).rowcount)
+            for part in self._split(rows):
+                m = self._matcher()
+                t = _table(table, *part.columns(), *columns)
+                stmt = build(t, m.clause(t, part))
+                total += int(conn.execute(stmt, dict(params or {})).rowcount)
         return total
+
+    def _matcher(self) -> MatchSql:
+        return MatchSql(
+            self.engine.dialect.name, hash_key=self.hash_key, arrays=self._arrays, wrap=_wrap_keys
+        )
+
+    def _split(self, rows: Rows) -> Iterator[Rows]:
+        """``rows`` in parts that bind at most ``batch_size`` values each (one lookup split);
+        PostgreSQL binds a single-column lookup as one array: one statement whatever its size."""
+        if not any(lk.values for lk in rows.lookups):
+            return  # no value can match: no statement
+        lk = rows.lookups[0] if len(rows.lookups) == 1 else None
+        whole = self._arrays and (lk is None or len(lk.columns) == 1)
+        if whole or lk is None or rows.exclude or lk.array or len(lk.values) <= self.batch_size:
+            yield rows
+            return
+        for i in range(0, len(lk.values), self.batch_size):
+            yield replace(rows, lookups=(lk.with_values(lk.values[i : i + self.batch_size]),))
 
     # --- key sets ---------------------------------------------------------------------------------
 
@@ -210,30 +230,26 @@ class SqlConnector:
         """Whether the store takes a key set as one array parameter (PostgreSQL)."""
         return self.engine.dialect.name == "postgresql"
 
-    def _match(self, t: sa.TableClause, column: str) -> sa.ColumnElement[bool]:
-        """``column = ANY(:keys)`` (one array) on PostgreSQL, ``column IN (:keys)`` elsewhere."""
-        if self._arrays:
-            return t.c[column] == sa.any_(sa.bindparam("keys"))
-        return _in(t, column)
-
-    def _batches(self, values: Iterable[Any]) -> Iterator[list[Any]]:
-        """Distinct values without ``None``: all in one array on PostgreSQL, else in batches."""
-        if self._arrays:
-            keys = [v for v in dict.fromkeys(values) if v is not None]
-            if keys:
-                yield _IntKeys(keys) if _int64s(keys) else keys
-            return
-        yield from batched(values, self.batch_size)
-
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, rollback: bool = False) -> Iterator[None]:
+        """Every write inside commits together, or none does; ``rollback``: never commits (a dry
+        run does the work and counts it, then undoes it)."""
         if self._tx is not None:  # nested: join the outer transaction
             yield
             return
-        with self._mapped("run a transaction"), self.engine.begin() as conn:
+        with self._mapped("run a transaction"), self.engine.connect() as conn:
             self._tx = conn
+            tx = conn.begin()
             try:
                 yield
+            except BaseException:
+                tx.rollback()
+                raise
+            else:
+                if rollback:
+                    tx.rollback()
+                else:
+                    tx.commit()
             finally:
                 self._tx = None
 
@@ -249,8 +265,13 @@ class _IntKeys(list[int]):
     """
 
 
-def _int64s(keys: list[Any]) -> bool:
+def _int64s(keys: Sequence[Any]) -> bool:
     return set(map(type, keys)) == {int} and min(keys) >= -(2**63) and max(keys) < 2**63
+
+
+def _wrap_keys(values: Sequence[Any]) -> list[Any]:
+    """An array parameter: all-``bigint`` sets as one binary ``int8[]`` (see :class:`_IntKeys`)."""
+    return _IntKeys(values) if values and _int64s(values) else list(values)
 
 
 def _register_binary_keys() -> None:
@@ -289,6 +310,7 @@ def enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        install_sqlite_norm(dbapi_conn)  # troth_norm(): identity forms, as the other engines
 
 
 def _with_driver(url: str) -> str:
@@ -304,10 +326,6 @@ def _with_driver(url: str) -> str:
 def _table(name: str, *columns: str) -> sa.TableClause:
     schema, _, table = name.rpartition(".")
     return sa.table(table, *(sa.column(c) for c in dict.fromkeys(columns)), schema=schema or None)
-
-
-def _in(t: sa.TableClause, column: str) -> sa.ColumnElement[bool]:
-    return t.c[column].in_(sa.bindparam("keys", expanding=True))
 
 
 def _type_name(t: Any) -> str:

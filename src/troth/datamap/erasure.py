@@ -8,8 +8,10 @@ silently left out of an erasure. Its action is, in this order:
    are masked instead, with the masks below);
 3. ``mask`` with the strategy the map names (``mask:``), else the one the policy declares for the
    field's category family (``data_categories: [{key: user.contact, erasure: redact}]``), else
-   troth's default for the family (:data:`DEFAULTS`); ``auto`` means ``redact`` on a text column and
-   ``null`` on any other, decided from the live column type;
+   troth's default for the family (:data:`DEFAULTS`): e-mail addresses and ids a keyed hash, numbers
+   and dates ``auto_null`` (NULL where the column allows it, else ``redact`` on a text column),
+   names and free text ``auto`` (``redact`` on a text column, NULL on any other), decided from the
+   live column;
 4. ``key``: a primary key or a reference column that only links rows (``user.unique_id``): it is
    kept, the row it points at is erased.
 
@@ -33,11 +35,15 @@ DEFAULTS: dict[str, str] = {
     "user.contact.email": "hash",
     "user.unique_id": "hash",
     "user.account.username": "hash",
-    "user.device.ip_address": "null",
-    "user.device.device_id": "null",
-    "user.device.cookie_id": "null",
-    "user.demographic.date_of_birth": "null",
-    "user.location.precise": "null",
+    "user.contact.phone_number": "auto_null",
+    "user.contact.fax_number": "auto_null",
+    "user.device": "auto_null",
+    "user.demographic.date_of_birth": "auto_null",
+    "user.demographic.age_range": "auto_null",
+    "user.location": "auto_null",
+    "user.financial": "auto_null",
+    "user.payment": "auto_null",
+    "user.government_id": "auto_null",
     "user": "auto",
 }
 #: identities whose kind implies a category for the default (an identity field without categories)

@@ -122,14 +122,19 @@ class Node(BaseModel):
     _path: tuple[str | int, ...] = PrivateAttr(default=())
 
 
-_FOR = re.compile(r"^\s*(?P<period>.+?)\s+since\s+(?P<column>[A-Za-z_][A-Za-z0-9_$]*)\s*$")
+_FOR = re.compile(
+    r"^\s*(?P<period>.+?)\s+since\s+"
+    r"(?P<column>([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*)\s*$"
+)
 
 
 class LegalHold(Node):
     """Data that erasure and retention keep, and why (e.g. invoices kept for tax law).
 
     ``for: 10 years since issued_at`` ends the hold: once that column is older than the period,
-    the rows are treated like any other. Without ``for``, the hold lasts until it is removed.
+    the rows are treated like any other. The column can be in a table this one references
+    (``10 years since orders.created_at`` on invoice lines). Without ``for``, the hold lasts until
+    it is removed.
     """
 
     model_config = ConfigDict(populate_by_name=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,16 @@ from sqlalchemy.engine import Engine
 from troth.audit import Ledger
 from troth.config import Settings
 from troth.connectors.base import Connector
+from troth.datamap.erasure import policy_erasure_defaults
+from troth.datamap.graph import Graph
 from troth.datamap.model import DataMap
-from troth.dsr.execute import TableResult, crash_point, erase_store, parse_changes, rectify_store
+from troth.dsr.execute import crash_point, erase_store, parse_changes, rectify_store
 from troth.dsr.export import CountingSink, ZipExport
-from troth.dsr.identity import Identity, values_by_name
+from troth.dsr.identity import Identity
 from troth.dsr.plan import Plan, PlanKind, Step, build_plan
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
-from troth.dsr.resolve import erase_keys, resolve
+from troth.dsr.resolve import identity_forms, resolve, scope_of
 from troth.dsr.restriction import restrict_identities
 from troth.dsr.stores import Stores
 from troth.errors import RequestError, TrothError
@@ -83,7 +86,26 @@ def plan_request(
     project: ProjectLike, identities: Sequence[str], kind: PlanKind = "access"
 ) -> Plan:
     """The traversal for identity names (``["email"]``), without touching any store."""
-    return build_plan(_project(project)[1], identities, kind)
+    proj, datamap = _project(project)
+    return build_plan(datamap, identities, kind, masking_defaults=_defaults(proj))
+
+
+def _defaults(project: Project) -> dict[str, str]:
+    return policy_erasure_defaults(project.policy.policy.data_categories)
+
+
+def _complete(datamap: DataMap) -> None:
+    """Refuse a request that would miss personal data: a table no identity reaches."""
+    missing = Graph.build(datamap).unreachable_tables()
+    if missing:
+        names = ", ".join(str(t) for t in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise RequestError(
+            f"{len(missing)} table(s) hold personal data that no identity reaches ({names}): "
+            "a request would miss them",
+            where="data map",
+            fix="link them with a reference (`kind: owns`) or mark their identity field; "
+            "`troth check` shows each one",
+        )
 
 
 class _Run:
@@ -98,25 +120,60 @@ class _Run:
         connectors: Mapping[str, Connector] | None,
         actor: str,
         env: Mapping[str, str] | None,
+        scope: Mapping[str, str] | None = None,
     ) -> None:
         self.project, self.datamap = _project(project)
         self.identities = list(identities)
         if not self.identities:
             raise RequestError("a request needs at least one identity", fix="pass --email")
-        self.plan = build_plan(self.datamap, {i.name for i in self.identities}, kind)
+        self.plan = build_plan(
+            self.datamap,
+            {i.name for i in self.identities},
+            kind,
+            masking_defaults=_defaults(self.project),
+        )
+        _complete(self.datamap)
+        self.forms = identity_forms(self.datamap, self.identities)  # refuses bad values early
+        self.scope = _check_scope(self.plan, scope or {})
         self.settings = settings or Settings.from_env(env)
-        self.stores = Stores(env, connectors)
+        self.stores = Stores(env, connectors, hash_key=self.settings.secret_key)
         for name in self.plan.connections:  # configuration errors surface before any request
             self.stores.get(name)
         self.engine: Engine = open_store(self.settings)
         self.requests = Requests(self.engine, self.settings.secret_key, actor=actor)
 
+    @property
+    def request_identities(self) -> list[Identity]:
+        """The identities and the scope: a request in another tenant is another request."""
+        scoped = [Identity(f"scope_{k}", str(v)) for k, v in sorted(self.scope.items())]
+        return [*self.identities, *scoped]
+
+    def typed_scope(self) -> dict[str, Any]:
+        """Scope values typed like the live scope columns (a tenant id is an integer)."""
+        out: dict[str, Any] = dict(self.scope)
+        for step in self.plan.steps:
+            schema = self.stores.schema(step.connection).table(step.table.table)
+            for name, col in step.scope:
+                info = schema.column(col) if schema else None
+                value = out.get(name)
+                if info and isinstance(value, str) and "int" in info.type.lower():
+                    try:
+                        out[name] = int(value)
+                    except ValueError:
+                        raise RequestError(
+                            f"scope {name} must be a whole number here (column {step.table}."
+                            f"{col} is {info.type})",
+                            where=f"--scope {name}",
+                            fix="give the tenant's id",
+                        ) from None
+        return out
+
     def start(self, kind: Kind) -> RequestInfo:
         """The open request of this kind for these identities (resumed), or a new one; running."""
-        info = self.requests.find_open(kind, self.identities)
+        info = self.requests.find_open(kind, self.request_identities)
         if info is None:
             jurisdictions = [j.value for j in self.project.policy.policy.jurisdictions]
-            info = self.requests.submit(kind, self.identities, jurisdictions)
+            info = self.requests.submit(kind, self.request_identities, jurisdictions)
         steps = {
             Status.received: [Status.identity_verified, Status.approved, Status.running],
             Status.identity_verified: [Status.approved, Status.running],
@@ -158,7 +215,7 @@ class _Run:
             self.stores.get(name).ping()
 
     def complete(self, info: RequestInfo, tables: list[dict[str, Any]]) -> RequestInfo:
-        counts = [{"table": t["table"], "action": t["action"], "rows": t["rows"]} for t in tables]
+        counts = [evidence(t) for t in tables]
         rows = sum(int(t["rows"]) for t in tables)
         return self.requests.transition(
             info.id,
@@ -178,18 +235,30 @@ def access(
     actor: str = "api",
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    scope: Mapping[str, str] | None = None,
 ) -> DsrResult:
     """Everything held about the person, as a zip (JSON and CSV per table, HTML summary)."""
-    run = _Run(project, identities, "access", settings, connectors, actor, env)
+    run = _Run(project, identities, "access", settings, connectors, actor, env, scope)
     info = run.start(Kind.access)
     path = output or run.settings.home / "exports" / f"{info.id}.zip"
     with run.guarded(info) as failed:
         run.ping()
         sink = ZipExport(path, request_id=info.id)
-        res = resolve(run.plan, run.stores, run.identities, sink=sink, on_step=progress)
+        res = resolve(
+            run.plan,
+            run.stores,
+            run.identities,
+            datamap=run.datamap,
+            scope=run.typed_scope(),
+            sink=sink,
+            on_step=progress,
+        )
         counts = {str(t): n for t, n in res.counts.items()}
         sink.finish(counts)
         tables = [{"table": t, "action": "access", "rows": n} for t, n in counts.items()]
+        tables += [
+            {"table": str(t), "action": "mention", "rows": n} for t, n in res.mentions.items()
+        ]
         return DsrResult(run.complete(info, tables), tables, path)
     return DsrResult(failed[0])
 
@@ -204,21 +273,33 @@ def erase(
     actor: str = "api",
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    scope: Mapping[str, str] | None = None,
 ) -> DsrResult:
-    """Erase the person's data: mask or delete by the plan, legal holds kept and reported."""
-    run = _Run(project, identities, "erase", settings, connectors, actor, env)
+    """Erase the person's data: mask or delete by the plan, legal holds kept and reported.
+
+    ``dry_run``: resolve and run every statement in transactions that are rolled back, so the
+    counts are exactly those the erasure will have; nothing is recorded."""
+    run = _Run(project, identities, "erase", settings, connectors, actor, env, scope)
     if dry_run:
         return _erase_dry_run(run, progress)
     info = run.start(Kind.erasure)
-    given = values_by_name(run.identities)
     with run.guarded(info) as failed:
         run.ping()
+        scope_values = run.typed_scope()
         if info.resolved_at:
-            keys = load_keyset(run.engine, info.id, given)
+            keys = load_keyset(run.engine, info.id, run.forms)
         else:
-            res = resolve(run.plan, run.stores, run.identities, on_step=progress)
-            keys = erase_keys(run.plan, res.keys)
-            save_keyset(run.engine, info.id, keys)  # before the first write
+            res = resolve(
+                run.plan,
+                run.stores,
+                run.identities,
+                datamap=run.datamap,
+                scope=scope_values,
+                on_step=progress,
+            )
+            keys = res.keys
+            # before the first write
+            save_keyset(run.engine, info.id, keys, run.datamap, run.settings.secret_key)
         done = done_stores(run.engine, info.id)
         tables: list[dict[str, Any]] = []
         for n, conn in enumerate(run.plan.connections, start=1):
@@ -233,6 +314,9 @@ def erase(
                 run.stores.schema(conn),
                 keys,
                 run.settings.secret_key,
+                forms=run.forms,
+                scope=scope_values,
+                now=_utc_now(),
             )
             dicts = [r.to_dict() for r in results]
             mark_store_done(run.engine, info.id, conn, {"tables": dicts})
@@ -241,9 +325,7 @@ def erase(
                 {
                     "request_id": info.id,
                     "connection": conn,
-                    "tables": [
-                        {"table": r.table, "action": r.action, "rows": r.rows} for r in results
-                    ],
+                    "tables": [evidence(d) for d in dicts],
                 },
                 actor=actor,
                 subject=f"dsr:{info.id}",
@@ -255,22 +337,58 @@ def erase(
     return DsrResult(failed[0])
 
 
+def evidence(table: Mapping[str, Any]) -> dict[str, Any]:
+    """A table's outcome for the ledger: counts, kept rows and the holds that kept them."""
+    out: dict[str, Any] = {
+        "table": table["table"],
+        "action": table["action"],
+        "rows": table["rows"],
+    }
+    if table.get("kept_rows") or table.get("kept"):
+        out["kept_rows"] = table.get("kept_rows", 0)
+        out["holds"] = [
+            {"hold": k["hold"], "field": k["field"], "reason": k["reason"]}
+            for k in table.get("kept", [])
+        ]
+    if table.get("masked_instead"):
+        out["masked_instead"] = table["masked_instead"]
+    return out
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
 def _erase_dry_run(run: _Run, progress: Progress | None) -> DsrResult:
     try:
-        res = resolve(run.plan, run.stores, run.identities, on_step=progress)
+        run.ping()
+        scope_values = run.typed_scope()
+        res = resolve(
+            run.plan,
+            run.stores,
+            run.identities,
+            datamap=run.datamap,
+            scope=scope_values,
+            on_step=progress,
+        )
+        tables: list[dict[str, Any]] = []
+        for conn in run.plan.connections:
+            results = erase_store(
+                run.datamap,
+                run.plan,
+                conn,
+                run.stores.get(conn),
+                run.stores.schema(conn),
+                res.keys,
+                run.settings.secret_key,
+                forms=run.forms,
+                scope=scope_values,
+                now=_utc_now(),
+                rollback=True,
+            )
+            tables += [r.to_dict() for r in results]
     finally:
         run.stores.close()
-    tables = [
-        TableResult(
-            str(a.table),
-            a.action,
-            res.counts.get(a.table, 0) if a.action in ("mask", "delete_row") else 0,
-            [f for f, _ in a.masks],
-            [{"field": k.field, "hold": k.hold, "reason": k.reason, "law": k.law} for k in a.kept],
-            res.counts.get(a.table, 0) if a.action == "keep" else 0,
-        ).to_dict()
-        for a in run.plan.actions
-    ]
     return DsrResult(None, tables, dry_run=True)
 
 
@@ -283,9 +401,10 @@ def rectify(
     connectors: Mapping[str, Connector] | None = None,
     actor: str = "api",
     env: Mapping[str, str] | None = None,
+    scope: Mapping[str, str] | None = None,
 ) -> DsrResult:
     """Set new values (``{"table.field": value}``) on the person's rows; values are bound."""
-    run = _Run(project, identities, "access", settings, connectors, actor, env)
+    run = _Run(project, identities, "access", settings, connectors, actor, env, scope)
     by_table = parse_changes(run.datamap, changes)
     reached = {s.table for s in run.plan.steps}
     for tid in by_table:
@@ -298,13 +417,14 @@ def rectify(
     info = run.start(Kind.rectification)
     with run.guarded(info) as failed:
         run.ping()
-        res = resolve(run.plan, run.stores, run.identities)
-        keys = erase_keys(run.plan, res.keys)
+        scope_values = run.typed_scope()
+        res = resolve(run.plan, run.stores, run.identities, datamap=run.datamap, scope=scope_values)
+        scopes = {s.table: scope_of(s.scope, scope_values) for s in run.plan.steps}
         tables: list[dict[str, Any]] = []
         for conn in run.plan.connections:
             mine = [s.table for s in run.plan.steps if s.connection == conn and s.table in by_table]
             if mine:
-                results = rectify_store(run.stores.get(conn), keys, by_table, mine)
+                results = rectify_store(run.stores.get(conn), res.keys, by_table, mine, scopes)
                 tables += [r.to_dict() for r in results]
         return DsrResult(run.complete(info, tables), tables)
     return DsrResult(failed[0])
@@ -335,6 +455,30 @@ def restrict(
         info.id, Status.completed, result={"tables": tables}, data={"identities_marked": added}
     )
     return DsrResult(info, tables)
+
+
+def _check_scope(plan: Plan, scope: Mapping[str, str]) -> dict[str, str]:
+    """The request's scope: every scope the reached tables declare, and nothing else."""
+    missing = [n for n in plan.scopes if n not in scope]
+    if missing:
+        raise RequestError(
+            f"the tables this request reaches are scoped by {', '.join(missing)}: a request "
+            "without it would touch every scope",
+            where="scope",
+            fix=f"give it, e.g. --scope {missing[0]}=<id> (the person's rights are exercised "
+            "with one controller)",
+        )
+    unknown = [n for n in scope if n not in plan.scopes]
+    if unknown:
+        raise RequestError(
+            f"no table this request reaches is scoped by {unknown[0]!r}",
+            where="scope",
+            fix=f"use one of: {', '.join(plan.scopes)}" if plan.scopes else "remove --scope",
+        )
+    for name, value in scope.items():
+        if not str(value).strip() or "\x00" in str(value):
+            raise RequestError(f"scope {name} has no usable value", where="scope", fix="give one")
+    return dict(scope)
 
 
 def _next(status: Status) -> tuple[Status, ...]:

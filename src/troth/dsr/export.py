@@ -13,6 +13,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from troth.connectors.base import Row
-from troth.dsr.plan import Step
+from troth.datamap.graph import TableId
 
 PREVIEW_ROWS = 20
 
@@ -57,8 +58,8 @@ class ZipExport:
         self._dir = tempfile.TemporaryDirectory(prefix="troth-export-")
         self._spools: dict[str, _Spool] = {}
 
-    def add(self, step: Step, row: Row) -> None:
-        name = str(step.table)
+    def add(self, table: TableId, row: Row) -> None:
+        name = str(table)
         spool = self._spools.get(name)
         if spool is None:
             spool = self._open(name, list(row))
@@ -138,6 +139,11 @@ class ZipExport:
         parts.append("</body></html>\n")
         return "".join(parts)
 
+    def mention(
+        self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
+    ) -> None:
+        pass
+
 
 class CountingSink:
     """A sink that only counts rows (dry runs and benchmarks)."""
@@ -145,5 +151,10 @@ class CountingSink:
     def __init__(self) -> None:
         self.rows = 0
 
-    def add(self, step: Step, row: Row) -> None:
+    def add(self, table: TableId, row: Row) -> None:
+        self.rows += 1
+
+    def mention(
+        self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
+    ) -> None:
         self.rows += 1

@@ -1,9 +1,11 @@
 """What an erasure has done so far, in troth's state DB: its key set and its finished stores.
 
-The key set (primary keys per table) is saved in one transaction *before* the first write, so a
-run that died re-runs by the same keys: masking changed the identity columns, finding the rows
-again would miss them. A store is marked ``done`` right after its transaction commits; a re-run
-skips done stores and redoes the others (their transaction rolled back as a whole).
+The key set (primary keys per table, or the lookups that find a table without one) is saved in one
+transaction *before* the first write, so a run that died re-runs by the same keys: masking changed
+the identity columns, finding the rows again would miss them. Personal key values are saved as
+keyed hashes only, identity values not at all (the re-run gives them again). A store is marked
+``done`` right after its transaction commits; a re-run skips done stores and redoes the others
+(their transaction rolled back as a whole).
 """
 
 from __future__ import annotations
@@ -17,25 +19,34 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from troth.datamap.graph import TableId
+from troth.datamap.model import DataMap, is_personal_category
 from troth.dsr.models import DsrKeySet, DsrRequest, DsrStoreProgress
 from troth.dsr.requests import now
 from troth.dsr.resolve import KeySet, dump_keys, load_keys
+from troth.masking.base import hmac_hex
 from troth.store.db import translate_errors
 
 
-def save_keyset(engine: Engine, request_id: str, keys: KeySet) -> None:
-    """Save the key set and mark the request resolved, in one transaction."""
+def save_keyset(
+    engine: Engine, request_id: str, keys: KeySet, datamap: DataMap, secret: bytes
+) -> None:
+    """Save the key set and mark the request resolved, in one transaction.
+
+    Keys are ids; a key column that is personal data itself (an e-mail primary key, a reference
+    by e-mail) is saved as troth's keyed hash of its text, and identity values not at all: no
+    person can be read back from troth's state, and a resumed run still finds the rows."""
     with translate_errors(engine), Session(engine) as s, s.begin():
         s.execute(sa.delete(DsrKeySet).where(DsrKeySet.request_id == request_id))
         for tid, entries in keys.items():
             for e in entries:
+                personal = any(_personal(datamap, tid, c) for c in e.columns)
                 s.add(
                     DsrKeySet(
                         request_id=request_id,
                         table_ref=str(tid),
-                        column=e.column,
+                        column=",".join(e.columns),
                         identity=e.identity,
-                        keys=dump_keys(e),
+                        keys=dump_keys(e, personal, lambda v: hmac_hex(secret, v) or ""),
                     )
                 )
         row = s.get(DsrRequest, request_id)
@@ -50,9 +61,20 @@ def load_keyset(engine: Engine, request_id: str, given: Mapping[str, list[str]])
         for row in s.scalars(stmt):
             dataset, _, table = row.table_ref.partition(".")
             keys.setdefault(TableId(dataset, table), []).append(
-                load_keys(row.column, row.identity, row.keys, given)
+                load_keys(tuple(row.column.split(",")), row.identity, row.keys, given)
             )
     return keys
+
+
+def _personal(datamap: DataMap, tid: TableId, column: str) -> bool:
+    """A key column whose values are personal data (an identity, or a personal category that is
+    not a mere id)."""
+    f = datamap.resolve(tid.dataset, tid.table, column)
+    if f is None:
+        return False
+    if f.identity:
+        return True
+    return any(is_personal_category(c) and not c.startswith("user.unique_id") for c in f.categories)
 
 
 def done_stores(engine: Engine, request_id: str) -> dict[str, dict[str, Any]]:

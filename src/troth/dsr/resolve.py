@@ -1,15 +1,18 @@
 """Run a plan's steps: find the person's rows, set-based, across every store.
 
 Each step reads its table once per lookup with all the values found so far (the connector binds
-them: one array on PostgreSQL, batched IN lists elsewhere; never one statement per row). Values a
-step yields feed the lookups of later steps. A cyclic plan repeats the steps with only the values
-not looked up yet, until a pass finds nothing new. Rows are deduplicated by primary key.
+them: one array on PostgreSQL, batched IN lists elsewhere; never one statement per row), inside
+the request's scope (a tenant column). Identity values are first normalised into their candidate
+forms (:mod:`troth.datamap.normalise`), and the store compares the column's form with them, so
+``Customer9@Example.com`` and ``+1 555-0199`` find the same rows on every engine. Values a step
+yields feed the lookups of later steps. A cyclic plan repeats the steps with only the values not
+looked up yet, until a pass finds nothing new.
 
-Access reads whole rows and hands them to a :class:`RowSink` as they stream; erasure reads only
-the key columns and returns the :class:`KeySet` (primary keys per table) it will write by. For
-erasure a connector that is a :class:`~troth.connectors.base.ColumnReader` returns those columns
-column-wise, so the key set is built with set operations and no Python work per row (on PostgreSQL
-one statement per lookup: the values are bound as one array).
+Rows are told apart by their primary key, of any width; a table without one is read with one
+statement per pass that excludes the rows found before (so each row is found, counted and
+exported as often as it exists). Access hands whole rows to a :class:`RowSink` as they stream;
+erasure keeps the :class:`KeySet` it will write by: the primary keys, or, for a table without a
+key, the lookups that found its rows.
 """
 
 from __future__ import annotations
@@ -19,28 +22,53 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from troth.connectors.base import ColumnReader, Row
+from troth.connectors.base import ColumnReader, Connector, Row
+from troth.connectors.match import Lookup as RowLookup
+from troth.connectors.match import Rows
 from troth.datamap.graph import FieldId, TableId
-from troth.dsr.identity import Identity, values_by_name
-from troth.dsr.plan import Plan, Step, erase_key
+from troth.datamap.model import DataMap
+from troth.datamap.normalise import candidates
+from troth.dsr.identity import Identity
+from troth.dsr.plan import Lookup, Mention, Plan, Step
 from troth.dsr.stores import Stores
 
 
 class RowSink(Protocol):
-    def add(self, step: Step, row: Row) -> None: ...
+    def add(self, table: TableId, row: Row) -> None: ...
+
+    def mention(
+        self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
+    ) -> None: ...
 
 
 @dataclass
 class TableKeys:
-    """The values of ``column`` that find one table's rows of the person.
+    """The values that find one table's rows of the person, and how to compare them.
 
-    ``identity`` is set when the values are the identity's own (a table without a single-column
-    primary key looked up by an identity field): they are not stored, the request gives them.
+    ``columns`` is the primary key (``values`` hold its values, tuples when it has several
+    columns), or, for a table without a key, the column one lookup compares. ``identity`` is set
+    when the values are the request's own identity forms: those are never stored (the request
+    gives them again when it is re-run). ``hashed``: the values are troth's keyed hashes of the
+    column text (a key that is personal data, reloaded from troth's state).
     """
 
-    column: str
+    columns: tuple[str, ...]
     values: set[Any] = field(default_factory=set)
     identity: str | None = None
+    form: str | None = None
+    stored: bool = False
+    path: tuple[str, ...] = ()
+    hashed: bool = False
+
+    def lookup(self) -> RowLookup:
+        return RowLookup(
+            self.columns,
+            tuple(sorted(self.values, key=repr)),
+            form=self.form,
+            stored=self.stored,
+            path=self.path,
+            hashed=self.hashed,
+        )
 
 
 KeySet = dict[TableId, list[TableKeys]]
@@ -52,6 +80,23 @@ class Resolution:
     counts: dict[TableId, int]
     statements: int
     passes: int
+    mentions: dict[TableId, int] = field(default_factory=dict)
+
+
+def identity_forms(datamap: DataMap, identities: Iterable[Identity]) -> dict[str, list[str]]:
+    """Each identity name's candidate forms (normalised, deduplicated)."""
+    out: dict[str, list[str]] = {}
+    for ident in identities:
+        spec = datamap.identity_spec(ident.name)
+        forms = out.setdefault(ident.name, [])
+        for c in candidates(spec, ident.value, where=f"--{ident.name.replace('_', '-')}"):
+            if c not in forms:
+                forms.append(c)
+    return out
+
+
+def scope_of(step_scope: Iterable[tuple[str, str]], scope: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple((col, scope[name]) for name, col in step_scope)
 
 
 def resolve(
@@ -59,11 +104,14 @@ def resolve(
     stores: Stores,
     identities: Iterable[Identity],
     *,
+    datamap: DataMap,
+    scope: Mapping[str, Any] | None = None,
     sink: RowSink | None = None,
     on_step: Callable[[Step, int], None] | None = None,
 ) -> Resolution:
     """Find the person's rows. With ``sink``, whole rows stream into it (access)."""
-    given = values_by_name(identities)
+    given = identity_forms(datamap, identities)
+    scope = dict(scope or {})
     known: dict[FieldId, set[Any]] = {}
     asked: dict[tuple[TableId, str], set[Any]] = {}
     seen: dict[TableId, set[Any]] = {s.table: set() for s in plan.steps}
@@ -75,99 +123,243 @@ def resolve(
         found_new = False
         for step in plan.steps:
             conn = stores.get(step.connection)
-            columns = None if sink is not None else list(step.key_columns())
-            pk = step.primary_key
+            where = scope_of(step.scope, scope)
+            new_by_lookup: list[tuple[Lookup, set[Any], set[Any]]] = []
             for lookup in step.lookups:
-                if lookup.identity is not None:
-                    values = set(given.get(lookup.identity, ()))
-                else:
-                    assert lookup.source is not None
-                    values = known.get(lookup.source, set())
-                done = asked.setdefault((step.table, lookup.column), set())
+                values = _values(lookup, given, known)
+                done = asked.setdefault(
+                    (step.table, lookup.column + "|" + str(lookup.source)), set()
+                )
                 new = values - done
-                if not new:
-                    continue
-                done |= new
+                if new:
+                    new_by_lookup.append((lookup, new, set(done)))
+                    done |= new
+            if not new_by_lookup:
+                if on_step is not None:
+                    on_step(step, counts[step.table])
+                continue
+            if step.primary_key:
+                for lookup, new, _ in new_by_lookup:
+                    statements += 1
+                    rows = Rows((_row_lookup(lookup, new),), where)
+                    found_new |= _read_keyed(step, conn, rows, seen, counts, keys, known, sink)
+            else:
                 statements += 1
-                if not pk or len(pk) != 1:
-                    _keys_for(keys, step, lookup.column, lookup.identity).values |= new
-                elif columns is not None and isinstance(conn, ColumnReader):
-                    # keys only (erasure): whole columns into sets, no Python work per row
-                    for cols in conn.select_columns(step.table.table, lookup.column, new, columns):
-                        by_name = dict(zip(columns, cols, strict=True))
-                        ids = set(by_name[pk[0]]) - seen[step.table]
-                        if ids:
-                            seen[step.table] |= ids
-                            counts[step.table] += len(ids)
-                            found_new = True
-                            _keys_for(keys, step, pk[0], None).values |= ids
-                        for col in step.yields:
-                            vals = set(by_name[col])
-                            vals.discard(None)
-                            if vals:
-                                fid = FieldId(*_parts(step.table), col)
-                                known.setdefault(fid, set()).update(vals)
-                    continue
-                for row in conn.select_keys(step.table.table, lookup.column, new, columns):
-                    ident = _row_id(row, pk)
-                    if ident in seen[step.table]:
-                        continue
-                    seen[step.table].add(ident)
-                    counts[step.table] += 1
-                    found_new = True
-                    if len(pk) == 1:
-                        _keys_for(keys, step, pk[0], None).values.add(row[pk[0]])
-                    for col in step.yields:
-                        if row.get(col) is not None:
-                            known.setdefault(FieldId(*_parts(step.table), col), set()).add(row[col])
-                    if sink is not None:
-                        sink.add(step, row)
+                rows = Rows(
+                    tuple(_row_lookup(lk, new) for lk, new, _ in new_by_lookup),
+                    where,
+                    exclude=tuple(_row_lookup(lk, old) for lk, _, old in new_by_lookup if old),
+                )
+                found_new |= _read_keyless(step, conn, rows, counts, known, sink)
+                for lookup, new, _ in new_by_lookup:
+                    _keyless_keys(keys, step, lookup).values.update(new)
             if on_step is not None:
                 on_step(step, counts[step.table])
         if not plan.cyclic or not found_new:
             break
-    return Resolution(keys, counts, statements, passes)
+    mentions: dict[TableId, int] = {}
+    for m in plan.mentions:
+        statements += 1
+        mentions[m.table] = mentions.get(m.table, 0) + _read_mentions(
+            m, stores.get(m.connection), given.get(m.identity, []), scope, sink
+        )
+    return Resolution(keys, counts, statements, passes, mentions)
+
+
+def _values(
+    lookup: Lookup, given: Mapping[str, list[str]], known: Mapping[FieldId, set[Any]]
+) -> set[Any]:
+    if lookup.identity is not None:
+        return set(given.get(lookup.identity, ()))
+    assert lookup.source is not None
+    return set(known.get(lookup.source, set()))
+
+
+def _row_lookup(lookup: Lookup, values: Iterable[Any]) -> RowLookup:
+    if lookup.identity is not None:
+        return RowLookup.of(
+            lookup.column, values, form=lookup.form, stored=lookup.stored, path=lookup.path
+        )
+    return RowLookup.of(lookup.column, values)
+
+
+def _read_keyed(
+    step: Step,
+    conn: Connector,
+    rows: Rows,
+    seen: dict[TableId, set[Any]],
+    counts: dict[TableId, int],
+    keys: KeySet,
+    known: dict[FieldId, set[Any]],
+    sink: RowSink | None,
+) -> bool:
+    pk = step.primary_key
+    found_new = False
+    entry = _keyed_keys(keys, step)
+    if sink is None and isinstance(conn, ColumnReader):
+        # keys only (erasure): whole columns into sets, no Python work per row
+        columns = list(step.key_columns())
+        for cols in conn.select_columns(step.table.table, rows, columns):
+            by_name = dict(zip(columns, cols, strict=True))
+            ids = (
+                set(by_name[pk[0]])
+                if len(pk) == 1
+                else set(zip(*(by_name[c] for c in pk), strict=True))
+            )
+            ids -= seen[step.table]
+            if ids:
+                seen[step.table] |= ids
+                counts[step.table] += len(ids)
+                entry.values |= ids
+                found_new = True
+            for col in step.yields:
+                vals = {v for v in by_name[col] if v is not None and _hashable(v)}
+                if vals:
+                    known.setdefault(FieldId(*_parts(step.table), col), set()).update(vals)
+        return found_new
+    columns_or_all = None if sink is not None else list(step.key_columns())
+    for row in conn.select_rows(step.table.table, rows, columns_or_all):
+        ident = row[pk[0]] if len(pk) == 1 else tuple(row[c] for c in pk)
+        if ident in seen[step.table]:
+            continue
+        seen[step.table].add(ident)
+        counts[step.table] += 1
+        entry.values.add(ident)
+        found_new = True
+        _yield(step, row, known)
+        if sink is not None:
+            sink.add(step.table, row)
+    return found_new
+
+
+def _read_keyless(
+    step: Step,
+    conn: Connector,
+    rows: Rows,
+    counts: dict[TableId, int],
+    known: dict[FieldId, set[Any]],
+    sink: RowSink | None,
+) -> bool:
+    columns = None if sink is not None else list(step.key_columns())
+    found_new = False
+    for row in conn.select_rows(step.table.table, rows, columns):
+        counts[step.table] += 1
+        found_new = True
+        _yield(step, row, known)
+        if sink is not None:
+            sink.add(step.table, row)
+    return found_new
+
+
+def _read_mentions(
+    m: Mention,
+    conn: Connector,
+    forms: list[str],
+    scope: Mapping[str, Any],
+    sink: RowSink | None,
+) -> int:
+    if not forms:
+        return 0
+    rows = mention_rows(m, forms, scope)
+    if sink is None:
+        return conn.count_rows(m.table.table, rows)
+    n = 0
+    columns = list(dict.fromkeys([*m.primary_key, m.column]))
+    for row in conn.select_rows(m.table.table, rows, columns):
+        n += 1
+        key = {c: row[c] for c in m.primary_key}
+        sink.mention(m.table, key, m.column, ".".join(m.path) + "[]", forms[0])
+    return n
+
+
+def mention_rows(m: Mention, forms: Iterable[str], scope: Mapping[str, Any]) -> Rows:
+    lookup = RowLookup.of(m.column, forms, form=m.form, path=m.path, array=True)
+    return Rows((lookup,), scope_of(m.scope, scope))
+
+
+def _yield(step: Step, row: Row, known: dict[FieldId, set[Any]]) -> None:
+    for col in step.yields:
+        v = row.get(col)
+        if v is not None and _hashable(v):
+            known.setdefault(FieldId(*_parts(step.table), col), set()).add(v)
+
+
+def _hashable(v: Any) -> bool:
+    return not isinstance(v, dict | list)
 
 
 def _parts(tid: TableId) -> tuple[str, str]:
     return tid.dataset, tid.table
 
 
-def _row_id(row: Row, pk: tuple[str, ...]) -> Any:
-    if len(pk) == 1:
-        return row[pk[0]]
-    if pk:
-        return tuple(row[c] for c in pk)
-    return tuple(sorted((k, repr(v)) for k, v in row.items()))
+def _keyed_keys(keys: KeySet, step: Step) -> TableKeys:
+    entries = keys.setdefault(step.table, [])
+    if not entries:
+        entries.append(TableKeys(step.primary_key))
+    return entries[0]
 
 
-def _keys_for(keys: KeySet, step: Step, column: str, identity: str | None) -> TableKeys:
+def _keyless_keys(keys: KeySet, step: Step, lookup: Lookup) -> TableKeys:
     entries = keys.setdefault(step.table, [])
     for entry in entries:
-        if entry.column == column:
+        if (
+            entry.columns == (lookup.column,)
+            and entry.identity == lookup.identity
+            and (entry.path == lookup.path)
+        ):
             return entry
-    entry = TableKeys(column, set(), identity)
+    entry = TableKeys(
+        (lookup.column,),
+        identity=lookup.identity,
+        form=lookup.form,
+        stored=lookup.stored,
+        path=lookup.path,
+    )
     entries.append(entry)
     return entry
 
 
-def erase_keys(plan: Plan, keys: KeySet) -> KeySet:
-    """Only the keys erasure writes by: the primary key, or the lookup columns without one."""
-    out: KeySet = {}
-    for step in plan.steps:
-        pk = erase_key(step)
-        entries = keys.get(step.table, [])
-        out[step.table] = [e for e in entries if e.column == pk] if pk else list(entries)
-    return out
+# --- the key set in troth's state (see troth.dsr.progress) ---------------------------------------
 
 
-def dump_keys(entry: TableKeys) -> str:
-    """The values as JSON text for troth's state DB (identity values are never stored)."""
-    return "[]" if entry.identity else json.dumps(sorted(entry.values, key=repr), default=str)
+def dump_keys(entry: TableKeys, personal: bool, hash_text: Callable[[Any], str]) -> str:
+    """The values as JSON text for troth's state DB: identity values are never stored, and the
+    values of a key that is personal data (an e-mail primary key) only as keyed hashes."""
+    if entry.identity:
+        values: list[Any] = []
+    elif personal:
+        values = sorted(
+            ([hash_text(x) for x in v] if isinstance(v, tuple) else hash_text(v))
+            for v in entry.values
+        )
+    else:
+        values = sorted(([*v] if isinstance(v, tuple) else v for v in entry.values), key=repr)
+    return json.dumps(
+        {
+            "values": values,
+            "hashed": personal and not entry.identity,
+            "form": entry.form,
+            "stored": entry.stored,
+            "path": list(entry.path),
+        },
+        default=str,
+    )
 
 
 def load_keys(
-    column: str, identity: str | None, text: str, given: Mapping[str, list[str]]
+    columns: tuple[str, ...], identity: str | None, text: str, given: Mapping[str, list[str]]
 ) -> TableKeys:
-    values = set(given.get(identity, ())) if identity else set(json.loads(text))
-    return TableKeys(column, values, identity)
+    data = json.loads(text)
+    if identity:
+        values: set[Any] = set(given.get(identity, ()))
+    else:
+        values = {tuple(v) if isinstance(v, list) else v for v in data["values"]}
+    return TableKeys(
+        columns,
+        values,
+        identity,
+        data.get("form"),
+        bool(data.get("stored")),
+        tuple(data.get("path") or ()),
+        bool(data.get("hashed")),
+    )

@@ -16,17 +16,26 @@ class Stores:
         self,
         env: Mapping[str, str] | None = None,
         connectors: Mapping[str, Connector] | None = None,
+        *,
+        hash_key: bytes | None = None,
     ) -> None:
         self._env = env
+        self._hash_key = hash_key
         self._given = dict(connectors or {})
         self._opened: dict[str, Connector] = {}
         self._schemas: dict[str, SchemaInfo] = {}
 
     def get(self, connection: str) -> Connector:
         if connection in self._given:
-            return self._given[connection]
+            given = self._given[connection]
+            if self._hash_key is not None and getattr(given, "hash_key", 0) is None:
+                given.hash_key = self._hash_key  # type: ignore[attr-defined]
+            return given
         if connection not in self._opened:
-            self._opened[connection] = open_connection(connection, self._env)
+            conn = open_connection(connection, self._env)
+            if self._hash_key is not None and hasattr(conn, "hash_key"):
+                conn.hash_key = self._hash_key
+            self._opened[connection] = conn
         return self._opened[connection]
 
     def schema(self, connection: str) -> SchemaInfo:
