@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from sample_schemas import create_schema
 
 from troth.cli import main
@@ -326,6 +327,11 @@ def test_introspect_command_prints_the_map_and_a_plain_summary(
     out, err = capsys.readouterr()
     dm = load_datamap("datamap.yaml", text=out).datamap  # stdout is the map alone
     assert dm.resolve("app", "tickets", "requester_id").references[0].kind is RefKind.owns
+    # every reference says its kind, `refers` too (a decision to review like any other)
+    raw = yaml.safe_load(out)["systems"][0]["datasets"][0]["tables"]
+    tickets = next(t for t in raw if t["name"] == "tickets")
+    tenant_id = next(f for f in tickets["fields"] if f["name"] == "tenant_id")
+    assert tenant_id["references"][0]["kind"] == "refers"
     # the summary (stderr, not a terminal): plain lines, nothing cut at 80 columns
     lines = err.splitlines()
     users = next(line for line in lines if line.startswith("users "))
