@@ -15,7 +15,7 @@ from troth.connectors import connect, open_connection
 from troth.connectors.base import SchemaInfo
 from troth.datamap.checks import dangling_references, undeclared_categories, unreachable_tables
 from troth.datamap.fides import from_fides, to_fides
-from troth.datamap.introspect import skeleton
+from troth.datamap.introspect import Proposal, propose
 from troth.datamap.live import compare_live
 from troth.datamap.loader import DataMapDocument, load_datamap, resolve_datamap_path
 from troth.datamap.yamlout import dump_datamap
@@ -62,8 +62,40 @@ def introspect(
         schema = conn.introspect()
     finally:
         conn.close()
-    ds = dataset or name
-    _write(dump_datamap(skeleton(schema, dataset=ds, connection=name, system=system)), output)
+    proposal = propose(schema, dataset=dataset or name, connection=name, system=system)
+    _write(dump_datamap(proposal.datamap), output)
+    _summary(proposal)
+
+
+def _summary(proposal: Proposal) -> None:
+    """What was proposed, per table, on stderr (the map itself goes to stdout or the file)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("table", "role", "personal", "references", "scope", "retention", box=None)
+    guesses = 0
+    for _, t in proposal.datamap.tables():
+        kinds: dict[str, int] = {}
+        for f in t.fields:
+            guesses += f.guess
+            for r in f.references:
+                kinds[r.kind.value] = kinds.get(r.kind.value, 0) + 1
+        personal = [f.name for f in t.fields if f.is_personal()]
+        ids = [f"{f.name} ({f.identity})" for f in t.fields if f.identity]
+        table.add_row(
+            escape(t.name),
+            proposal.shape.role(t.name).value,
+            str(len(personal)) + (f": identities {', '.join(ids)}" if ids else ""),
+            ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "-",
+            escape(", ".join(f"{k}: {v}" for k, v in t.scope.items())) or "-",
+            escape(", ".join(f.name for f in t.retention_fields())) or "-",
+        )
+    err_console.print(table)
+    err_console.print(
+        f"{guesses} fields marked `guess: true` (why: each table's description and each "
+        "reference's note): review them, then remove the marks",
+        markup=False,
+    )
 
 
 def _name_from_url(url: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from troth.datamap.model import DataMap
+from troth.datamap.model import DataMap, RefKind
 
 HEADER = (
     "# troth data map: systems -> datasets (a named connection) -> tables -> fields.\n"
@@ -16,8 +16,18 @@ HEADER = (
 
 
 def datamap_dict(datamap: DataMap) -> dict[str, Any]:
-    """Plain values, default values left out (``troth`` and ``kind`` always written)."""
+    """Plain values, default values left out (``troth`` and ``kind`` always written, and each
+    reference's ``kind``: ``refers`` is a decision a reviewer must see as much as ``owns``)."""
     body = datamap.model_dump(mode="json", exclude_defaults=True)
+    for system in body.get("systems", []):
+        for ds in system.get("datasets", []):
+            for table in ds.get("tables", []):
+                for f in table.get("fields", []):
+                    if "references" in f:
+                        f["references"] = [
+                            {"field": r["field"], "kind": RefKind.refers.value, **r}
+                            for r in f["references"]
+                        ]
     return {"troth": 1, "kind": "datamap", **body}
 
 
