@@ -84,6 +84,15 @@ def test_spool_dir_refuses_a_symlink(tmp_path: Path) -> None:
         spool_dir(settings)
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs chown")
+def test_spool_dir_refuses_another_users_directory(tmp_path: Path) -> None:
+    (tmp_path / "home" / "spool").mkdir(parents=True, mode=0o700)
+    os.chown(tmp_path / "home" / "spool", 65534, -1)
+    settings = Settings(home=tmp_path / "home", database_url="sqlite://", secret_key=b"k" * 32)
+    with pytest.raises(ConfigError, match="belongs to another user"):
+        spool_dir(settings)
+
+
 def test_rows_are_spooled_only_under_the_private_root(tmp_path: Path, systmp: Path) -> None:
     root = tmp_path / "home" / "spool"
     export = _export(tmp_path, root)

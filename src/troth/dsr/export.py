@@ -45,7 +45,7 @@ from troth.dsr.information import Part, as_dicts, held_categories, information, 
 from troth.dsr.labels import column_label, path_label, table_label
 from troth.dsr.plan import Step
 from troth.dsr.spool import Spool
-from troth.dsr.values import render, text
+from troth.dsr.values import render, renderer, text
 from troth.errors import RequestError
 from troth.policy.model import Policy
 
@@ -53,6 +53,7 @@ from troth.policy.model import Policy
 PREVIEW_ROWS = 100
 MENTIONS = "mentions"
 BOM = "\ufeff"
+CHUNK = 1 << 20
 FORMAT = "troth-access-export/1"
 MENTION_LABELS = ["Table", "Record", "Where", "Value"]
 
@@ -67,9 +68,8 @@ class _Table:
     preview: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, values: dict[str, Any]) -> None:
-        for name in values:
-            if name not in self.columns:
-                self.columns.append(name)
+        if len(values) != len(self.columns) or not all(c in values for c in self.columns):
+            self.columns += [c for c in values if c not in self.columns]
         line = json.dumps(values, ensure_ascii=False, separators=(", ", ": "), default=str)
         self.file.write(line.encode("utf-8") + b"\n")
         self.rows += 1
@@ -111,6 +111,7 @@ class ZipExport:
         self._mentions: _Table | None = None
         self._mention_counts: dict[str, int] = {}
         self._paths: set[tuple[TableId, str, str]] = set()
+        self._renderers: dict[TableId, dict[str, Callable[[Any], Any]]] = {}
 
     # --- the sink ---------------------------------------------------------------------------
 
@@ -120,8 +121,14 @@ class ZipExport:
         spool = self._tables.get(table)
         if spool is None:
             spool = self._tables[table] = _Table(self._file(), list(row))
-        types = self.types.get(table, {})
-        spool.write({c: render(v, types.get(c)) for c, v in row.items()})
+        renderers = self._renderers.setdefault(table, {})
+        values = {}
+        for column, value in row.items():
+            fn = renderers.get(column)
+            if fn is None:
+                fn = renderers[column] = renderer(self.types.get(table, {}).get(column))
+            values[column] = fn(value)
+        spool.write(values)
 
     def mention(
         self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
@@ -228,10 +235,13 @@ class ZipExport:
     ) -> dict[str, str]:
         json_name, csv_name = f"json/{name}.json", f"csv/{name}.csv"
         with zf.open(json_name, "w") as out:
-            out.write(b"[\n")
+            buf = bytearray(b"[\n")
             for n, line in enumerate(spool.lines()):
-                out.write((b",\n" if n else b"") + line)
-            out.write(b"\n]\n")
+                buf += (b",\n" if n else b"") + line
+                if len(buf) >= CHUNK:
+                    out.write(buf)
+                    buf.clear()
+            out.write(buf + b"\n]\n")
         with zf.open(csv_name, "w") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as out:
             out.write(BOM)
             writer = csv.writer(out)

@@ -29,6 +29,7 @@ from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -67,6 +68,7 @@ _RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)
 def kind_of(type_name: str | None) -> Kind:
     """The kind of a column type name (``'numeric(10, 2)'`` -> decimal); unknown without one."""
     if not type_name:
@@ -78,6 +80,7 @@ def kind_of(type_name: str | None) -> Kind:
     return Kind.text
 
 
+@lru_cache(maxsize=4096)
 def scale_of(type_name: str | None) -> int | None:
     """The scale of ``decimal(10, 2)`` (2), or None when the type states none."""
     m = _SCALE.search(type_name or "")
@@ -86,15 +89,26 @@ def scale_of(type_name: str | None) -> int | None:
 
 def render(value: Any, type_name: str | None) -> Any:
     """The JSON-able form of one stored value of a column of that type (see the module doc)."""
-    if value is None:
-        return None
+    return renderer(type_name)(value)
+
+
+@lru_cache(maxsize=4096)
+def renderer(type_name: str | None) -> Callable[[Any], Any]:
+    """:func:`render` for one column type, looked up once (an export renders every value)."""
     kind = kind_of(type_name)
     if kind is Kind.unknown:
-        return plain(value)
-    try:
-        return _RENDER[kind](value, type_name or "")
-    except (ValueError, TypeError, ArithmeticError):
-        return plain(value)
+        return plain
+    convert, name = _RENDER[kind], type_name or ""
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return convert(value, name)
+        except (ValueError, TypeError, ArithmeticError):
+            return plain(value)
+
+    return run
 
 
 def plain(value: Any) -> Any:
