@@ -4,6 +4,7 @@ a killed run left."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -104,6 +106,29 @@ def test_rows_are_spooled_only_under_the_private_root(tmp_path: Path, systmp: Pa
     assert [p.name for p in _files(run)] == [".lock"]
     out = export.finish()
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert _runs(root) == []
+
+
+def test_an_archive_on_another_file_system_is_copied_then_renamed(
+    tmp_path: Path, systmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "spool"
+    out = tmp_path / "elsewhere" / "copy.zip"
+    real_replace = os.replace
+
+    def cross_device(src: str | Path, dst: str | Path) -> None:
+        if Path(src).name == "archive.zip":
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("troth.dsr.export.os.replace", cross_device)
+    export = _export(tmp_path, root, out=out)
+    export.add(T, {"id": 1, "email": MARKER})
+    assert export.finish() == out
+    with zipfile.ZipFile(out) as zf:
+        assert zf.testzip() is None
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert [p.name for p in out.parent.iterdir()] == ["copy.zip"]  # no .part left
     assert _runs(root) == []
 
 
