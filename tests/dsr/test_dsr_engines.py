@@ -78,10 +78,21 @@ def test_access_export_holds_every_table_of_the_person(mydigisoft: Path, tmp_pat
         } <= names
         (customer,) = json.loads(zf.read("json/shop.customers.json"))
         assert customer["email"] == EMAIL
-        assert len(json.loads(zf.read("json/shop.orders.json"))) == 3
-        csv_lines = zf.read("csv/shop.order_items.csv").decode().strip().splitlines()
+        orders = json.loads(zf.read("json/shop.orders.json"))
+        assert len(orders) == 3
+        # the same rendering on every engine: decimals as strings of their scale, ISO 8601
+        assert sorted(o["total"] for o in orders) == ["16.00", "46.00", "76.00"]
+        assert {o["created_at"] for o in orders} == {"2021-03-14T09:30:00"}
+        csv_data = zf.read("csv/shop.order_items.csv")
+        assert csv_data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+        csv_lines = csv_data.decode("utf-8-sig").strip().splitlines()
         assert len(csv_lines) == 1 + 6
-        assert EMAIL in zf.read("summary.html").decode()
+        summary = zf.read("summary.html").decode()
+        assert EMAIL in summary
+        assert "Your rights" in summary
+        assert "Order items" in summary  # a label, not the table name
+    # the spool was in TROTH_HOME/spool and is gone
+    assert not list((Path(os.environ["TROTH_HOME"]) / "spool").glob("export-*"))
 
 
 def test_pl12_erasure_on_request_masks_deletes_and_keeps_legal_holds(mydigisoft: Path) -> None:

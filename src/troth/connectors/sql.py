@@ -101,10 +101,15 @@ class SqlConnector:
     def introspect(self) -> SchemaInfo:
         with self._mapped("read the schema"), self.engine.connect() as conn:
             insp = sa.inspect(conn)
+            json_columns = _mariadb_json_columns(conn)
             tables = []
             for name in sorted(insp.get_table_names()):
                 cols = tuple(
-                    ColumnInfo(c["name"], _type_name(c["type"]), bool(c.get("nullable", True)))
+                    ColumnInfo(
+                        c["name"],
+                        "json" if (name, c["name"]) in json_columns else _type_name(c["type"]),
+                        bool(c.get("nullable", True)),
+                    )
                     for c in insp.get_columns(name)
                 )
                 pk = tuple(insp.get_pk_constraint(name).get("constrained_columns") or ())
@@ -329,10 +334,31 @@ def _table(name: str, *columns: str) -> sa.TableClause:
 
 
 def _type_name(t: Any) -> str:
+    if type(t).__name__ == "TINYINT" and getattr(t, "display_width", None) == 1:
+        return "boolean"  # MySQL's BOOLEAN is TINYINT(1)
     try:
         return str(t.compile()).lower()
     except Exception:  # a type that needs a dialect to render
         return type(t).__name__.lower()
+
+
+def _mariadb_json_columns(conn: Connection) -> set[tuple[str, str]]:
+    """``(table, column)`` of MariaDB JSON columns: LONGTEXT with a ``json_valid()`` check."""
+    if not getattr(conn.dialect, "is_mariadb", False):
+        return set()
+    rows = conn.execute(
+        sa.text(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE"
+            " FROM information_schema.CHECK_CONSTRAINTS"
+            " WHERE CONSTRAINT_SCHEMA = DATABASE() AND LEVEL = 'Column'"
+        )
+    )
+    out = set()
+    for table, column, clause in rows:
+        quoted = "`" + str(column).replace("`", "``") + "`"
+        if str(clause).replace(" ", "").lower() == f"json_valid({quoted.lower()})":
+            out.add((str(table), str(column)))
+    return out
 
 
 def _kind(exc: BaseException) -> str:

@@ -1,148 +1,381 @@
-"""The access export: a zip with JSON and CSV per table and a readable HTML summary, streamed.
+"""The access export: the copy of their data a person receives, as one zip.
 
-Rows arrive one at a time from the resolution; each is written at once to a per-table JSON and
-CSV spool file on disk, and the zip is assembled from the spools by streaming copy. Memory holds
-one row and the first rows of each table for the summary, whatever the person's size.
+``summary.html``
+    a page the person can read on its own: what we hold, table by table with the map's labels
+    (the first rows of a large table), where they are mentioned in other people's records, and the
+    GDPR Art. 15 information from the policy (:mod:`troth.dsr.information`);
+``json/<dataset>.<table>.json``, ``csv/<dataset>.<table>.csv``
+    every row, machine-readable (Art. 20): JSON in UTF-8 without escapes, keyed by column name;
+    CSV with a byte-order mark (Excel reads it as UTF-8) and the labels as its header;
+``json/mentions.json``, ``csv/mentions.csv``
+    the person's values found inside other people's rows: the table, the row's key, where, the
+    value; never the rest of that row;
+``manifest.json``
+    the request, the files, each table's columns (name, label, type) and the Art. 15 information.
+
+Values are rendered from the live column types the same way on every engine
+(:mod:`troth.dsr.values`). Tables without rows appear nowhere. Rows are spooled one at a time into
+troth's private spool (:mod:`troth.dsr.spool`), never the system temp directory, and the spool is
+removed on every exit path.
 """
 
 from __future__ import annotations
 
 import csv
-import html
+import errno
+import io
 import json
+import os
 import shutil
-import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from datetime import UTC, datetime
+from functools import cache, partial
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any
+
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from troth.connectors.base import Row
 from troth.datamap.graph import TableId
+from troth.datamap.model import DataMap
+from troth.dsr.information import Part, as_dicts, held_categories, information, policy_document
+from troth.dsr.labels import column_label, path_label, table_label
+from troth.dsr.spool import Spool
+from troth.dsr.values import render, renderer, text
+from troth.errors import RequestError
+from troth.policy.model import Policy
 
-PREVIEW_ROWS = 20
-
-
-def plain(value: Any) -> Any:
-    """A JSON-able form of a column value."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    return str(value)
+#: rows of each table (and mentions) shown in summary.html; the files hold them all
+PREVIEW_ROWS = 100
+MENTIONS = "mentions"
+BOM = "\ufeff"
+CHUNK = 1 << 20
+FORMAT = "troth-access-export/1"
+MENTION_LABELS = ["Table", "Record", "Where", "Value"]
 
 
 @dataclass
-class _Spool:
-    json_file: IO[str]
-    csv_file: IO[str]
-    writer: Any
+class _Table:
+    """One table's spool: rendered rows as JSON lines in an unnamed file."""
+
+    file: IO[bytes]
     columns: list[str]
     rows: int = 0
-    preview: list[list[Any]] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, values: dict[str, Any]) -> None:
+        if len(values) != len(self.columns) or not all(c in values for c in self.columns):
+            self.columns += [c for c in values if c not in self.columns]
+        line = json.dumps(values, ensure_ascii=False, separators=(", ", ": "), default=str)
+        self.file.write(line.encode("utf-8") + b"\n")
+        self.rows += 1
+        if len(self.preview) < PREVIEW_ROWS:
+            self.preview.append(values)
+
+    def lines(self) -> Iterator[bytes]:
+        self.file.flush()
+        self.file.seek(0)
+        for line in self.file:
+            yield line.rstrip(b"\n")
 
 
 class ZipExport:
-    """A :class:`~troth.dsr.resolve.RowSink` that writes the access export to ``path``."""
+    """A row sink that writes one person's access export to ``path`` (see the module doc).
 
-    def __init__(self, path: Path, *, request_id: str = "") -> None:
+    ``types``: per table, column name -> the live column type name
+    (:attr:`~troth.connectors.base.ColumnInfo.type`); ``spool_root``: troth's private spool
+    directory (:func:`~troth.dsr.spool.spool_dir`).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        request_id: str,
+        policy: Policy,
+        datamap: DataMap,
+        types: Mapping[TableId, Mapping[str, str]],
+        spool_root: Path,
+    ) -> None:
         self.path = path
         self.request_id = request_id
-        self._dir = tempfile.TemporaryDirectory(prefix="troth-export-")
-        self._spools: dict[str, _Spool] = {}
+        self.policy = policy
+        self.datamap = datamap
+        self.types = types
+        self._spool = Spool(spool_root)
+        self._tables: dict[TableId, _Table] = {}
+        self._mentions: _Table | None = None
+        self._mention_counts: dict[str, int] = {}
+        self._paths: set[tuple[TableId, str, str]] = set()
+        self._renderers: dict[TableId, dict[str, Callable[[Any], Any]]] = {}
 
-    def add(self, table: TableId, row: Row) -> None:
-        name = str(table)
-        spool = self._spools.get(name)
+    # --- the sink ---------------------------------------------------------------------------
+
+    def add(self, table: TableId, row: Mapping[str, Any]) -> None:
+        """One of the person's rows."""
+        self._check_open()
+        spool = self._tables.get(table)
         if spool is None:
-            spool = self._open(name, list(row))
-        values = [plain(row.get(c)) for c in spool.columns]
-        if spool.rows:
-            spool.json_file.write(",\n")
-        spool.json_file.write(json.dumps(dict(zip(spool.columns, values, strict=True))))
-        spool.writer.writerow(values)
-        spool.rows += 1
-        if len(spool.preview) < PREVIEW_ROWS:
-            spool.preview.append(values)
-
-    def _open(self, name: str, columns: list[str]) -> _Spool:
-        base = Path(self._dir.name) / name
-        jf = open(f"{base}.json", "w", encoding="utf-8")  # noqa: SIM115 (closed in finish)
-        cf = open(f"{base}.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
-        jf.write("[\n")
-        writer = csv.writer(cf)
-        writer.writerow(columns)
-        spool = _Spool(jf, cf, writer, columns)
-        self._spools[name] = spool
-        return spool
-
-    def counts(self) -> dict[str, int]:
-        return {name: s.rows for name, s in self._spools.items()}
-
-    def finish(self, counts: dict[str, int] | None = None) -> Path:
-        """Write the zip (JSON, CSV, summary.html, manifest.json); returns its path."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        generated = datetime.now(UTC).isoformat(timespec="seconds")
-        all_counts = {**(counts or {}), **self.counts()}
-        try:
-            with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for name, spool in sorted(self._spools.items()):
-                    spool.json_file.write("\n]\n")
-                    spool.json_file.close()
-                    spool.csv_file.close()
-                    for ext in ("json", "csv"):
-                        src = Path(self._dir.name) / f"{name}.{ext}"
-                        with open(src, "rb") as fh, zf.open(f"{ext}/{name}.{ext}", "w") as out:
-                            shutil.copyfileobj(fh, out, 1 << 20)
-                manifest = {
-                    "request_id": self.request_id,
-                    "generated_at": generated,
-                    "tables": [{"table": t, "rows": n} for t, n in sorted(all_counts.items())],
-                }
-                zf.writestr("manifest.json", json.dumps(manifest, indent=2))
-                zf.writestr("summary.html", self._summary(generated, all_counts))
-        finally:
-            self._dir.cleanup()
-        return self.path
-
-    def _summary(self, generated: str, counts: dict[str, int]) -> str:
-        e = html.escape
-        parts = [
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-            "<title>Your data</title><style>body{font-family:sans-serif;margin:2em}"
-            "table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;"
-            "padding:.3em .6em;text-align:left}</style></head><body>",
-            "<h1>The data we hold about you</h1>",
-            f"<p>Request {e(self.request_id)}, generated {e(generated)}. Every table is in "
-            "full in <code>json/</code> and <code>csv/</code> in this archive.</p>",
-            "<h2>Overview</h2><table><tr><th>Table</th><th>Rows</th></tr>",
-        ]
-        parts += [f"<tr><td>{e(t)}</td><td>{n}</td></tr>" for t, n in sorted(counts.items())]
-        parts.append("</table>")
-        for name, spool in sorted(self._spools.items()):
-            shown = len(spool.preview)
-            note = f" (first {shown} of {spool.rows})" if shown < spool.rows else ""
-            parts.append(f"<h2>{e(name)}{e(note)}</h2><table><tr>")
-            parts += [f"<th>{e(c)}</th>" for c in spool.columns]
-            parts.append("</tr>")
-            for values in spool.preview:
-                cells = "".join(f"<td>{e('' if v is None else str(v))}</td>" for v in values)
-                parts.append(f"<tr>{cells}</tr>")
-            parts.append("</table>")
-        parts.append("</body></html>\n")
-        return "".join(parts)
+            spool = self._tables[table] = _Table(self._file(), list(row))
+        renderers = self._renderers.setdefault(table, {})
+        values = {}
+        for column, value in row.items():
+            fn = renderers.get(column)
+            if fn is None:
+                fn = renderers[column] = renderer(self.types.get(table, {}).get(column))
+            values[column] = fn(value)
+        spool.write(values)
 
     def mention(
         self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
     ) -> None:
-        pass
+        """The person's ``value`` found at ``column``/``path`` of someone else's row ``key``."""
+        self._check_open()
+        if self._mentions is None:
+            self._mentions = _Table(self._file(), ["table", "key", "column", "path", "value"])
+        types = self.types.get(table, {})
+        self._mentions.write(
+            {
+                "table": str(table),
+                "key": {k: render(v, types.get(k)) for k, v in key.items()},
+                "column": column,
+                "path": path,
+                "value": render(value, None),
+            }
+        )
+        self._mention_counts[str(table)] = self._mention_counts.get(str(table), 0) + 1
+        self._paths.add((table, column, path))
+
+    def counts(self) -> dict[str, int]:
+        """The person's rows per table (``dataset.table``), tables with rows only."""
+        return {str(t): s.rows for t, s in sorted(self._tables.items())}
+
+    def mention_counts(self) -> dict[str, int]:
+        """Mentions per table of other people's rows."""
+        return dict(sorted(self._mention_counts.items()))
+
+    def _check_open(self) -> None:
+        if not self._spool.alive:
+            raise RuntimeError("the export was already finished or aborted")
+
+    def _file(self) -> IO[bytes]:
+        return self._spool.file()
+
+    # --- the end ----------------------------------------------------------------------------
+
+    def finish(self) -> Path:
+        """Write the zip to ``path`` and return it; the spool is removed whatever happens."""
+        self._check_open()
+        try:
+            self._write()
+        except OSError as exc:
+            raise RequestError(
+                f"cannot write the access export ({exc.strerror or type(exc).__name__})",
+                where=str(self.path),
+                fix="choose an output path in a writable directory with free space",
+            ) from None
+        finally:
+            self._spool.remove()
+        return self.path
+
+    def abort(self) -> None:
+        """Drop everything spooled (on an error); idempotent."""
+        self._spool.remove()
+
+    def __enter__(self) -> ZipExport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+    def _write(self) -> None:
+        tmp = self._spool.path("archive.zip")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            files: dict[str, dict[str, str]] = {}
+            for tid, spool in sorted(self._tables.items()):
+                cells = partial(_cells, columns=spool.columns)
+                labels = self._labels(tid, spool)
+                files[str(tid)] = self._table_files(zf, str(tid), spool, labels, cells)
+            if self._mentions is not None:
+                files[MENTIONS] = self._table_files(
+                    zf, MENTIONS, self._mentions, MENTION_LABELS, self._mention_cells
+                )
+            info = self._information()
+            generated = datetime.now(UTC).isoformat(timespec="seconds")
+            manifest = self._manifest(generated, files, info)
+            zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+            zf.writestr("summary.html", self._summary(generated, info))
+        _publish(tmp, self.path)
+
+    def _labels(self, tid: TableId, spool: _Table) -> list[str]:
+        """Column labels, made unique (a repeated label gets its column name)."""
+        labels = [column_label(self.datamap, tid, c) for c in spool.columns]
+        return [
+            f"{lab} ({col})" if labels.count(lab) > 1 else lab
+            for lab, col in zip(labels, spool.columns, strict=True)
+        ]
+
+    def _table_files(
+        self,
+        zf: zipfile.ZipFile,
+        name: str,
+        spool: _Table,
+        labels: list[str],
+        cells: Callable[[dict[str, Any]], list[str]],
+    ) -> dict[str, str]:
+        json_name, csv_name = f"json/{name}.json", f"csv/{name}.csv"
+        with zf.open(json_name, "w") as out:
+            buf = bytearray(b"[\n")
+            for n, line in enumerate(spool.lines()):
+                buf += (b",\n" if n else b"") + line
+                if len(buf) >= CHUNK:
+                    out.write(buf)
+                    buf.clear()
+            out.write(buf + b"\n]\n")
+        with zf.open(csv_name, "w") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as out:
+            out.write(BOM)
+            writer = csv.writer(out)
+            writer.writerow(labels)
+            for line in spool.lines():
+                writer.writerow(cells(json.loads(line)))
+        return {"json": json_name, "csv": csv_name}
+
+    def _mention_cells(self, m: dict[str, Any]) -> list[str]:
+        """Table label, the row's key, where in the row, the value (nothing else of the row)."""
+        tid = _table_id(m["table"])
+        return [
+            table_label(self.datamap, tid),
+            _key_text(self.datamap, tid, m["key"]),
+            path_label(self.datamap, tid, m["column"], m["path"]),
+            text(m["value"]),
+        ]
+
+    def _information(self) -> list[Part]:
+        tables = sorted(self._tables)
+        held = held_categories(self.datamap, tables, sorted(self._paths))
+        return information(policy_document(self.policy), self.datamap, tables, held)
+
+    def _manifest(
+        self, generated: str, files: dict[str, dict[str, str]], info: list[Part]
+    ) -> dict[str, Any]:
+        tables = []
+        for tid, spool in sorted(self._tables.items()):
+            types = self.types.get(tid, {})
+            columns = [
+                {"name": c, "label": lab, "type": types.get(c)}
+                for c, lab in zip(spool.columns, self._labels(tid, spool), strict=True)
+            ]
+            label = table_label(self.datamap, tid)
+            tables.append(
+                {"table": str(tid), "label": label, "rows": spool.rows, **files[str(tid)]}
+            )
+            tables[-1]["columns"] = columns
+        out: dict[str, Any] = {
+            "format": FORMAT,
+            "request_id": self.request_id,
+            "generated_at": generated,
+            "controller": self.policy.organisation.legal_name or self.policy.organisation.name,
+            "policy_version": self.policy.policy.version,
+            "tables": tables,
+        }
+        if self._mentions is not None:
+            out["mentions"] = {"rows": self._mentions.rows, **files[MENTIONS]}
+        out["information"] = as_dicts(info)
+        return out
+
+    def _summary(self, generated: str, info: list[Part]) -> str:
+        tables = []
+        for tid, spool in sorted(self._tables.items()):
+            labels = self._labels(tid, spool)
+            rows = [[text(r.get(c)) for c in spool.columns] for r in spool.preview]
+            tables.append(
+                {
+                    "id": "table-" + str(tid).replace(".", "-"),
+                    "name": str(tid),
+                    "label": table_label(self.datamap, tid),
+                    "count": spool.rows,
+                    "labels": labels,
+                    "rows": rows,
+                }
+            )
+        mentions: list[list[str]] = []
+        if self._mentions is not None:
+            mentions = [self._mention_cells(m) for m in self._mentions.preview]
+        org = self.policy.organisation
+        return (
+            _environment()
+            .get_template("summary.html.j2")
+            .render(
+                lang=self.policy.policy.language or "en",
+                title=f"Your data at {org.name}",
+                version=self.policy.policy.version,
+                controller=org.legal_name or org.name,
+                request_id=self.request_id,
+                generated=generated,
+                tables=tables,
+                mentions=mentions,
+                mention_count=self._mentions.rows if self._mentions else 0,
+                info=info,
+            )
+        )
+
+
+def _cells(row: Mapping[str, Any], columns: list[str]) -> list[str]:
+    return [text(row.get(c)) for c in columns]
+
+
+def _table_id(name: str) -> TableId:
+    dataset, _, table = name.partition(".")
+    return TableId(dataset, table)
+
+
+def _key_text(datamap: DataMap, tid: TableId, key: Mapping[str, Any]) -> str:
+    return ", ".join(f"{column_label(datamap, tid, k)} {text(v)}" for k, v in key.items())
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    """Move the finished archive to ``path`` (copied when it is on another file system)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(tmp, path)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with open(tmp, "rb") as src, open(part, "wb") as dst:
+            os.chmod(part, 0o600)
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=ChoiceLoader(
+            [
+                PackageLoader("troth.dsr", "templates"),
+                PackageLoader("troth.policy.render", "templates"),
+            ]
+        ),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 class CountingSink:

@@ -1,0 +1,262 @@
+"""Column values as a person reads them, the same on every engine.
+
+Drivers return the same stored value in different shapes: SQLite gives a ``DECIMAL(10,2)`` as the
+float ``3.98`` and a ``TIMESTAMP`` as the text ``'2024-01-02 10:00:00.000000'``, PostgreSQL and
+MariaDB give ``Decimal('3.98')`` and ``datetime`` objects; SQLite and MariaDB give ``BOOLEAN`` as
+``1``, PostgreSQL as ``True``; PostgreSQL decodes JSON, SQLite and MariaDB return its text.
+:func:`render` uses the live column type (as :class:`~troth.connectors.base.ColumnInfo` names it)
+to give one JSON-able form:
+
+========== ==================================================================================
+timestamps ISO 8601 (``2024-01-02T10:00:00``); a value with an offset is given in UTC
+dates      ``2024-01-02``; times ``10:00:00``
+decimals   a string of the column's scale (``'3.98'``, ``'4.00'``), never a float
+booleans   ``true``/``false``; integers and floats as numbers
+bytes      lower-case hex
+JSON       the JSON value itself (an object, a list...), not its text
+========== ==================================================================================
+
+A value that does not parse as its type (text in a SQLite ``TIMESTAMP`` column) is given as it
+is stored: the export shows what the store holds, never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+
+class Kind(StrEnum):
+    """What a column holds, from its type name."""
+
+    timestamp = "timestamp"
+    date = "date"
+    time = "time"
+    decimal = "decimal"
+    boolean = "boolean"
+    integer = "integer"
+    real = "real"
+    binary = "binary"
+    json = "json"
+    text = "text"
+    unknown = "unknown"
+
+
+_SCALE = re.compile(r"\(\s*\d+\s*,\s*(\d+)\s*\)")
+_RULES: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    (Kind.json, re.compile(r"json")),
+    (Kind.boolean, re.compile(r"^bool|^tinyint\(1\)$|^bit\(1\)$")),
+    (Kind.timestamp, re.compile(r"^(timestamp|datetime|smalldatetime|datetime2|datetimeoffset)")),
+    (Kind.date, re.compile(r"^date$")),
+    (Kind.time, re.compile(r"^time\b(?!stamp)")),
+    (Kind.decimal, re.compile(r"^(decimal|numeric|dec|number)\b")),
+    (
+        Kind.integer,
+        re.compile(
+            r"^(int|integer|tinyint|smallint|mediumint|bigint|int[248]|(big|small)?serial)\b"
+        ),
+    ),
+    (Kind.real, re.compile(r"^(real|float|double)")),
+    (Kind.binary, re.compile(r"blob|bytea|binary")),
+)
+
+
+@lru_cache(maxsize=4096)
+def kind_of(type_name: str | None) -> Kind:
+    """The kind of a column type name (``'numeric(10, 2)'`` -> decimal); unknown without one."""
+    if not type_name:
+        return Kind.unknown
+    name = type_name.strip().lower()
+    for kind, pattern in _RULES:
+        if pattern.search(name):
+            return kind
+    return Kind.text
+
+
+@lru_cache(maxsize=4096)
+def scale_of(type_name: str | None) -> int | None:
+    """The scale of ``decimal(10, 2)`` (2), or None when the type states none."""
+    m = _SCALE.search(type_name or "")
+    return int(m.group(1)) if m else None
+
+
+def render(value: Any, type_name: str | None) -> Any:
+    """The JSON-able form of one stored value of a column of that type (see the module doc)."""
+    return renderer(type_name)(value)
+
+
+@lru_cache(maxsize=4096)
+def renderer(type_name: str | None) -> Callable[[Any], Any]:
+    """:func:`render` for one column type, looked up once (an export renders every value)."""
+    kind = kind_of(type_name)
+    if kind is Kind.unknown:
+        return plain
+    convert, name = _RENDER[kind], type_name or ""
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return convert(value, name)
+        except (ValueError, TypeError, ArithmeticError):
+            return plain(value)
+
+    return run
+
+
+def plain(value: Any) -> Any:
+    """A JSON-able form of a value of unknown type (by its Python type alone)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return _timestamp(value, "")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return _duration(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict | list):
+        return value
+    return str(value)
+
+
+def text(value: Any) -> str:
+    """A rendered value as one cell of text (CSV, HTML): JSON values as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def _timestamp(value: Any, _type: str) -> str:
+    if isinstance(value, str):
+        stamp = datetime.fromisoformat(value.strip())
+    elif isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, date):
+        stamp = datetime.combine(value, time())
+    else:
+        raise TypeError("not a timestamp")
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC)
+    return stamp.isoformat()
+
+
+def _date(value: Any, _type: str) -> str:
+    if isinstance(value, datetime):
+        raise TypeError("a timestamp in a date column")  # shown as stored, never cut
+    if isinstance(value, str):
+        value = date.fromisoformat(value.strip())
+    if not isinstance(value, date):
+        raise TypeError("not a date")
+    return value.isoformat()
+
+
+def _time(value: Any, _type: str) -> str:
+    if isinstance(value, timedelta):  # PyMySQL returns TIME as a duration
+        return _duration(value)
+    if isinstance(value, str):
+        value = time.fromisoformat(value.strip())
+    if not isinstance(value, time):
+        raise TypeError("not a time")
+    return value.isoformat()
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    h, rest = divmod(abs(seconds), 3600)
+    out = f"{sign}{h:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    return out + (f".{value.microseconds:06d}" if value.microseconds else "")
+
+
+def _decimal(value: Any, type_name: str) -> str:
+    if isinstance(value, bool):
+        raise TypeError("a boolean in a decimal column")
+    if isinstance(value, float):
+        number = Decimal(repr(value))  # the shortest text of the float: 3.98, not 3.979999...
+    elif isinstance(value, Decimal | int | str):
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    else:
+        raise TypeError("not a number")
+    if not number.is_finite():
+        return str(number)
+    scale = scale_of(type_name)
+    if scale is not None:
+        # more digits than the context holds (InvalidOperation): the stored value, unrounded
+        with suppress(InvalidOperation):
+            number = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN)
+    return format(number, "f")
+
+
+def _boolean(value: Any, _type: str) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise TypeError("not a boolean")  # 2 in a TINYINT(1): shown as stored
+
+
+def _integer(value: Any, _type: str) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    raise TypeError("not an integer")
+
+
+def _real(value: Any, _type: str) -> Any:
+    if isinstance(value, bool):
+        raise TypeError("a boolean in a float column")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError("not a float")
+
+
+def _binary(value: Any, _type: str) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    raise TypeError("not bytes")
+
+
+def _json(value: Any, _type: str) -> Any:
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8")
+    if isinstance(value, str):
+        return json.loads(value)  # SQLite and MariaDB return the text
+    return plain(value)  # psycopg has decoded it
+
+
+def _text(value: Any, _type: str) -> Any:
+    return plain(value)
+
+
+_RENDER: dict[Kind, Callable[[Any, str], Any]] = {
+    Kind.timestamp: _timestamp,
+    Kind.date: _date,
+    Kind.time: _time,
+    Kind.decimal: _decimal,
+    Kind.boolean: _boolean,
+    Kind.integer: _integer,
+    Kind.real: _real,
+    Kind.binary: _binary,
+    Kind.json: _json,
+    Kind.text: _text,
+}

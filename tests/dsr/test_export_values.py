@@ -1,0 +1,153 @@
+"""Values of the access copy: one rendering whatever shape the engine's driver returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from troth.dsr.labels import humanise
+from troth.dsr.values import Kind, kind_of, render, scale_of, text
+
+
+@pytest.mark.parametrize(
+    ("type_name", "kind"),
+    [
+        ("numeric(10, 2)", Kind.decimal),
+        ("decimal(10,2)", Kind.decimal),
+        ("timestamp", Kind.timestamp),
+        ("datetime", Kind.timestamp),
+        ("timestamp with time zone", Kind.timestamp),
+        ("date", Kind.date),
+        ("time", Kind.time),
+        ("boolean", Kind.boolean),
+        ("tinyint(1)", Kind.boolean),
+        ("tinyint", Kind.integer),
+        ("bigint", Kind.integer),
+        ("integer", Kind.integer),
+        ("double", Kind.real),
+        ("real", Kind.real),
+        ("json", Kind.json),
+        ("jsonb", Kind.json),
+        ("bytea", Kind.binary),
+        ("blob", Kind.binary),
+        ("varchar(255)", Kind.text),
+        ("text", Kind.text),
+        ("point", Kind.text),  # not an integer because it ends in "int"
+        ("interval", Kind.text),
+        (None, Kind.unknown),
+    ],
+)
+def test_kind_of_type_names_of_the_three_engines(type_name: str | None, kind: Kind) -> None:
+    assert kind_of(type_name) is kind
+
+
+def test_scale_of() -> None:
+    assert scale_of("numeric(10, 2)") == 2
+    assert scale_of("decimal(12,4)") == 4
+    assert scale_of("numeric") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name", "expected"),
+    [
+        # SQLite returns floats for DECIMAL columns; PostgreSQL and MariaDB return Decimals
+        (3.98, "decimal(10, 2)", "3.98"),
+        (Decimal("3.98"), "numeric(10, 2)", "3.98"),
+        (4.0, "decimal(10, 2)", "4.00"),
+        (4, "decimal(10, 2)", "4.00"),
+        (Decimal("3.980"), "numeric", "3.980"),
+        (0.1 + 0.2, "decimal(10, 2)", "0.30"),
+        # timestamps: SQLite text, the others datetime objects
+        ("2024-01-02 10:00:00.000000", "timestamp", "2024-01-02T10:00:00"),
+        (datetime(2024, 1, 2, 10, 0), "timestamp", "2024-01-02T10:00:00"),
+        ("2024-01-02 10:00:00.123456", "datetime", "2024-01-02T10:00:00.123456"),
+        (
+            datetime(2024, 1, 2, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+            "timestamp",
+            "2024-01-02T10:00:00+00:00",
+        ),
+        ("2024-01-02", "date", "2024-01-02"),
+        (date(2024, 1, 2), "date", "2024-01-02"),
+        ("10:30:00", "time", "10:30:00"),
+        (time(10, 30), "time", "10:30:00"),
+        (timedelta(hours=10, minutes=30), "time", "10:30:00"),  # PyMySQL's TIME
+        (1, "boolean", True),
+        (0, "boolean", False),
+        (True, "boolean", True),
+        (1, "tinyint(1)", True),
+        (1, "integer", 1),
+        (b"\x00\xff", "bytea", "00ff"),
+        (memoryview(b"\x01"), "blob", "01"),
+        ('{"cc": ["José"]}', "json", {"cc": ["José"]}),
+        ({"cc": ["José"]}, "json", {"cc": ["José"]}),
+        ("José", "varchar(100)", "José"),
+        (None, "timestamp", None),
+    ],
+)
+def test_render(value: Any, type_name: str, expected: Any) -> None:
+    got = render(value, type_name)
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [
+        ("yesterday", "timestamp"),  # text in a SQLite TIMESTAMP column
+        ("2024-01-02 10:00:00", "date"),
+        (2, "boolean"),
+        ("not json", "json"),
+        ("n/a", "decimal(10, 2)"),
+    ],
+)
+def test_a_value_that_is_not_its_type_is_shown_as_stored(value: Any, type_name: str) -> None:
+    assert render(value, type_name) == value
+
+
+@given(st.decimals(min_value=-(10**8), max_value=10**8, places=2))
+def test_decimals_are_the_same_from_a_float_and_from_a_decimal(d: Decimal) -> None:
+    from_sqlite = render(float(d), "decimal(10, 2)")
+    from_postgres = render(d, "numeric(10, 2)")
+    assert from_sqlite == from_postgres == format(d.quantize(Decimal("0.01")), "f")
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)))
+def test_timestamps_are_the_same_from_text_and_from_datetime(dt: datetime) -> None:
+    sqlite_text = dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    assert render(sqlite_text, "timestamp") == render(dt, "timestamp") == dt.isoformat()
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_timestamps_with_an_offset_are_given_in_utc(dt: datetime) -> None:
+    out = render(dt, "timestamp")
+    assert out.endswith("+00:00")
+    assert datetime.fromisoformat(out) == dt.astimezone(UTC)
+
+
+def test_text_cells() -> None:
+    assert text(None) == ""
+    assert text(True) == "true"
+    assert text({"a": ["José"]}) == '{"a":["José"]}'
+    assert text("3.98") == "3.98"
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("created_at", "Created at"),
+        ("PostalCode", "Postal code"),
+        ("customer_id", "Customer ID"),
+        ("customerID", "Customer ID"),
+        ("order_items", "Order items"),
+        ("ip_address", "IP address"),
+        ("last_login", "Last login"),
+        ("address2", "Address 2"),
+    ],
+)
+def test_humanise(name: str, label: str) -> None:
+    assert humanise(name) == label
