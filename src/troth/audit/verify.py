@@ -231,17 +231,6 @@ def verify(
     notes: list[str] = []
     if anchor is not None:
         anchors.append((PUBLISHED, anchor))
-    if use_anchor_file:
-        try:
-            recorded, problem = cfg.anchors.read(cfg.db)
-        except AuditError as exc:
-            recorded, problem = None, exc.message
-        if problem:
-            return VerifyResult(source, 0, Head(0, ""), None, f"{cfg.anchors.path}: {problem}")
-        if recorded is None:
-            notes.append(f"no anchor recorded for this database in {cfg.anchors.path}")
-        else:
-            anchors.append((f"the anchor in {cfg.anchors.path}", Head(recorded.seq, recorded.hash)))
     with connect(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ")
@@ -257,6 +246,18 @@ def verify(
                     f"TROTH_SECRET_KEY gives key id {cfg.key_id} (wrong secret key, or the head "
                     "row was edited)",
                 )
+            if use_anchor_file:
+                try:
+                    recorded, problem = cfg.anchors.read(cfg.db)
+                except AuditError as exc:
+                    recorded, problem = None, f"{exc.where}: {exc.message}"
+                if problem:
+                    return VerifyResult(source, 0, Head(0, ""), None, problem)
+                if recorded is None:
+                    notes.append(f"no anchor recorded for this database in {cfg.anchors.path}")
+                else:
+                    label = f"the anchor in {cfg.anchors.path}"
+                    anchors.append((label, Head(recorded.seq, recorded.hash)))
             result = check_chain(
                 stream_entries(conn),
                 key=cfg.key,
