@@ -132,8 +132,8 @@ def stream_entries(conn: Connection, *, after: int = 0) -> Iterator[tuple[Any, .
         finally:
             cursor.close()
         return
-    conn.execution_options(stream_results=True, max_row_buffer=20_000)
-    for part in conn.exec_driver_sql(sql).partitions(10_000):
+    options = {"stream_results": True, "max_row_buffer": 20_000}  # this statement only
+    for part in conn.exec_driver_sql(sql, execution_options=options).partitions(10_000):
         yield from (tuple(r) for r in part)
 
 
