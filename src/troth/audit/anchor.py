@@ -2,8 +2,8 @@
 
 After every append batch commits, the new head (``seq`` and MAC) is written to the anchor file
 (``TROTH_HOME/ledger-anchor``, or ``TROTH_LEDGER_ANCHOR``): a JSON object with one record per state
-database, written atomically (temp file, fsync, rename, fsync of the folder) under an exclusive
-lock, and only ever moved forward. Each record carries its own MAC under the ledger key, so an
+database, written atomically (temp file, fsync, rename) under an exclusive lock, and only ever moved
+forward. Each record carries its own MAC under the ledger key, so an
 edited record is told apart from a lagging one. ``troth audit verify`` checks the ledger against it
 by default: a ledger that ends before its anchor was truncated (or emptied), one whose entry at the
 anchored seq has another MAC was rewritten.
@@ -135,6 +135,19 @@ class AnchorFile:
             )
         return anchor, None
 
+    def ensure_writable(self) -> None:
+        """Create the anchor's folder and lock file, or raise :class:`AuditError` (so an append
+        refuses before its first write when its anchor could not be written)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise AuditError(
+                f"cannot open the ledger anchor lock ({exc.strerror})",
+                where=f"{self.path}.lock",
+                fix=_FIX,
+            ) from exc
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the exclusive lock of the anchor file (``<path>.lock``) for the block."""
@@ -183,7 +196,11 @@ def _flock(fd: int) -> None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Write *text* to a temp file beside *path*, fsync it, rename it over *path*, fsync the dir."""
+    """Write *text* to a temp file beside *path*, fsync it, rename it over *path*.
+
+    The folder is not fsynced: after a power loss the rename may be lost and the anchor be the
+    previous one, which is only a weaker anchor (the ledger's last batches are then not covered).
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -195,12 +212,6 @@ def _atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    with contextlib.suppress(OSError):  # not every platform can open a folder
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
 
 
 class Sink:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -204,6 +205,11 @@ class Ledger:
         self.engine = engine
         self._settings = settings
         self._config: LedgerConfig | None = None
+        self._anchor_ready = False
+        # anchors are coalesced: the newest committed head waits here for the thread writing one
+        self._pending: Head | None = None
+        self._pending_lock = threading.Lock()
+        self._anchoring = threading.Lock()
         self.insert_sql = f"INSERT INTO audit_entry ({COLUMNS}) VALUES ({placeholders(engine, 9)})"
         self.update_sql = (
             f"UPDATE audit_head SET seq = {placeholders(engine, 1)}, "
@@ -233,27 +239,53 @@ class Ledger:
             return tx.append_checked(checked)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[LedgerTransaction]:
+    def transaction(self, *, anchor: bool = True) -> Iterator[LedgerTransaction]:
         """A write transaction that holds the head lock from its start, for a state change and
-        its audit entries; anchors the new head after the commit.
+        its audit entries; anchors the new head after the commit (with ``anchor=False`` the
+        caller calls :meth:`flush_anchor` itself, e.g. after releasing its own locks).
 
         Refuses (:class:`AuditError`, before any write) when the ledger cannot be appended to
-        safely: an unkeyed troth 0.1 ledger, another process's secret, or a ledger that no longer
-        matches its anchor (truncated, rewritten or restored).
+        safely: an unkeyed troth 0.1 ledger, another process's secret, an anchor file that
+        cannot be written, or a ledger that no longer matches its anchor (truncated, rewritten
+        or restored).
         """
         cfg = self.config
-        with cfg.anchors.locked():
-            with connect(self.engine, write_lock=True) as conn, conn.begin():
-                head = read_head_row(conn, for_update=True)
-                if head is None:
-                    read_head(conn)  # raises the missing-head error
-                    raise AssertionError  # pragma: no cover
-                self._check_head(conn, head, cfg)
-                tx = LedgerTransaction(self, conn, head)
-                yield tx
-                tx._finish()
-            if tx.entries:
-                self._anchor(tx.head)
+        if not self._anchor_ready:
+            cfg.anchors.ensure_writable()
+            self._anchor_ready = True
+        with connect(self.engine, write_lock=True) as conn, conn.begin():
+            head = read_head_row(conn, for_update=True)
+            if head is None:
+                read_head(conn)  # raises the missing-head error
+                raise AssertionError  # pragma: no cover
+            self._check_head(conn, head, cfg)
+            tx = LedgerTransaction(self, conn, head)
+            yield tx
+            tx._finish()
+        if tx.entries:
+            with self._pending_lock:
+                if self._pending is None or tx.head.seq > self._pending.seq:
+                    self._pending = tx.head
+            if anchor:
+                self.flush_anchor()
+
+    def flush_anchor(self) -> None:
+        """Write the newest committed head to the anchor file and the sink.
+
+        Coalesced: when another thread is writing an anchor, this returns at once and that thread
+        writes the newest head after its own (one fsync for many batches under load).
+        """
+        while self._anchoring.acquire(blocking=False):
+            try:
+                with self._pending_lock:
+                    target, self._pending = self._pending, None
+                if target is not None:
+                    self._write_anchor(target)
+            finally:
+                self._anchoring.release()
+            with self._pending_lock:
+                if self._pending is None:
+                    return
 
     def _check_head(self, conn: Connection, head: HeadRow, cfg: LedgerConfig) -> None:
         if head.key_id is None and head.seq > 0:
@@ -287,12 +319,13 @@ class Ledger:
         if why:
             raise AuditError(why, where=str(cfg.anchors.path), fix=_REANCHOR)
 
-    def _anchor(self, head: Head) -> None:
+    def _write_anchor(self, head: Head) -> None:
         """Move the anchor to *head* (after the commit); a failure is logged, not raised."""
         cfg = self.config
         anchor = new_anchor(cfg.db, head.seq, head.hash, cfg.key_id)
         try:
-            written = cfg.anchors.advance(anchor)
+            with cfg.anchors.locked():
+                written = cfg.anchors.advance(anchor)
         except (AuditError, OSError) as exc:
             log.warning("ledger anchor %s not written: %s", cfg.anchors.path, exc)
             return

@@ -57,46 +57,45 @@ def upgrade_ledger(
     """Re-chain a troth 0.1 (unkeyed) ledger with the MAC; a no-op for a keyed one."""
     ledger = Ledger(engine, settings=settings)
     cfg = ledger.config
-    with cfg.anchors.locked():
-        with connect(engine, write_lock=True) as conn, conn.begin():
-            row = read_head_row(conn, for_update=True)
-            if row is None:
-                read_head(conn)  # raises: the head row is missing
-                raise AssertionError  # pragma: no cover
-            if row.key_id is not None:
-                if row.key_id != cfg.key_id:
-                    raise AuditError(
-                        f"the ledger is chained with key id {row.key_id}; this TROTH_SECRET_KEY "
-                        f"gives key id {cfg.key_id}",
-                        where="audit_head",
-                        fix="run with the TROTH_SECRET_KEY the ledger was written with",
-                    )
-                return Upgraded(0, Head(row.seq, row.hash))
-            if row.seq == 0:
-                conn.exec_driver_sql(ledger.update_sql, (0, GENESIS, cfg.key_id))
-                return Upgraded(0, Head(0, GENESIS))
-            old = check_chain(
-                stream_entries(conn),
-                key=cfg.key,
-                source=safe_url(engine.url),
-                head=Head(row.seq, row.hash),
-                legacy=True,
-            )
-            if not old.ok:
-                raise LedgerTamperedError(
-                    f"the troth 0.1 ledger does not verify ({old.line()}); it was not upgraded",
-                    where=safe_url(engine.url),
-                    fix="restore the ledger from a backup and find out who changed it",
+    with connect(engine, write_lock=True) as conn, conn.begin():
+        row = read_head_row(conn, for_update=True)
+        if row is None:
+            read_head(conn)  # raises: the head row is missing
+            raise AssertionError  # pragma: no cover
+        if row.key_id is not None:
+            if row.key_id != cfg.key_id:
+                raise AuditError(
+                    f"the ledger is chained with key id {row.key_id}; this TROTH_SECRET_KEY "
+                    f"gives key id {cfg.key_id}",
+                    where="audit_head",
+                    fix="run with the TROTH_SECRET_KEY the ledger was written with",
                 )
-            last = _rechain(conn, cfg.key)
-            tx = LedgerTransaction(ledger, conn, HeadRow(row.seq, last, cfg.key_id))
-            tx.append(
-                "ledger.upgraded",
-                {"format": 2, "legacy_entries": row.seq, "legacy_head_sha256": row.hash},
-                actor=actor,
+            return Upgraded(0, Head(row.seq, row.hash))
+        if row.seq == 0:
+            conn.exec_driver_sql(ledger.update_sql, (0, GENESIS, cfg.key_id))
+            return Upgraded(0, Head(0, GENESIS))
+        old = check_chain(
+            stream_entries(conn),
+            key=cfg.key,
+            source=safe_url(engine.url),
+            head=Head(row.seq, row.hash),
+            legacy=True,
+        )
+        if not old.ok:
+            raise LedgerTamperedError(
+                f"the troth 0.1 ledger does not verify ({old.line()}); it was not upgraded",
+                where=safe_url(engine.url),
+                fix="restore the ledger from a backup and find out who changed it",
             )
-            tx._finish()
-        ledger._anchor(tx.head)
+        last = _rechain(conn, cfg.key)
+        tx = LedgerTransaction(ledger, conn, HeadRow(row.seq, last, cfg.key_id))
+        tx.append(
+            "ledger.upgraded",
+            {"format": 2, "legacy_entries": row.seq, "legacy_head_sha256": row.hash},
+            actor=actor,
+        )
+        tx._finish()
+    ledger._write_anchor(tx.head)
     return Upgraded(row.seq, tx.head)
 
 

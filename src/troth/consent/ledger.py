@@ -143,6 +143,8 @@ class ConsentLedger:
                 finally:
                     for t in batch:
                         t.done = True
+        # anchored outside the write lock, so the next group commits while the anchor is fsynced
+        self.audit.flush_anchor()
         if ticket.error is not None:
             raise ticket.error
         by_uid = {r["event_uid"]: r for r in unique}
@@ -185,7 +187,7 @@ class ConsentLedger:
             for r, checked in zip(t.rows, t.audit, strict=True):
                 rows.setdefault(r["event_uid"], r)
                 audit.setdefault(r["event_uid"], checked)
-        with self.audit.transaction() as tx:
+        with self.audit.transaction(anchor=False) as tx:
             inserted = _insert_new(tx.conn, list(rows.values()))
             new = [r for uid, r in rows.items() if uid in inserted]
             tx.append_checked([audit[r["event_uid"]] for r in new])
