@@ -10,7 +10,6 @@ file (``TROTH_HOME/ledger-anchor``) is checked by default, an ``--anchor SEQ:HAS
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +20,13 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from troth.audit.coverage import Missing, missing_entries
-from troth.audit.hashing import GENESIS, canonical_json, legacy_entry_hash, mac_input
+from troth.audit.hashing import (
+    GENESIS,
+    canonical_json,
+    legacy_entry_hash,
+    mac_input,
+    mac_state,
+)
 from troth.audit.ledger import Head, LedgerConfig, read_head_row, stream_entries
 from troth.errors import AuditError, LedgerTamperedError
 from troth.store.db import connect, safe_url
@@ -115,7 +120,7 @@ def check_chain(
     ``(label, head)`` pairs recorded outside the database. With *legacy*, entries are checked
     with troth 0.1's unkeyed SHA-256 (only ``troth audit upgrade`` does that).
     """
-    digest_of = hmac.digest
+    base = mac_state(key)
     expected = 1
     last = GENESIS
     before_last = ""
@@ -137,8 +142,9 @@ def check_chain(
             if legacy:
                 computed = legacy_entry_hash(seq, ts, kind, actor, subject, data, prev)
             else:
-                msg = mac_input(seq, ts, kind, actor, subject, data, prev, ref)
-                computed = digest_of(key, msg, "sha256").hex()
+                mac = base.copy()
+                mac.update(mac_input(seq, ts, kind, actor, subject, data, prev, ref))
+                computed = mac.hexdigest()
         except (TypeError, ValueError):
             return bad(expected, "a field has the wrong type (entry edited)")
         if prev != last:
