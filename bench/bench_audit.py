@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None, help="folder for the SQLite files")
     args = ap.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="troth-bench-"))
+    os.environ["TROTH_HOME"] = str(folder / "home")  # the ledger key and anchor of this run
     rows: list[tuple[str, str, str]] = []
 
     # 1. batched appends

@@ -263,6 +263,7 @@ def main() -> None:
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        os.environ["TROTH_HOME"] = str(tmp / "home")  # the ledger key and anchor of this run
         if "allows" in only:
             bench_allows(tmp)
         if "ledger" in only:

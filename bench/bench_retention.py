@@ -156,6 +156,7 @@ def troth_sweep(batch: int, workdir: Path) -> tuple[float, int, float, int]:
     (proj / "policy.yaml").write_text(policy)
     (proj / "datamap.yaml").write_text(DATAMAP)
     os.environ["TROTH_CONN_BENCH"] = url(DB)
+    os.environ["TROTH_HOME"] = str(workdir / "home")  # the ledger key and anchor of this run
     state = open_store(f"sqlite:///{workdir / 'state.db'}")
     project = load_project(proj)
     with open_stores() as stores:

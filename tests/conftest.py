@@ -99,3 +99,12 @@ def troth_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TROTH_SECRET_KEY", "test-secret-key-0123456789abcdef")
     monkeypatch.delenv("TROTH_DATABASE_URL", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _own_troth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own TROTH_HOME: the ledger's key and anchor file live there, so no test
+    writes them into the working directory or shares them with another test."""
+    monkeypatch.setenv("TROTH_HOME", str(tmp_path / "troth-home"))
+    for name in ("TROTH_LEDGER_ANCHOR", "TROTH_LEDGER_SINK"):
+        monkeypatch.delenv(name, raising=False)

@@ -54,7 +54,7 @@ def test_verify_tampered_exits_1_naming_the_first_bad_entry(
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
-    assert "entry 3: hash mismatch (entry edited)" in lines[0]
+    assert "entry 3: MAC mismatch (entry edited" in lines[0]
     assert main(["audit", "verify", "--db", ledger_url, "--json"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["ok"] is False
@@ -75,10 +75,16 @@ def test_head_prints_an_anchor_that_verify_accepts(
         "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_entry WHERE seq = 4)",
     )
     capsys.readouterr()
-    assert main(["audit", "verify", "--db", ledger_url]) == 0  # consistent without the anchor
+    # consistent without an anchor; the anchor file in TROTH_HOME catches it by default
+    assert main(["audit", "verify", "--db", ledger_url, "--no-anchor-file"]) == 0
     capsys.readouterr()
-    assert main(["audit", "verify", "--db", ledger_url, "--anchor", anchor]) == 1
-    assert "entry 5: missing: the anchor covers entries up to 5" in capsys.readouterr().err
+    assert main(["audit", "verify", "--db", ledger_url]) == 1
+    assert "entry 5: missing: the anchor in " in capsys.readouterr().err
+    args = ["audit", "verify", "--db", ledger_url, "--no-anchor-file", "--anchor", anchor]
+    assert main(args) == 1
+    assert "entry 5: missing: the published anchor records entries up to 5" in (
+        capsys.readouterr().err
+    )
 
 
 def test_export_round_trips_through_verify_file(
@@ -164,5 +170,5 @@ def test_console_script_in_a_subprocess(ledger_url: str) -> None:
     )
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1
-    assert "entry 2: hash mismatch (entry edited)" in bad.stderr
+    assert "entry 2: MAC mismatch (entry edited" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import re
@@ -45,20 +46,30 @@ def test_append_chains_entries_and_verify_passes(state_url: str) -> None:
     assert result.ok
     assert result.checked == 5
     assert result.last == Head(5, more[-1].hash)
-    assert result.line() == f"ok: 5 entries, chain intact, head 5:{more[-1].hash}"
+    assert result.line() == (
+        f"ok: 5 entries, chain intact, head 5:{more[-1].hash}; anchor at entry 5 matches"
+    )
     assert [e.seq for e in ledger.tail(2)] == [4, 5]
     engine.dispose()
 
 
-def test_hash_is_the_documented_formula_over_the_stored_canonical_json(sqlite_url: str) -> None:
+def test_mac_is_the_documented_formula_over_the_whole_entry(
+    sqlite_url: str, troth_env: object
+) -> None:
     engine = open_store(sqlite_url)
     e = Ledger(engine).append(
         "retention.run", {"rows": 3, "table": "orders", "é": "ü"}, actor="cli"
     )
     assert e.data_json == '{"rows":3,"table":"orders","é":"ü"}' == canonical_json(e.data)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", e.ts)
-    text = f"1|{e.ts}|retention.run|cli||{e.data_json}|{GENESIS}"
-    assert e.hash == hashlib.sha256(text.encode()).hexdigest()
+    # docs/audit.md: HKDF-SHA256 of TROTH_SECRET_KEY, then HMAC-SHA256 of the canonical JSON
+    secret = b"test-secret-key-0123456789abcdef"
+    prk = hmac.new(b"\0" * 32, secret, hashlib.sha256).digest()
+    key = hmac.new(prk, b"troth/audit-ledger/mac/v2\x01", hashlib.sha256).digest()
+    whole = {"seq": 1, "ts": e.ts, "kind": "retention.run", "actor": "cli", "subject": None,
+             "data": e.data_json, "prev": GENESIS, "ref": None, "v": 2}  # fmt: skip
+    assert e.hash == hmac.new(key, canonical_json(whole).encode(), hashlib.sha256).hexdigest()
+    assert e.hash != hashlib.sha256(canonical_json(whole).encode()).hexdigest()
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT data FROM audit_entry").scalar_one() == e.data_json
     engine.dispose()
@@ -103,7 +114,8 @@ def test_export_round_trips_and_verifies(state_url: str, tmp_path: object) -> No
     lines = buf.getvalue().splitlines()
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, 8))
     first = json.loads(lines[0])
-    assert set(first) == {"seq", "ts", "kind", "actor", "subject", "data", "prev", "hash"}
+    assert set(first) == {"seq", "ts", "kind", "actor", "subject", "data", "prev", "hash", "ref"}
+    assert first["ref"] is None
     assert first["hash"] == entries[0].hash
     assert first["data"] == {"n": 0, "f": 0.1}
     assert verify_file(io.StringIO(buf.getvalue()), anchor=ledger.head()).ok
@@ -115,21 +127,26 @@ def test_anchor_catches_a_rewritten_ledger(sqlite_url: str, tmp_path: object) ->
     ledger = Ledger(engine)
     ledger.append_many([("retention.run", {"rows": i}, "cli", None) for i in range(4)])
     published = ledger.head()
-    # rewrite the whole ledger consistently (head row too): only the anchor can tell
+    # rewrite the whole ledger consistently (head row too), with the key: troth refuses to append
+    # onto a ledger behind its anchor file ...
     with engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM audit_entry")
         conn.exec_driver_sql(f"UPDATE audit_head SET seq = 0, hash = '{GENESIS}'")
+    with pytest.raises(AuditError, match="ends at entry 0 but its anchor records 4 entries"):
+        ledger.append("retention.run", {"rows": 9}, actor="cli")
+    # ... so the forger also removes the anchor file (host access): only the published one tells
+    ledger.config.anchors.path.unlink()
     ledger.append_many([("retention.run", {"rows": 9}, "cli", None) for _ in range(6)])
     assert verify(engine).ok
     result = verify(engine, anchor=published)
     assert result.first_bad == 4
     assert "anchor" in (result.reason or "")
-    with pytest.raises(
-        LedgerTamperedError, match="entry 4: hash differs from the published anchor"
-    ):
+    with pytest.raises(LedgerTamperedError, match="entry 4: MAC differs from the published anchor"):
         result.raise_if_tampered()
     short = verify(engine, anchor=Head(9, published.hash))
-    assert short.line().startswith("entry 7: missing: the anchor covers entries up to 9")
+    assert short.line().startswith(
+        "entry 7: missing: the published anchor records entries up to 9, the ledger ends at 6"
+    )
 
 
 def test_parse_anchor() -> None:

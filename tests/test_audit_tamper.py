@@ -2,7 +2,9 @@
 
 Ledgers are generated with hypothesis, then tampered with in SQL (UPDATE/DELETE/INSERT on SQLite)
 and in JSONL exports: edit a field, delete an entry (including the last), swap two entries, insert
-a forged entry with a valid hash, edit an entry and recompute its hash.
+a forged entry with a valid MAC, edit an entry and recompute its MAC. The forger here HAS the
+ledger key (an insider on the host), so these tests exercise the chain's links, the head row and
+the anchors; tests/test_audit_mac.py covers a forger without the key.
 """
 
 from __future__ import annotations
@@ -18,12 +20,23 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from troth.audit import GENESIS, Entry, Event, Head, Ledger, entry_hash, export, verify, verify_file
+from troth.audit import (
+    GENESIS,
+    Entry,
+    Event,
+    Head,
+    Ledger,
+    LedgerConfig,
+    entry_mac,
+    export,
+    verify,
+    verify_file,
+)
 from troth.store import open_store
 
 KINDS = ["policy.version", "dsr.transition", "consent.given", "consent.withdrawn", "retention.run"]
 DATA_KEYS = ["request_id", "purpose", "rows", "table", "version", "sha256", "state", "ratio"]
-FIELDS = ["seq", "ts", "kind", "actor", "subject", "data", "prev", "hash"]
+FIELDS = ["seq", "ts", "kind", "actor", "subject", "data", "prev", "hash", "ref"]
 CONTENT = ["ts", "kind", "actor", "subject", "data"]
 
 values = st.one_of(
@@ -78,27 +91,33 @@ def changed(field: str, value: Any) -> Any:
         return ("1" if value[0] == "0" else "0") + value[1:]
     if field == "subject":
         return "h:forged" if value is None else None
+    if field == "ref":
+        return "consent_event:forged" if value is None else None
     if field == "data":
         return {**value, "zz_forged": 1} if isinstance(value, dict) else '{"zz_forged":1}'
     return value + "x"
 
 
-def forged_entry(seq: int, prev: str) -> Entry:
+def key_of(engine: Any) -> bytes:
+    return LedgerConfig.of(engine).key
+
+
+def forged_entry(seq: int, prev: str, key: bytes) -> Entry:
     ts, data = "2020-01-01T00:00:00.000000+00:00", '{"forged":true}'
-    digest = entry_hash(seq, ts, "consent.given", "cli", None, data, prev)
+    digest = entry_mac(key, seq, ts, "consent.given", "cli", None, data, prev)
     return Entry(seq, ts, "consent.given", "cli", None, data, prev, digest)
 
 
-def rehashed(e: Entry, field: str) -> Entry:
-    fields = {f: getattr(e, f) for f in ("seq", "ts", "kind", "actor", "subject", "prev")}
+def rehashed(e: Entry, field: str, key: bytes) -> Entry:
+    fields = {f: getattr(e, f) for f in ("seq", "ts", "kind", "actor", "subject", "prev", "ref")}
     data_json = e.data_json
     if field == "data":
         data_json = json.dumps({**e.data, "zz_forged": 1}, sort_keys=True, separators=(",", ":"))
     else:
         fields[field] = changed(field, fields[field])
-    digest = entry_hash(
-        fields["seq"], fields["ts"], fields["kind"], fields["actor"], fields["subject"],
-        data_json, fields["prev"],
+    digest = entry_mac(
+        key, fields["seq"], fields["ts"], fields["kind"], fields["actor"], fields["subject"],
+        data_json, fields["prev"], fields["ref"],
     )  # fmt: skip
     return Entry(**fields, data_json=data_json, hash=digest)
 
@@ -118,6 +137,7 @@ def fresh_ledger(engine: sa.Engine, batches: list[list[Event]]) -> list[Entry]:
         conn.exec_driver_sql("DELETE FROM audit_entry")
         conn.exec_driver_sql(f"UPDATE audit_head SET seq = 0, hash = '{GENESIS}'")
     ledger = Ledger(engine)
+    ledger.config.anchors.path.unlink(missing_ok=True)  # a new ledger for each example
     for batch in batches:
         ledger.append_many(batch)
     entries = ledger.tail(10_000)
@@ -128,7 +148,7 @@ def fresh_ledger(engine: sa.Engine, batches: list[list[Event]]) -> list[Entry]:
 # --- tampering in SQL -------------------------------------------------------------------------
 
 
-def tamper_sql(engine: sa.Engine, entries: list[Entry], t: Tamper) -> None:
+def tamper_sql(engine: Any, entries: list[Entry], t: Tamper, key: bytes) -> None:
     e = entries[t.k - 1]
     with engine.begin() as conn:
         run = conn.exec_driver_sql
@@ -141,21 +161,25 @@ def tamper_sql(engine: sa.Engine, entries: list[Entry], t: Tamper) -> None:
             a, b = entries[t.k - 1], entries[t.j - 1]
             cols = ", ".join(f"{c} = ?" for c in FIELDS[1:])
             for src, dst in ((b, a.seq), (a, b.seq)):
-                row = (src.ts, src.kind, src.actor, src.subject, src.data_json, src.prev, src.hash)
+                row = (src.ts, src.kind, src.actor, src.subject, src.data_json, src.prev, src.hash,
+                       src.ref)  # fmt: skip
                 run(f"UPDATE audit_entry SET {cols} WHERE seq = ?", (*row, dst))
         elif t.op == "insert":  # make room at k, then insert a forged entry chained to k-1
             run("UPDATE audit_entry SET seq = -seq - 1 WHERE seq >= ?", (t.k,))
             run("UPDATE audit_entry SET seq = -seq WHERE seq < 0")
-            f = forged_entry(t.k, entries[t.k - 2].hash if t.k > 1 else GENESIS)
-            run("INSERT INTO audit_entry VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(vars_of(f)))
+            f = forged_entry(t.k, entries[t.k - 2].hash if t.k > 1 else GENESIS, key)
+            run(INSERT, tuple(vars_of(f)))
         elif t.op == "rehash":
-            r = rehashed(e, t.field)
+            r = rehashed(e, t.field, key)
             cols = ", ".join(f"{c} = ?" for c in FIELDS[1:])
             run(f"UPDATE audit_entry SET {cols} WHERE seq = ?", (*vars_of(r)[1:], e.seq))
 
 
+INSERT = f"INSERT INTO audit_entry ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})"
+
+
 def vars_of(e: Entry) -> list[Any]:
-    return [e.seq, e.ts, e.kind, e.actor, e.subject, e.data_json, e.prev, e.hash]
+    return [e.seq, e.ts, e.kind, e.actor, e.subject, e.data_json, e.prev, e.hash, e.ref]
 
 
 HYPO = settings(
@@ -170,8 +194,8 @@ def test_sql_tampering_is_caught_at_the_first_bad_entry(
 ) -> None:
     entries = fresh_ledger(engine, batches)
     t = data.draw(tampers(len(entries)))
-    tamper_sql(engine, entries, t)
-    result = verify(engine)
+    tamper_sql(engine, entries, t, key_of(engine))
+    result = verify(engine, use_anchor_file=False)  # the chain alone (anchors: test_audit_anchor)
     assert not result.ok, t
     assert result.first_bad == t.expected(), (t, result.line())
     assert result.line().startswith(f"entry {t.expected()}: ")
@@ -183,11 +207,9 @@ def test_forged_entry_appended_past_the_head_is_caught(
     engine: sa.Engine, batches: list[list[Event]], data: st.DataObject
 ) -> None:
     entries = fresh_ledger(engine, batches)
-    f = forged_entry(len(entries) + 1, entries[-1].hash)
+    f = forged_entry(len(entries) + 1, entries[-1].hash, key_of(engine))
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO audit_entry VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(vars_of(f))
-        )
+        conn.exec_driver_sql(INSERT, tuple(vars_of(f)))
     result = verify(engine)
     assert result.first_bad == len(entries) + 1
     assert "head" in (result.reason or "")
@@ -198,7 +220,7 @@ def test_forged_entry_appended_past_the_head_is_caught(
 # --- tampering in JSONL exports ---------------------------------------------------------------
 
 
-def tamper_lines(lines: list[str], entries: list[Entry], t: Tamper) -> list[str]:
+def tamper_lines(lines: list[str], entries: list[Entry], t: Tamper, key: bytes) -> list[str]:
     objs = [json.loads(line) for line in lines]
     i = t.k - 1
     if t.op == "edit":
@@ -208,12 +230,12 @@ def tamper_lines(lines: list[str], entries: list[Entry], t: Tamper) -> list[str]
     elif t.op == "swap":
         objs[i], objs[t.j - 1] = objs[t.j - 1], objs[i]
     elif t.op == "insert":
-        f = forged_entry(t.k, entries[t.k - 2].hash if t.k > 1 else GENESIS)
+        f = forged_entry(t.k, entries[t.k - 2].hash if t.k > 1 else GENESIS, key)
         for o in objs[i:]:
             o["seq"] += 1
         objs.insert(i, json.loads(f.to_json_line()))
     elif t.op == "rehash":
-        objs[i] = json.loads(rehashed(entries[i], t.field).to_json_line())
+        objs[i] = json.loads(rehashed(entries[i], t.field, key).to_json_line())
     return [json.dumps(o) + "\n" for o in objs]
 
 
@@ -229,7 +251,8 @@ def test_jsonl_tampering_is_caught_at_the_first_bad_entry(
     anchor = Head(len(entries), entries[-1].hash)
     assert verify_file(io.StringIO("".join(lines)), anchor=anchor).ok
     t = data.draw(tampers(len(entries)))
-    result = verify_file(io.StringIO("".join(tamper_lines(lines, entries, t))), anchor=anchor)
+    tampered = tamper_lines(lines, entries, t, key_of(engine))
+    result = verify_file(io.StringIO("".join(tampered)), anchor=anchor)
     assert not result.ok, t
     assert result.first_bad == t.expected(), (t, result.line())
 
@@ -240,13 +263,13 @@ def test_jsonl_tampering_is_caught_at_the_first_bad_entry(
 @pytest.mark.parametrize(
     ("tamper", "reason"),
     [
-        (Tamper("edit", 3, field="data"), "entry 3: hash mismatch (entry edited)"),
+        (Tamper("edit", 3, field="data"), "entry 3: MAC mismatch (entry edited"),
         (Tamper("delete", 3), "entry 3: expected seq 3, found 4"),
         (Tamper("delete", 5), "entry 5: missing: the head records 5 entries"),
-        (Tamper("swap", 2, 4), "entry 2: hash mismatch"),
+        (Tamper("swap", 2, 4), "entry 2: MAC mismatch"),
         (Tamper("insert", 2), "entry 2: entry 3 links past it to entry 1 (forged entry inserted)"),
         (Tamper("rehash", 2, field="kind"), "entry 2: entry 3 does not link to it"),
-        (Tamper("rehash", 5, field="data"), "entry 5: hash differs from the head row"),
+        (Tamper("rehash", 5, field="data"), "entry 5: MAC differs from the head row"),
     ],
 )
 def test_each_tampering_named_on_each_engine(state_url: str, tamper: Tamper, reason: str) -> None:
@@ -256,8 +279,8 @@ def test_each_tampering_named_on_each_engine(state_url: str, tamper: Tamper, rea
     sql_engine = engine
     if engine.dialect.name == "postgresql":  # the helpers use qmark SQL; run them through SA text
         sql_engine = _QmarkAdapter.wrap(engine)
-    tamper_sql(sql_engine, entries, tamper)
-    result = verify(engine)
+    tamper_sql(sql_engine, entries, tamper, key_of(engine))
+    result = verify(engine, use_anchor_file=False)
     assert result.line().startswith(reason), result.line()
     engine.dispose()
 

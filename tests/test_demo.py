@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from troth.audit import verify
 from troth.cli import main
+from troth.config import Settings
 from troth.demo import DEMO_PERSON, find_examples, run_demo
 from troth.errors import ConfigError
 from troth.store import open_store
@@ -36,7 +37,8 @@ def test_demo_checks_renders_and_records(tmp_path: Path) -> None:
         for i in range(1, ex.promises + 1):
             assert f"{prefix}-{i}" in text
     assert result.verified.ok
-    engine = open_store(f"sqlite:///{tmp_path / 'out' / 'troth.db'}")
+    # the demo keeps its secret key (so its ledger key) and its anchor in its own TROTH_HOME
+    engine = open_store(Settings.from_env({"TROTH_HOME": str(tmp_path / "out")}))
     with engine.connect() as conn:
         kinds = [r[0] for r in conn.execute(sa.text("SELECT kind FROM audit_entry ORDER BY seq"))]
         data = [json.loads(r[0]) for r in conn.execute(sa.text("SELECT data FROM audit_entry"))]

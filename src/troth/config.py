@@ -3,7 +3,12 @@
 ``TROTH_HOME``          folder for troth's state (default ``./.troth``)
 ``TROTH_DATABASE_URL``  SQLAlchemy URL of troth's state DB (default SQLite file in ``TROTH_HOME``)
 ``TROTH_SECRET_KEY``    key for keyed hashes (hex or text); default: a random key created once in
-                        ``TROTH_HOME/secret.key`` with mode 0600
+                        ``TROTH_HOME/secret.key`` with mode 0600. The audit ledger's MAC key is
+                        derived from it (:func:`troth.audit.hashing.ledger_key`)
+``TROTH_LEDGER_ANCHOR`` file where every append batch anchors the ledger's head, outside the state
+                        DB (default ``TROTH_HOME/ledger-anchor``)
+``TROTH_LEDGER_SINK``   optional external copy of each anchor: an ``http(s)://`` webhook (POST of
+                        the anchor as JSON) or a file path (one JSON line appended per anchor)
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from troth.errors import ConfigError
@@ -22,6 +27,18 @@ class Settings:
     home: Path
     database_url: str
     secret_key: bytes = field(repr=False)
+    #: the ledger anchor file; ``None``: ``home / "ledger-anchor"``
+    anchor_file: Path | None = None
+    #: external anchor sink (webhook URL or file path), or ``None``
+    ledger_sink: str | None = None
+
+    @property
+    def ledger_anchor(self) -> Path:
+        return self.anchor_file if self.anchor_file is not None else self.home / "ledger-anchor"
+
+    def with_database(self, url: str) -> Settings:
+        """The same settings with another state database URL."""
+        return replace(self, database_url=url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,7 +53,14 @@ class Settings:
                 where="environment",
                 fix="set it to at least 32 random characters, e.g. `openssl rand -hex 32`",
             )
-        return cls(home=home, database_url=url, secret_key=key)
+        anchor = env.get("TROTH_LEDGER_ANCHOR")
+        return cls(
+            home=home,
+            database_url=url,
+            secret_key=key,
+            anchor_file=Path(anchor).expanduser() if anchor else None,
+            ledger_sink=env.get("TROTH_LEDGER_SINK") or None,
+        )
 
 
 def _file_key(path: Path) -> bytes:

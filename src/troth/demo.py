@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from troth.audit import Ledger, VerifyResult, verify
+from troth.config import Settings
 from troth.errors import ConfigError
 from troth.policy.checks import Severity, run_checks
 from troth.policy.render import (
@@ -76,9 +77,10 @@ def _sha256(data: bytes) -> str:
 DEMO_PERSON = {"mydigisoft": "customer7@example.com", "plus": "owner7@example.com"}
 
 
-def _request(result: ExampleResult, project: Project, root: Path, out: Path, db_url: str) -> None:
+def _request(
+    result: ExampleResult, project: Project, root: Path, out: Path, settings: Settings
+) -> None:
     """Fill a fictional demo store, then export and erase one person's data from it."""
-    from troth.config import Settings
     from troth.datamap.demo import create_demo_db
     from troth.dsr import Identity, access, erase
 
@@ -88,7 +90,6 @@ def _request(result: ExampleResult, project: Project, root: Path, out: Path, db_
     url = f"sqlite:///{store}"
     create_demo_db(url, result.name, customers=50, examples_dir=root)
     env = {f"TROTH_CONN_{ds.connection.upper()}": url for ds in project.datamap.datamap.datasets()}
-    settings = Settings.from_env({"TROTH_HOME": str(out), "TROTH_DATABASE_URL": db_url})
     who = [Identity("email", DEMO_PERSON[result.name])]
     export = out / result.name / "access-export.zip"
     got = access(project, who, output=export, settings=settings, env=env, actor=ACTOR)
@@ -106,7 +107,11 @@ def run_demo(
     """Check and render each example into ``out/<name>/``, record each step, verify the ledger."""
     root = examples or find_examples()
     out.mkdir(parents=True, exist_ok=True)
-    engine = open_store(db_url or f"sqlite:///{out / 'troth.db'}")
+    # the demo's own TROTH_HOME is *out*: its secret key (so the ledger's key) and ledger anchor
+    settings = Settings.from_env(
+        {"TROTH_HOME": str(out), "TROTH_DATABASE_URL": db_url or f"sqlite:///{out / 'troth.db'}"}
+    )
+    engine = open_store(settings)
     ledger = Ledger(engine)
     results: list[ExampleResult] = []
     try:
@@ -160,7 +165,7 @@ def run_demo(
                 result.files[filename] = _sha256(data)
             ledger.append("policy.render", {"policy": meta.id, "files": result.files}, actor=ACTOR)
             progress(f"serving a data-subject request on the examples/{name} demo store")
-            _request(result, project, root, out, engine.url.render_as_string(hide_password=False))
+            _request(result, project, root, out, settings)
             results.append(result)
         progress("verifying the audit ledger")
         verified = verify(engine)

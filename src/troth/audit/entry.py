@@ -17,7 +17,8 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """An entry as stored: ``data_json`` is the canonical JSON text that was hashed."""
+    """An entry as stored: ``data_json`` is the canonical JSON text the MAC covers, ``hash`` the
+    MAC and ``ref`` the audited row it is about (``consent_event:<uid>``), if any."""
 
     seq: int
     ts: str
@@ -27,6 +28,7 @@ class Entry:
     data_json: str
     prev: str
     hash: str
+    ref: str | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -37,16 +39,17 @@ class Entry:
         """One JSONL line with every field; ``data`` is embedded as the exact hashed text."""
         q = _quote
         subject = "null" if self.subject is None else q(self.subject)
+        ref = "null" if self.ref is None else q(self.ref)
         return (
             f'{{"seq": {int(self.seq)}, "ts": {q(self.ts)}, "kind": {q(self.kind)}, '
             f'"actor": {q(self.actor)}, "subject": {subject}, "data": {self.data_json}, '
-            f'"prev": {q(self.prev)}, "hash": {q(self.hash)}}}'
+            f'"prev": {q(self.prev)}, "hash": {q(self.hash)}, "ref": {ref}}}'
         )
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Entry:
-        seq, ts, kind, actor, subject, data_json, prev, hash_ = row
-        return cls(int(seq), ts, kind, actor, subject, data_json, prev, hash_)
+        seq, ts, kind, actor, subject, data_json, prev, hash_, ref = row
+        return cls(int(seq), ts, kind, actor, subject, data_json, prev, hash_, ref)
 
 
 def check_fields(kind: str, data: Any, actor: str, subject: str | None) -> None:

@@ -45,13 +45,24 @@ def verify_cmd(
     anchor: Annotated[
         str | None, typer.Option("--anchor", help="SEQ:HASH published earlier (troth audit head).")
     ] = None,
+    anchor_file: Annotated[
+        bool,
+        typer.Option(
+            "--anchor-file/--no-anchor-file",
+            help="Check against the anchor troth keeps in TROTH_HOME (default: on).",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Check the whole chain; exit 1 naming the first bad entry when it was altered."""
+    """Check the whole chain, the head, the anchors and that every audited row has its entry;
+    exit 1 naming the first bad entry (or the finding) when the ledger was altered."""
     from troth.audit import parse_anchor, verify, verify_file
 
     pinned: Head | None = parse_anchor(anchor) if anchor else None
-    result = verify_file(file, anchor=pinned) if file else verify(_engine(db), anchor=pinned)
+    if file:
+        result = verify_file(file, anchor=pinned)
+    else:
+        result = verify(_engine(db), anchor=pinned, use_anchor_file=anchor_file)
     if as_json:
         console.out(json.dumps(result.to_dict()), highlight=False)
         raise typer.Exit(0 if result.ok else 1)
@@ -79,6 +90,59 @@ def export_cmd(
     except BrokenPipeError:  # `troth audit export | head`: the reader had enough
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+@app.command("upgrade")
+def upgrade_cmd(db: DbOption = None) -> None:
+    """Re-chain a ledger written by troth 0.1 (unkeyed SHA-256) with the keyed MAC, once.
+
+    The old chain is verified first; a ledger that does not verify is left as it is (exit 1).
+    """
+    from troth.audit.upkeep import upgrade_ledger
+
+    done = upgrade_ledger(_engine(db))
+    if done.legacy:
+        console.out(
+            f"upgraded: {done.legacy} entries re-chained with the MAC, head {done.head.anchor()}",
+            highlight=False,
+        )
+    else:
+        console.out(f"nothing to upgrade: head {done.head.anchor()}", highlight=False)
+
+
+@app.command("anchor")
+def anchor_cmd(
+    db: DbOption = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Move the anchor to the current head, after a restore from a backup "
+            "(only when the ledger verifies without the anchor).",
+        ),
+    ] = False,
+) -> None:
+    """Show the anchor troth keeps for this database outside it (TROTH_LEDGER_ANCHOR)."""
+    from troth.audit import LedgerConfig
+    from troth.audit.upkeep import reset_anchor
+
+    engine = _engine(db)
+    cfg = LedgerConfig.of(engine)
+    if reset:
+        old, head = reset_anchor(engine)
+        before = f"{old.seq}:{old.hash}" if old else "none"
+        console.out(f"anchor reset: {before} -> {head.anchor()}", highlight=False)
+        return
+    recorded, problem = cfg.anchors.read(cfg.db)
+    if problem:
+        from troth.errors import LedgerTamperedError
+
+        raise LedgerTamperedError(problem, where=str(cfg.anchors.path))
+    if recorded is None:
+        console.out(f"no anchor for this database in {cfg.anchors.path}", highlight=False)
+        return
+    text = f"{recorded.seq}:{recorded.hash}  {recorded.ts}  {cfg.anchors.path}"
+    console.out(text, highlight=False)
 
 
 @app.command("head")

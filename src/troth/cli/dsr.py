@@ -56,7 +56,7 @@ def _ids(
 
 def _settings(db: str | None) -> Settings:
     s = Settings.from_env()
-    return Settings(home=s.home, database_url=db, secret_key=s.secret_key) if db else s
+    return s.with_database(db) if db else s
 
 
 @contextmanager

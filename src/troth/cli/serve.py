@@ -31,7 +31,7 @@ def _open_store(settings: Settings) -> Engine:
 def _settings(db: str | None) -> Settings:
     settings = Settings.from_env()
     if db:
-        settings = Settings(home=settings.home, database_url=db, secret_key=settings.secret_key)
+        settings = settings.with_database(db)
     return settings
 
 

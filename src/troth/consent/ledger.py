@@ -5,8 +5,10 @@
 >>> ledger.record(NewEvent("ada@example.test", "marketing_email", "withdrawn"))  # same call
 
 Subjects are stored as troth's keyed hash of the identifier (:func:`subject_ref`); IP addresses only
-as a keyed hash. Every stored event is also appended to the audit ledger (ids and hashes). An event
-replayed with the same content is stored once (``event_uid`` is its content hash).
+as a keyed hash. Every stored event has its audit ledger entry (ids and hashes), written in the SAME
+transaction: an event whose entry the ledger refuses is not stored, and a crash leaves both or
+neither. An event replayed with the same content is stored once (``event_uid`` is its content
+hash).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from troth.audit import Event, Ledger, keyed_hash
+from troth.audit import Event, Ledger, check_events, keyed_hash
 from troth.audit.hashing import KEYED_PREFIX, utc_timestamp
+from troth.audit.ledger import Checked
 from troth.consent.events import (
     ConsentState,
     EventKind,
@@ -53,12 +56,14 @@ def subject_ref(key: bytes, identifier: str) -> str:
 
 
 class _Ticket:
-    """Rows one caller asked to write, and how that went (set by the group writer)."""
+    """Rows one caller asked to write, their checked audit entries, and how that went (set by
+    the group writer)."""
 
-    __slots__ = ("done", "error", "rows")
+    __slots__ = ("audit", "done", "error", "rows")
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, rows: list[dict[str, Any]], audit: list[Checked]) -> None:
         self.rows = rows
+        self.audit = audit
         self.done = False
         self.error: BaseException | None = None
 
@@ -119,7 +124,9 @@ class ConsentLedger:
         if not rows:
             return []
         unique = list({r["event_uid"]: r for r in rows}.values())
-        ticket = _Ticket(unique)
+        # the audit entries are checked before anything is queued: a refused entry (a personal
+        # value in channel) refuses the request, and no other caller's batch
+        ticket = _Ticket(unique, check_events(_audit_event(r) for r in unique))
         with self._queue_lock:
             self._queue.append(ticket)
         # group commit: whoever holds the write lock writes every queued ticket in one transaction
@@ -128,7 +135,7 @@ class ConsentLedger:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
                 try:
-                    self._write([r for t in batch for r in t.rows])
+                    self._write(batch)
                 except BaseException as exc:
                     for t in batch:
                         t.error = exc
@@ -136,6 +143,8 @@ class ConsentLedger:
                 finally:
                     for t in batch:
                         t.done = True
+        # anchored outside the write lock, so the next group commits while the anchor is fsynced
+        self.audit.flush_anchor()
         if ticket.error is not None:
             raise ticket.error
         by_uid = {r["event_uid"]: r for r in unique}
@@ -170,28 +179,20 @@ class ConsentLedger:
     def _notice_hash(self, subject: str, event_uid: str) -> str:
         return next(e.notice_hash for e in self.history(subject) if e.event_uid == event_uid)
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
-        unique = list({r["event_uid"]: r for r in rows}.values())
-        with connect(self.engine, write_lock=True) as conn, conn.begin():
-            inserted = _insert_new(conn, unique)
-        new = [r for r in unique if r["event_uid"] in inserted]
+    def _write(self, batch: list[_Ticket]) -> None:
+        """Store the new events of *batch* and their audit entries in one transaction."""
+        rows: dict[str, dict[str, Any]] = {}
+        audit: dict[str, Checked] = {}
+        for t in batch:
+            for r, checked in zip(t.rows, t.audit, strict=True):
+                rows.setdefault(r["event_uid"], r)
+                audit.setdefault(r["event_uid"], checked)
+        with self.audit.transaction(anchor=False) as tx:
+            inserted = _insert_new(tx.conn, list(rows.values()))
+            new = [r for uid, r in rows.items() if uid in inserted]
+            tx.append_checked([audit[r["event_uid"]] for r in new])
         if not new:
             return
-        self.audit.append_many(
-            Event(
-                f"consent.{r['kind']}",
-                {
-                    "event_id": r["event_uid"],
-                    "consent_id": r["consent_id"],
-                    "notice_version": r["notice_version"],
-                    "notice_hash": r["notice_hash"],
-                    "channel": r["channel"],
-                },
-                r["actor"],
-                r["subject"],
-            )
-            for r in new
-        )
         changed = {r["subject"] for r in new}
         for listener in self._listeners:
             listener(changed)
@@ -312,6 +313,22 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     if new:
         conn.execute(sqlite.insert(TABLE).on_conflict_do_nothing(index_elements=["event_uid"]), new)
     return {r["event_uid"] for r in new}
+
+
+def _audit_event(r: dict[str, Any]) -> Event:
+    """The audit entry of a consent event row: ids and hashes (the guard refuses anything else)."""
+    return Event(
+        f"consent.{r['kind']}",
+        {
+            "event_id": r["event_uid"],
+            "consent_id": r["consent_id"],
+            "notice_version": r["notice_version"],
+            "notice_hash": r["notice_hash"],
+            "channel": r["channel"],
+        },
+        r["actor"],
+        r["subject"],
+    )
 
 
 def _stored(row: dict[str, Any]) -> StoredEvent:

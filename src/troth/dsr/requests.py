@@ -1,5 +1,8 @@
 """The request lifecycle in troth's state DB, every transition in the audit ledger.
 
+A request's row and the audit entry of its new status commit in one transaction
+(:meth:`troth.audit.Ledger.transaction`): a crash leaves both or neither.
+
 received → identity_verified → approved → running → completed | failed | denied
 
 A ``failed`` request (a store was down) can run again; a ``running`` request whose process died
@@ -24,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from troth.audit import Ledger
+from troth.audit import Event, Ledger
 from troth.dsr.identity import Identity, identity_hash, identity_set_hash
 from troth.dsr.models import DsrIdentity, DsrRequest
 from troth.errors import RequestError
@@ -168,21 +171,19 @@ class Requests:
             updated_at=received.isoformat(),
             retryable=False,
         )
-        with translate_errors(self.engine), Session(self.engine) as s, s.begin():
+        with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
             s.add(row)
             s.flush()
             s.add_all(DsrIdentity(request_id=row.id, name=n, hash=h) for n, h in hashes)
-            request_id = row.id
-        info = self.get(request_id)
-        self._log(
-            info,
-            {
+            s.flush()
+            info = RequestInfo.from_row(row)
+            data = {
                 "identities": names,
                 "identity_hashes": [h for _, h in hashes],
                 "due_at": info.due_at,
                 "jurisdiction": jurisdiction,
-            },
-        )
+            }
+            tx.append_many([self._entry(info, data)])
         return info
 
     def get(self, request_id: str) -> RequestInfo:
@@ -226,8 +227,9 @@ class Requests:
         result: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> RequestInfo:
-        """Move the request to ``to`` (refused when the lifecycle does not allow it)."""
-        with translate_errors(self.engine), Session(self.engine) as s, s.begin():
+        """Move the request to ``to`` (refused when the lifecycle does not allow it); the new
+        status and its audit entry commit together."""
+        with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
             row = s.get(DsrRequest, request_id)
             if row is None:
                 raise RequestError(f"no request {request_id!r}", where="troth state DB")
@@ -245,13 +247,14 @@ class Requests:
             row.retryable = retryable
             if result is not None:
                 row.result = json.dumps(result, sort_keys=True, default=str)
+            s.flush()
             info = RequestInfo.from_row(row)
-        extra: dict[str, Any] = {"from": current.value}
-        if reason:
-            extra["reason"] = reason
-        if to == Status.failed:
-            extra["retryable"] = retryable
-        self._log(info, {**extra, **(data or {})})
+            extra: dict[str, Any] = {"from": current.value}
+            if reason:
+                extra["reason"] = reason
+            if to == Status.failed:
+                extra["retryable"] = retryable
+            tx.append_many([self._entry(info, {**extra, **(data or {})})])
         return info
 
     def mark_resolved(self, request_id: str) -> None:
@@ -260,10 +263,11 @@ class Requests:
             assert row is not None
             row.resolved_at = now().isoformat()
 
-    def _log(self, info: RequestInfo, data: Mapping[str, Any]) -> None:
-        self.ledger.append(
+    def _entry(self, info: RequestInfo, data: Mapping[str, Any]) -> Event:
+        """The audit entry of *info*'s current status."""
+        return Event(
             f"dsr.{info.status}",
             {"request_id": info.id, "type": info.kind, **data},
-            actor=self.actor,
-            subject=f"dsr:{info.id}",
+            self.actor,
+            f"dsr:{info.id}",
         )

@@ -2,7 +2,8 @@
 
 An identity hold stores troth's keyed hash of the value (``h:<hex>``, the key is
 ``TROTH_SECRET_KEY``), never the value; sweeps match it in the database with the same HMAC, so
-every row linked to that person (through the map's references) is kept.
+every row linked to that person (through the map's references) is kept. A hold's row and its audit
+entry commit in one transaction.
 """
 
 from __future__ import annotations
@@ -80,35 +81,35 @@ def add_hold(
             fix="e.g. --identity email --value <the address>, or --table shop.customers --key 42",
         )
     t = cast(sa.Table, RetentionPersonHold.__table__)
-    with connect(engine) as conn, conn.begin():
-        pk = conn.execute(sa.insert(t).values(**row)).inserted_primary_key
+    with Ledger(engine).transaction() as tx:
+        pk = tx.conn.execute(sa.insert(t).values(**row)).inserted_primary_key
         assert pk is not None
         new_id = int(pk[0])
-    hold = _get(engine, new_id)
-    Ledger(engine).append(
-        "retention.hold_added",
-        {"hold_id": new_id, "kind": hold.kind, "target_ref": hold.target, "basis": basis},
-        actor=actor,
-    )
+        hold = _hold(tx.conn.execute(sa.select(t).where(t.c.id == new_id)).one()._mapping)
+        tx.append(
+            "retention.hold_added",
+            {"hold_id": new_id, "kind": hold.kind, "target_ref": hold.target, "basis": basis},
+            actor=actor,
+        )
     return hold
 
 
 def release_hold(engine: Engine, hold_id: int, *, actor: str = "cli") -> None:
     """Lift a hold (kept in state, marked released); writes ``retention.hold_released``."""
     t = cast(sa.Table, RetentionPersonHold.__table__)
-    with connect(engine) as conn, conn.begin():
-        done = conn.execute(
+    with Ledger(engine).transaction() as tx:
+        done = tx.conn.execute(
             sa.update(t)
             .where(t.c.id == hold_id, t.c.released_at.is_(None))
             .values(released_at=utc_timestamp())
         ).rowcount
-    if not done:
-        raise RetentionError(
-            f"no active person hold with id {hold_id}",
-            where="troth retention hold remove",
-            fix="list the holds with `troth retention hold list`",
-        )
-    Ledger(engine).append("retention.hold_released", {"hold_id": hold_id}, actor=actor)
+        if not done:
+            raise RetentionError(
+                f"no active person hold with id {hold_id}",
+                where="troth retention hold remove",
+                fix="list the holds with `troth retention hold list`",
+            )
+        tx.append("retention.hold_released", {"hold_id": hold_id}, actor=actor)
 
 
 def list_holds(engine: Engine) -> list[PersonHold]:
@@ -133,13 +134,6 @@ def active_person_holds(engine: Engine) -> PersonHolds:
             else:
                 keys.setdefault((m["dataset"], m["table_name"]), []).append(str(m["row_key"]))
     return PersonHolds(identity_hashes=hashes, row_keys=keys)
-
-
-def _get(engine: Engine, hold_id: int) -> PersonHold:
-    t = cast(sa.Table, RetentionPersonHold.__table__)
-    with connect(engine) as conn:
-        row = conn.execute(sa.select(t).where(t.c.id == hold_id)).one()
-    return _hold(row._mapping)
 
 
 def _hold(m: sa.RowMapping) -> PersonHold:

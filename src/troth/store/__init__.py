@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -21,9 +23,19 @@ __all__ = [
     "head_revision",
     "open_store",
     "safe_url",
+    "settings_of",
     "translate_errors",
     "upgrade",
 ]
+
+
+#: the settings an engine was opened with (the audit ledger takes its key and anchor from them)
+_SETTINGS: weakref.WeakKeyDictionary[Engine, Settings] = weakref.WeakKeyDictionary()
+
+
+def settings_of(engine: Engine) -> Settings | None:
+    """The :class:`Settings` that :func:`open_store` was given for *engine*, if any."""
+    return _SETTINGS.get(engine)
 
 
 def open_store(settings_or_url: Settings | str | sa.URL, *, migrate: bool = True) -> Engine:
@@ -33,4 +45,6 @@ def open_store(settings_or_url: Settings | str | sa.URL, *, migrate: bool = True
     ensure_sqlite_folder(url)
     if migrate:
         upgrade(engine)
+    if isinstance(settings_or_url, Settings):
+        _SETTINGS[engine] = settings_or_url
     return engine

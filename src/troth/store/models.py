@@ -31,6 +31,7 @@ class AuditEntry(Base):
     """One entry of the hash-chained audit ledger (see :mod:`troth.audit`)."""
 
     __tablename__ = "audit_entry"
+    __table_args__ = (sa.Index("ix_audit_entry_ref", "ref"),)
 
     seq: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
     ts: Mapped[str] = mapped_column(sa.String(32))
@@ -40,7 +41,10 @@ class AuditEntry(Base):
     #: the canonical JSON text exactly as it was hashed
     data: Mapped[str] = mapped_column(sa.Text)
     prev: Mapped[str] = mapped_column(sa.String(64))
+    #: HMAC-SHA256 of the entry (the column keeps its name from troth 0.1's plain hash)
     hash: Mapped[str] = mapped_column(sa.String(64))
+    #: the audited row this entry is about (``consent_event:<uid>``), see troth.audit.coverage
+    ref: Mapped[str | None] = mapped_column(sa.String(120))
 
 
 class AuditHead(Base):
@@ -52,6 +56,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(sa.BigInteger)
     hash: Mapped[str] = mapped_column(sa.String(64))
+    #: id of the MAC key the chain is written with; NULL with entries: a troth 0.1 (unkeyed) ledger
+    key_id: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
