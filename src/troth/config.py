@@ -4,14 +4,19 @@
 ``TROTH_DATABASE_URL``  SQLAlchemy URL of troth's state DB (default SQLite file in ``TROTH_HOME``)
 ``TROTH_SECRET_KEY``    key for keyed hashes (hex or text); default: a random key created once in
                         ``TROTH_HOME/secret.key`` with mode 0600
+``TROTH_CONSENT_MAX_FUTURE_SECONDS``  how far in the future a consent event may be dated (clock
+                        skew; default 300)
+``TROTH_CONSENT_MAX_PAST_DAYS``  how far in the past (default 3650; raise it to import older events)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from troth.errors import ConfigError
@@ -22,6 +27,8 @@ class Settings:
     home: Path
     database_url: str
     secret_key: bytes = field(repr=False)
+    consent_max_future: timedelta = timedelta(seconds=300)
+    consent_max_past: timedelta = timedelta(days=3650)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,7 +43,28 @@ class Settings:
                 where="environment",
                 fix="set it to at least 32 random characters, e.g. `openssl rand -hex 32`",
             )
-        return cls(home=home, database_url=url, secret_key=key)
+        future = _whole_number(env, "TROTH_CONSENT_MAX_FUTURE_SECONDS", 300)
+        past = _whole_number(env, "TROTH_CONSENT_MAX_PAST_DAYS", 3650)
+        return cls(
+            home=home,
+            database_url=url,
+            secret_key=key,
+            consent_max_future=timedelta(seconds=future),
+            consent_max_past=timedelta(days=past),
+        )
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    if not re.fullmatch(r"[0-9]{1,7}", text.strip()) or int(text) > 10**6:
+        raise ConfigError(
+            f"{name} is not a whole number up to 1000000",
+            where="environment",
+            fix=f"set {name} to e.g. {default}",
+        )
+    return int(text)
 
 
 def _file_key(path: Path) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,9 +31,7 @@ def _open_store(settings: Settings) -> Engine:
 
 def _settings(db: str | None) -> Settings:
     settings = Settings.from_env()
-    if db:
-        settings = Settings(home=settings.home, database_url=db, secret_key=settings.secret_key)
-    return settings
+    return replace(settings, database_url=db) if db else settings
 
 
 def serve(
@@ -42,7 +41,19 @@ def serve(
     db: DbOption = None,
     allow_origin: Annotated[
         list[str] | None,
-        typer.Option("--allow-origin", help="Extra origin allowed to post banner choices."),
+        typer.Option(
+            "--allow-origin",
+            help="Origin (https://shop.example) of a site whose pages may post banner choices "
+            "(CORS); troth's own pages need none.",
+        ),
+    ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are "
+            "believed (e.g. 127.0.0.1).",
+        ),
     ] = None,
 ) -> None:
     """Serve the consent API, the cookie banner and its assets (FastAPI + uvicorn)."""
@@ -56,8 +67,12 @@ def serve(
         path,
         receipt_signing_key=receipt.encode() if receipt else None,
         allowed_origins=tuple(allow_origin or ()),
+        trusted_proxies=tuple(trusted_proxy or ()),
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # forwarded headers are handled by the app (only from --trusted-proxy), not by uvicorn
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+    )
 
 
 @apikey_app.command("create")

@@ -3,11 +3,15 @@
 PyYAML composes the document into nodes (with the C parser when available); this module turns the
 nodes into plain Python values and a :class:`SourceMap` from each value's path (``("purposes", 2,
 "legal_basis")``) to its ``line:column``. It rejects what a policy file must never contain:
-duplicate keys, non-string keys, recursive aliases and alias expansion bombs, oversize files.
+duplicate keys, non-string keys, recursive aliases and alias expansion bombs, oversize files,
+anything but a regular file (a FIFO or ``/dev/zero`` is refused before a byte is read), and values
+that cannot exist (``2026-02-30``), each with its ``file:line:column``.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,26 +106,7 @@ def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Source
     path = Path(path)
     name = str(path)
     if text is None:
-        try:
-            if path.stat().st_size > MAX_BYTES:
-                raise PolicyError(
-                    f"file is larger than {MAX_BYTES // (1024 * 1024)} MB",
-                    where=name,
-                    fix="split the policy or data map into smaller files",
-                )
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PolicyError("file not found", where=name, fix="check the path") from None
-        except IsADirectoryError:
-            raise PolicyError(
-                "is a folder, not a YAML file", where=name, fix="name the policy.yaml file"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise PolicyError(
-                f"not UTF-8 text (byte {exc.start})", where=name, fix="save the file as UTF-8"
-            ) from None
-        except OSError as exc:
-            raise PolicyError(f"cannot read file ({exc.strerror})", where=name) from None
+        text = read_text_file(path)
     elif len(text) > MAX_BYTES:
         raise PolicyError("document is too large", where=name)
     try:
@@ -137,6 +122,61 @@ def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Source
     if node is None:
         return None, smap
     return _Builder(name, smap).build(node, ()), smap
+
+
+def read_text_file(path: Path) -> str:
+    """The UTF-8 text of a regular file of at most :data:`MAX_BYTES`, checked before reading.
+
+    The file is opened without blocking (a FIFO does not hang) and its kind and size are taken
+    from the open descriptor, so a file swapped in between cannot slip through.
+    """
+    name = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise PolicyError("file not found", where=name, fix="check the path") from None
+    except IsADirectoryError:
+        raise PolicyError(
+            "is a folder, not a YAML file", where=name, fix="name the policy.yaml file"
+        ) from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read file ({exc.strerror})", where=name) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise PolicyError(
+                "is a folder, not a YAML file", where=name, fix="name the policy.yaml file"
+            )
+        if not stat.S_ISREG(info.st_mode):
+            raise PolicyError(
+                "is not a regular file (a pipe, device or socket)",
+                where=name,
+                fix="save the policy to a file and pass that file",
+            )
+        if info.st_size > MAX_BYTES:
+            raise PolicyError(
+                f"file is larger than {MAX_BYTES // (1024 * 1024)} MB",
+                where=name,
+                fix="split the policy or data map into smaller files",
+            )
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise PolicyError(f"cannot read file ({exc.strerror})", where=name) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:  # it grew while being read
+        raise PolicyError(
+            f"file is larger than {MAX_BYTES // (1024 * 1024)} MB",
+            where=name,
+            fix="split the policy or data map into smaller files",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"not UTF-8 text (byte {exc.start})", where=name, fix="save the file as UTF-8"
+        ) from None
 
 
 class _Builder:
@@ -170,6 +210,13 @@ class _Builder:
                     f"invalid value ({getattr(exc, 'problem', None) or 'cannot be read'})",
                     where=self.where(node),
                     fix="quote the value",
+                ) from None
+            except (ValueError, OverflowError) as exc:  # 2026-02-30, !!timestamp 2026-13-45
+                what = "date" if "timestamp" in node.tag else "value"
+                raise PolicyError(
+                    f"invalid {what} {node.value[:40]!r} ({str(exc)[:80]})",
+                    where=self.where(node),
+                    fix="write a real calendar date as YYYY-MM-DD" if what == "date" else None,
                 ) from None
         if id(node) in self.active:
             raise PolicyError(
