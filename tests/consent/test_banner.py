@@ -12,6 +12,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ConsentLedger]]:
-    home = tmp_path_factory.mktemp("serve")
-    settings = Settings.from_env({"TROTH_HOME": str(home), "TROTH_SECRET_KEY": "b" * 32})
-    app = create_app(settings, SHOP)
-    port = _free_port()
+@contextmanager
+def _serve(app: Any, port: int) -> Iterator[str]:
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -49,9 +47,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cons
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app.state.services.ledger
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ConsentLedger]]:
+    home = tmp_path_factory.mktemp("serve")
+    settings = Settings.from_env({"TROTH_HOME": str(home), "TROTH_SECRET_KEY": "b" * 32})
+    app = create_app(settings, SHOP)
+    with _serve(app, _free_port()) as base:
+        yield base, app.state.services.ledger
 
 
 @pytest.fixture
@@ -229,6 +238,72 @@ def test_new_policy_version_asks_again(browser: Any, server: Any) -> None:
     _open(browser, base)
     assert browser.find_elements("id", "troth-banner")
     assert browser.execute_script("return window.analyticsLoaded === undefined")
+
+
+def _shop_page(troth: str) -> bytes:
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>shop</title>
+<link rel="stylesheet" href="{troth}/static/troth-consent.css"></head><body><main>
+<script type="text/plain" data-category="analytics">window.analyticsLoaded = true;</script>
+<script src="{troth}/static/troth-consent.js"
+        data-config="{troth}/consent/banner-config"></script></main></body></html>""".encode()
+
+
+@contextmanager
+def _shop_site(page: bytes) -> Iterator[str]:
+    """A plain web server on another origin than troth that serves one shop page."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_banner_on_another_origin_works_only_with_allow_origin(
+    browser: Any, tmp_path: Path, allowed: bool
+) -> None:
+    """A shop page on another origin loads the banner from troth and posts the choice: CORS
+    preflight answered for an --allow-origin, refused otherwise."""
+    port = _free_port()
+    troth = f"http://127.0.0.1:{port}"
+    settings = Settings.from_env({"TROTH_HOME": str(tmp_path), "TROTH_SECRET_KEY": "c" * 32})
+    with _shop_site(_shop_page(troth)) as shop:
+        app = create_app(settings, SHOP, allowed_origins=(shop,) if allowed else ())
+        ledger = app.state.services.ledger
+        with _serve(app, port):
+            browser.get(shop + "/")
+            if not allowed:  # the browser refuses the cross-origin calls: no banner, no post
+                outcome = browser.execute_async_script(
+                    """var done = arguments[arguments.length - 1];
+                    fetch(arguments[0], {method: "POST", credentials: "include",
+                      headers: {"Content-Type": "application/json"}, body: "{}"})
+                      .then(function (r) { done("status " + r.status); },
+                            function () { done("refused"); });""",
+                    troth + "/consent/browser",
+                )
+                assert outcome == "refused"
+                assert not browser.find_elements("id", "troth-banner")
+                assert ledger.count() == 0
+                return
+            _wait(browser, "return document.documentElement.getAttribute('data-troth-ready')")
+            browser.find_element("id", "troth-accept").click()
+            assert _posted(browser) == "200"
+            assert browser.execute_script("return window.analyticsLoaded === true")
+            assert set(_visitor_state(browser, ledger).values()) == {EventKind.given}
 
 
 # --- without a browser --------------------------------------------------------------------------
