@@ -67,7 +67,12 @@ def test_9_a_device_is_refused_before_reading(tmp_path: Path) -> None:
         "from troth.cli import main\n"
         "sys.exit(main(['check', '/dev/zero']))\n"
     )
-    env = {**os.environ, "TROTH_HOME": str(tmp_path), "TROTH_SECRET_KEY": "x" * 32}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),  # the troth under test, as pytest's own pythonpath
+        "TROTH_HOME": str(tmp_path),
+        "TROTH_SECRET_KEY": "x" * 32,
+    }
     done = subprocess.run(
         [sys.executable, "-c", code],
         check=False,

@@ -10,8 +10,6 @@ that cannot exist (``2026-02-30``), each with its ``file:line:column``.
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import yaml
 
 from troth.errors import PolicyError
+from troth.files import read_text_file
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -106,7 +105,7 @@ def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Source
     path = Path(path)
     name = str(path)
     if text is None:
-        text = read_text_file(path)
+        text = read_text_file(path, max_bytes=MAX_BYTES, error=PolicyError)
     elif len(text) > MAX_BYTES:
         raise PolicyError("document is too large", where=name)
     try:
@@ -122,61 +121,6 @@ def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Source
     if node is None:
         return None, smap
     return _Builder(name, smap).build(node, ()), smap
-
-
-def read_text_file(path: Path) -> str:
-    """The UTF-8 text of a regular file of at most :data:`MAX_BYTES`, checked before reading.
-
-    The file is opened without blocking (a FIFO does not hang) and its kind and size are taken
-    from the open descriptor, so a file swapped in between cannot slip through.
-    """
-    name = str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise PolicyError("file not found", where=name, fix="check the path") from None
-    except IsADirectoryError:
-        raise PolicyError(
-            "is a folder, not a YAML file", where=name, fix="name the policy.yaml file"
-        ) from None
-    except OSError as exc:
-        raise PolicyError(f"cannot read file ({exc.strerror})", where=name) from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise PolicyError(
-                "is a folder, not a YAML file", where=name, fix="name the policy.yaml file"
-            )
-        if not stat.S_ISREG(info.st_mode):
-            raise PolicyError(
-                "is not a regular file (a pipe, device or socket)",
-                where=name,
-                fix="save the policy to a file and pass that file",
-            )
-        if info.st_size > MAX_BYTES:
-            raise PolicyError(
-                f"file is larger than {MAX_BYTES // (1024 * 1024)} MB",
-                where=name,
-                fix="split the policy or data map into smaller files",
-            )
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise PolicyError(f"cannot read file ({exc.strerror})", where=name) from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_BYTES:  # it grew while being read
-        raise PolicyError(
-            f"file is larger than {MAX_BYTES // (1024 * 1024)} MB",
-            where=name,
-            fix="split the policy or data map into smaller files",
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            f"not UTF-8 text (byte {exc.start})", where=name, fix="save the file as UTF-8"
-        ) from None
 
 
 class _Builder:

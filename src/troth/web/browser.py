@@ -13,7 +13,7 @@ from datetime import date
 from importlib.resources import files
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,7 +42,16 @@ def config(svc: Svc, sec_gpc: Annotated[str | None, Header()] = None) -> dict[st
     return out
 
 
-@router.post("/consent/browser", summary="Record a cookie banner decision (same-origin only)")
+def browser_post(request: Request, svc: Svc) -> None:
+    """Refuse cross-site posts before the body is even validated."""
+    check_browser_post(request, svc.allowed_origins)
+
+
+@router.post(
+    "/consent/browser",
+    summary="Record a cookie banner decision (same-origin or an allowed origin only)",
+    dependencies=[Depends(browser_post)],
+)
 def browser_choice(
     body: BrowserChoice,
     request: Request,
@@ -50,7 +59,6 @@ def browser_choice(
     svc: Svc,
     sec_gpc: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    check_browser_post(request, svc.allowed_origins)
     key = svc.settings.secret_key
     cookie = request.cookies.get(VISITOR_COOKIE, "")
     subject = read_visitor(key, cookie)
