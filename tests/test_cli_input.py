@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from troth.cli import main
+from troth.errors import TrothError
+from troth.policy.loader import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ROOT / "tests" / "fixtures" / "policy_clean.yaml"
@@ -133,3 +137,26 @@ def test_3_identity_that_looks_hashed_is_refused(
     err = capsys.readouterr().err
     assert "--user-id" in err
     assert "keyed hash" in err
+
+
+DATEISH = st.from_regex(
+    r"\d{1,5}-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d{1,9})?)?( ?(Z|[+-]\d{1,2}(:\d\d)?))?",
+    fullmatch=True,
+)
+TAGS = st.sampled_from(["", "!!timestamp ", "!!int ", "!!float ", "!!bool ", "!!binary ", "!!str "])
+PLAIN = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=20)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tag=TAGS, value=DATEISH | PLAIN)
+def test_9_any_scalar_loads_or_is_a_located_error(tag: str, value: str) -> None:
+    """Whatever the tag and text of a value, loading gives a policy or troth's own error."""
+    text = CLEAN.read_text()
+    effective = next(ln for ln in text.splitlines() if ln.strip().startswith("effective:"))
+    line = effective.split(":")[0] + ": " + tag + value
+    where = "policy.yaml"
+    try:
+        load_policy("policy.yaml", text=text.replace(effective, line, 1))
+    except TrothError as exc:  # any other exception fails the test
+        where = exc.where or ""
+    assert where.startswith("policy.yaml")

@@ -63,8 +63,8 @@ def subject_ref(key: bytes, subject: Subject) -> str:
     """troth's keyed hash of a person's identifier (trimmed, lower-case); typed refs pass."""
     if isinstance(subject, SubjectRef):
         return subject.value
-    check_text(subject, "consent subject")
     ident = subject.strip().lower()
+    check_text(ident, "consent subject")
     if not ident:
         raise ConsentError("the subject identifier is empty", where="consent subject")
     if len(ident) > MAX_IDENTIFIER:

@@ -155,12 +155,13 @@ class _Builder:
                     where=self.where(node),
                     fix="quote the value",
                 ) from None
-            except (ValueError, OverflowError) as exc:  # 2026-02-30, !!timestamp 2026-13-45
-                what = "date" if "timestamp" in node.tag else "value"
+            except Exception as exc:  # 2026-02-30, !!timestamp 2026-13-45, !!timestamp abc
+                date = node.tag.endswith(":timestamp")
+                why = f" ({str(exc)[:80]})" if isinstance(exc, ValueError) else ""
                 raise PolicyError(
-                    f"invalid {what} {node.value[:40]!r} ({str(exc)[:80]})",
+                    f"invalid {'date' if date else 'value'} {node.value[:40]!r}{why}",
                     where=self.where(node),
-                    fix="write a real calendar date as YYYY-MM-DD" if what == "date" else None,
+                    fix="write a real calendar date as YYYY-MM-DD" if date else "quote the value",
                 ) from None
         if id(node) in self.active:
             raise PolicyError(
