@@ -146,7 +146,29 @@ def test_3_library_refuses_ref_shaped_subjects_and_takes_typed_refs(
     same = ledger.state(SubjectRef(stored.subject))
     assert same["marketing_email"].given
     with pytest.raises(ConsentError):
-        SubjectRef("h:Grace Hopper")
+        SubjectRef("Grace Hopper")
+    with pytest.raises(ConsentError):
+        issue_token(KEY, "h:Grace Hopper")
+    ledger.engine.dispose()
+
+
+def test_3_subjects_an_older_troth_stored_verbatim_still_expire(state_url: str) -> None:
+    """Rows stored before the fix with a client's "hash" are not lost to expiry."""
+    from troth.policy.duration import parse_duration
+    from troth.project import load_project
+
+    ledger = ConsentLedger(open_store(state_url), load_project(MD).policy.policy, key=KEY)
+    consent = ledger.consents["marketing_email"]
+    ledger.consents["marketing_email"] = consent.model_copy(
+        update={"expires_after": parse_duration("1 year")}
+    )
+    old = (datetime.now(UTC) - timedelta(days=800)).isoformat()
+    ledger.record(NewEvent(ADA, "marketing_email", "given", event_time=old))
+    verbatim = "h:legacy subject stored verbatim"
+    with ledger.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE consent_event SET subject = :s"), {"s": verbatim})
+    assert ledger.expire_due() == 1
+    assert ledger.state(SubjectRef(verbatim))["marketing_email"].kind is EventKind.expired
     ledger.engine.dispose()
 
 

@@ -42,14 +42,17 @@ _VISITOR = re.compile(r"^([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{22})$")
 
 @dataclass(frozen=True, slots=True)
 class SubjectRef:
-    """A subject ref that troth made (read from its own state or from a verified token)."""
+    """A subject as troth stored it (read from its own state, or from a token it verified).
+
+    Rows an older troth stored verbatim (any ``h:`` text) stay usable, e.g. to expire them.
+    """
 
     value: str
 
     def __post_init__(self) -> None:
-        if not REF.match(self.value):
+        if not self.value.startswith(KEYED_PREFIX) or len(self.value) > 80:
             raise ConsentError(
-                "a subject ref is h: followed by 64 hex digits",
+                "a subject ref is h: followed by troth's hash",
                 where="subject ref",
                 fix="use a ref troth returned",
             )
@@ -100,7 +103,9 @@ def _b64(data: bytes) -> str:
 
 def issue_token(key: bytes, ref: str) -> str:
     """The subject token of *ref*: ``tsub1.<hex>.<HMAC tag>`` (no personal data in it)."""
-    hexpart = SubjectRef(ref).value.removeprefix(KEYED_PREFIX)
+    if not REF.match(ref):
+        raise ConsentError("only troth's own refs get a token", where="subject ref")
+    hexpart = ref.removeprefix(KEYED_PREFIX)
     tag = hmac.new(_derived(key, b"troth subject token v1"), hexpart.encode(), hashlib.sha256)
     return f"{TOKEN_PREFIX}.{hexpart}.{_b64(tag.digest())}"
 
