@@ -9,14 +9,19 @@
                         DB (default ``TROTH_HOME/ledger-anchor``)
 ``TROTH_LEDGER_SINK``   optional external copy of each anchor: an ``http(s)://`` webhook (POST of
                         the anchor as JSON) or a file path (one JSON line appended per anchor)
+``TROTH_CONSENT_MAX_FUTURE_SECONDS``  how far in the future a consent event may be dated (clock
+                        skew; default 300)
+``TROTH_CONSENT_MAX_PAST_DAYS``  how far in the past (default 3650; raise it to import older events)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from troth.errors import ConfigError
@@ -40,6 +45,9 @@ class Settings:
         """The same settings with another state database URL."""
         return replace(self, database_url=url)
 
+    consent_max_future: timedelta = timedelta(seconds=300)
+    consent_max_past: timedelta = timedelta(days=3650)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -54,13 +62,30 @@ class Settings:
                 fix="set it to at least 32 random characters, e.g. `openssl rand -hex 32`",
             )
         anchor = env.get("TROTH_LEDGER_ANCHOR")
+        future = _whole_number(env, "TROTH_CONSENT_MAX_FUTURE_SECONDS", 300)
+        past = _whole_number(env, "TROTH_CONSENT_MAX_PAST_DAYS", 3650)
         return cls(
             home=home,
             database_url=url,
             secret_key=key,
             anchor_file=Path(anchor).expanduser() if anchor else None,
             ledger_sink=env.get("TROTH_LEDGER_SINK") or None,
+            consent_max_future=timedelta(seconds=future),
+            consent_max_past=timedelta(days=past),
         )
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    if not re.fullmatch(r"[0-9]{1,7}", text.strip()) or int(text) > 10**6:
+        raise ConfigError(
+            f"{name} is not a whole number up to 1000000",
+            where="environment",
+            fix=f"set {name} to e.g. {default}",
+        )
+    return int(text)
 
 
 def _file_key(path: Path) -> bytes:

@@ -93,8 +93,15 @@ class PolicyLoadError(PolicyError):
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         super().__init__(first.message + suffix, where=first.where, fix=first.fix)
 
-    def lines(self) -> list[str]:
-        return [p.one_line() for p in self.problems]
+    def lines(self, limit: int = 50) -> list[str]:
+        """One line per problem: the first *limit*, then how many more there are."""
+        out = [p.one_line() for p in self.problems[:limit]]
+        more = len(self.problems) - limit
+        if more > 0:
+            out.append(
+                f"and {more} more problem{'s' if more > 1 else ''} (fix the ones above first)"
+            )
+        return out
 
 
 # --- troth's own state and the audit ledger -----------------------------------------------------

@@ -12,6 +12,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from troth.config import Settings
 from troth.consent import ConsentLedger, EventKind
+from troth.consent.subjects import read_visitor
 from troth.web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,12 +38,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ConsentLedger]]:
-    home = tmp_path_factory.mktemp("serve")
-    settings = Settings.from_env({"TROTH_HOME": str(home), "TROTH_SECRET_KEY": "b" * 32})
-    app = create_app(settings, SHOP)
-    port = _free_port()
+@contextmanager
+def _serve(app: Any, port: int) -> Iterator[str]:
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -48,9 +47,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cons
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app.state.services.ledger
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ConsentLedger]]:
+    home = tmp_path_factory.mktemp("serve")
+    settings = Settings.from_env({"TROTH_HOME": str(home), "TROTH_SECRET_KEY": "b" * 32})
+    app = create_app(settings, SHOP)
+    with _serve(app, _free_port()) as base:
+        yield base, app.state.services.ledger
 
 
 @pytest.fixture
@@ -104,9 +114,14 @@ def _posted(driver: Any) -> str:
     return str(_wait(driver, "return document.documentElement.getAttribute('data-troth-posted')"))
 
 
+def _visitor(driver: Any, ledger: ConsentLedger) -> str:
+    subject = read_visitor(ledger.key, driver.get_cookie("troth_vid")["value"])
+    assert subject is not None  # a visitor id troth signed
+    return subject
+
+
 def _visitor_state(driver: Any, ledger: ConsentLedger) -> dict[str, EventKind]:
-    vid = driver.get_cookie("troth_vid")["value"]
-    return {cid: s.kind for cid, s in ledger.state(f"visitor:{vid}").items()}
+    return {cid: s.kind for cid, s in ledger.state(_visitor(driver, ledger)).items()}
 
 
 def _cookies(driver: Any) -> set[str]:
@@ -186,8 +201,7 @@ def test_gpc_honoured_shown_and_recorded(browser: Any, server: Any) -> None:
     state = _visitor_state(browser, ledger)
     assert state["cookie_marketing"] is EventKind.refused
     assert state["cookie_analytics"] is EventKind.given
-    vid = browser.get_cookie("troth_vid")["value"]
-    assert all(e.gpc for e in ledger.history(f"visitor:{vid}"))
+    assert all(e.gpc for e in ledger.history(_visitor(browser, ledger)))
 
 
 def test_keyboard_only(browser: Any, server: Any) -> None:
@@ -226,6 +240,72 @@ def test_new_policy_version_asks_again(browser: Any, server: Any) -> None:
     assert browser.execute_script("return window.analyticsLoaded === undefined")
 
 
+def _shop_page(troth: str) -> bytes:
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>shop</title>
+<link rel="stylesheet" href="{troth}/static/troth-consent.css"></head><body><main>
+<script type="text/plain" data-category="analytics">window.analyticsLoaded = true;</script>
+<script src="{troth}/static/troth-consent.js"
+        data-config="{troth}/consent/banner-config"></script></main></body></html>""".encode()
+
+
+@contextmanager
+def _shop_site(page: bytes) -> Iterator[str]:
+    """A plain web server on another origin than troth that serves one shop page."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_banner_on_another_origin_works_only_with_allow_origin(
+    browser: Any, tmp_path: Path, allowed: bool
+) -> None:
+    """A shop page on another origin loads the banner from troth and posts the choice: CORS
+    preflight answered for an --allow-origin, refused otherwise."""
+    port = _free_port()
+    troth = f"http://127.0.0.1:{port}"
+    settings = Settings.from_env({"TROTH_HOME": str(tmp_path), "TROTH_SECRET_KEY": "c" * 32})
+    with _shop_site(_shop_page(troth)) as shop:
+        app = create_app(settings, SHOP, allowed_origins=(shop,) if allowed else ())
+        ledger = app.state.services.ledger
+        with _serve(app, port):
+            browser.get(shop + "/")
+            if not allowed:  # the browser refuses the cross-origin calls: no banner, no post
+                outcome = browser.execute_async_script(
+                    """var done = arguments[arguments.length - 1];
+                    fetch(arguments[0], {method: "POST", credentials: "include",
+                      headers: {"Content-Type": "application/json"}, body: "{}"})
+                      .then(function (r) { done("status " + r.status); },
+                            function () { done("refused"); });""",
+                    troth + "/consent/browser",
+                )
+                assert outcome == "refused"
+                assert not browser.find_elements("id", "troth-banner")
+                assert ledger.count() == 0
+                return
+            _wait(browser, "return document.documentElement.getAttribute('data-troth-ready')")
+            browser.find_element("id", "troth-accept").click()
+            assert _posted(browser) == "200"
+            assert browser.execute_script("return window.analyticsLoaded === true")
+            assert set(_visitor_state(browser, ledger).values()) == {EventKind.given}
+
+
 # --- without a browser --------------------------------------------------------------------------
 
 
@@ -239,19 +319,20 @@ def test_browser_posts_are_csrf_safe(shop_client: TestClient) -> None:
     evil = shop_client.post("/consent/browser", json=body, headers={"Origin": "https://evil.test"})
     assert evil.status_code == 403
     assert shop_client.post("/consent/browser", json=body).status_code == 403  # no Origin
-    ok = shop_client.post("/consent/browser", json=body, headers={"Origin": "http://testserver"})
+    same = {"Sec-Fetch-Site": "same-origin"}
+    ok = shop_client.post("/consent/browser", json=body, headers=same)
     assert ok.status_code == 200
     assert ok.json()["choices"]["analytics"] is True
     form = shop_client.post(
         "/consent/browser",
         content=json.dumps(body),
-        headers={"Origin": "http://testserver", "Content-Type": "text/plain"},
+        headers={**same, "Content-Type": "text/plain"},
     )
     assert form.status_code in {415, 422}
     stale = shop_client.post(
         "/consent/browser",
         json={**body, "policy_version": "2.0"},
-        headers={"Origin": "http://testserver"},
+        headers=same,
     )
     assert stale.status_code == 422
 
@@ -259,7 +340,7 @@ def test_browser_posts_are_csrf_safe(shop_client: TestClient) -> None:
 def test_sec_gpc_header_honoured_and_gpc_json(shop_client: TestClient) -> None:
     body = {"policy_version": "3.0", "choices": {"marketing": True, "analytics": True}}
     r = shop_client.post(
-        "/consent/browser", json=body, headers={"Origin": "http://testserver", "Sec-GPC": "1"}
+        "/consent/browser", json=body, headers={"Sec-Fetch-Site": "same-origin", "Sec-GPC": "1"}
     )
     assert r.json()["choices"] == {
         "necessary": True,

@@ -42,7 +42,19 @@ def serve(
     db: DbOption = None,
     allow_origin: Annotated[
         list[str] | None,
-        typer.Option("--allow-origin", help="Extra origin allowed to post banner choices."),
+        typer.Option(
+            "--allow-origin",
+            help="Origin (https://shop.example) of a site whose pages may post banner choices "
+            "(CORS); troth's own pages need none.",
+        ),
+    ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are "
+            "believed (e.g. 127.0.0.1).",
+        ),
     ] = None,
 ) -> None:
     """Serve the consent API, the cookie banner and its assets (FastAPI + uvicorn)."""
@@ -56,8 +68,12 @@ def serve(
         path,
         receipt_signing_key=receipt.encode() if receipt else None,
         allowed_origins=tuple(allow_origin or ()),
+        trusted_proxies=tuple(trusted_proxy or ()),
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # forwarded headers are handled by the app (only from --trusted-proxy), not by uvicorn
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+    )
 
 
 @apikey_app.command("create")

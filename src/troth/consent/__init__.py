@@ -2,8 +2,9 @@
 
 Public API (imported lazily, because troth's state models import :mod:`troth.consent.models`)::
 
-    ConsentLedger, NewEvent, EventKind, StoredEvent, ConsentState, subject_ref,
-    UnknownSubjectError, Decider, Decision, build_receipt, sign_receipt, verify_receipt
+    ConsentLedger, NewEvent, EventKind, StoredEvent, ConsentState, subject_ref, SubjectRef,
+    issue_token, read_token, UnknownSubjectError, Decider, Decision, build_receipt, sign_receipt,
+    verify_receipt
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ if TYPE_CHECKING:
     from troth.consent.receipts import build_receipt
     from troth.consent.receipts import sign as sign_receipt
     from troth.consent.receipts import verify as verify_receipt
+    from troth.consent.subjects import SubjectRef, issue_token, read_token
 
 _WHERE = {
     "ConsentLedger": ("troth.consent.ledger", "ConsentLedger"),
     "UnknownSubjectError": ("troth.consent.ledger", "UnknownSubjectError"),
     "subject_ref": ("troth.consent.ledger", "subject_ref"),
+    "SubjectRef": ("troth.consent.subjects", "SubjectRef"),
+    "issue_token": ("troth.consent.subjects", "issue_token"),
+    "read_token": ("troth.consent.subjects", "read_token"),
     "NewEvent": ("troth.consent.events", "NewEvent"),
     "EventKind": ("troth.consent.events", "EventKind"),
     "StoredEvent": ("troth.consent.events", "StoredEvent"),
@@ -42,8 +47,11 @@ __all__ = [
     "EventKind",
     "NewEvent",
     "StoredEvent",
+    "SubjectRef",
     "UnknownSubjectError",
     "build_receipt",
+    "issue_token",
+    "read_token",
     "sign_receipt",
     "subject_ref",
     "verify_receipt",

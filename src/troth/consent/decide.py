@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from troth.consent.ledger import ConsentLedger
+from troth.consent.subjects import Subject
 from troth.errors import UnknownNameError
 from troth.policy.model import LegalBasis, Purpose
 
@@ -89,11 +90,11 @@ class Decider:
         self.policy = ledger.policy
         self.purposes: dict[str, Purpose] = {p.id: p for p in self.policy.purposes}
         self.restrictions = restrictions or table_restrictions(ledger.engine)
-        self._cache: dict[str, dict[tuple[str, bool], Decision]] = {}
-        self._aliases: dict[str, set[str]] = {}
+        self._cache: dict[Subject, dict[tuple[str, bool], Decision]] = {}
+        self._aliases: dict[str, set[Subject]] = {}
         ledger.on_change(self._changed)
 
-    def allows(self, subject: str, purpose: str, *, gpc: bool = False) -> Decision:
+    def allows(self, subject: Subject, purpose: str, *, gpc: bool = False) -> Decision:
         try:
             return self._cache[subject][(purpose, gpc)]
         except KeyError:
@@ -105,7 +106,7 @@ class Decider:
             self._aliases.setdefault(ref, set()).add(subject)
         return decision
 
-    def invalidate(self, subject: str | None = None) -> None:
+    def invalidate(self, subject: Subject | None = None) -> None:
         """Forget cached decisions of *subject* (identifier or ref), or all of them."""
         if subject is None:
             self._cache.clear()
@@ -118,7 +119,7 @@ class Decider:
             for alias in self._aliases.pop(ref, ()):
                 self._cache.pop(alias, None)
 
-    def _decide(self, subject: str, pid: str, gpc: bool) -> tuple[Decision, bool]:
+    def _decide(self, subject: Subject, pid: str, gpc: bool) -> tuple[Decision, bool]:
         purpose = self.purposes.get(pid)
         if purpose is None:
             raise UnknownNameError("purpose", pid, self.purposes, where="policy.purposes")

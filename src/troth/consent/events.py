@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troth.errors import ConsentError
+
+if TYPE_CHECKING:
+    from troth.consent.subjects import SubjectRef
 
 
 class EventKind(StrEnum):
@@ -38,11 +42,30 @@ def parse_kind(value: str) -> EventKind:
         ) from None
 
 
-def utc_iso(moment: datetime | str | None) -> str:
-    """*moment* (default: now) as UTC ISO-8601 with microseconds, which sorts as text."""
+#: control characters and lone surrogates: no text field of the ledger may hold them
+_BAD_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+#: event times more than this far from now are refused (``TROTH_CONSENT_MAX_*``)
+MAX_FUTURE = timedelta(minutes=5)
+MAX_PAST = timedelta(days=3650)
+
+
+def check_text(value: str, where: str, *, max_length: int | None = None) -> None:
+    """Refuse text that is too long, has control characters (NUL...) or invalid Unicode."""
+    if max_length is not None and len(value) > max_length:
+        raise ConsentError(f"{where} is longer than {max_length} characters", where="consent event")
+    if _BAD_TEXT.search(value):
+        raise ConsentError(
+            f"{where} contains a control character (such as NUL) or invalid Unicode",
+            where="consent event",
+            fix=f"send {where} as plain text",
+        )
+
+
+def parse_time(moment: datetime | str | None, now: datetime) -> datetime:
+    """*moment* (default: *now*) as an aware UTC datetime; :class:`ConsentError` if invalid."""
     if moment is None:
-        moment = datetime.now(UTC)
-    elif isinstance(moment, str):
+        return now
+    if isinstance(moment, str):
         try:
             moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
         except ValueError:
@@ -57,7 +80,47 @@ def utc_iso(moment: datetime | str | None) -> str:
             where="consent event time",
             fix="send a UTC time such as 2026-01-31T12:00:00Z",
         )
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset
+        raise ConsentError(
+            "event time is out of range", where="consent event time", fix="send a UTC time"
+        ) from None
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Event times troth accepts: from *past* before now to *future* after (clock skew)."""
+
+    future: timedelta = MAX_FUTURE
+    past: timedelta = MAX_PAST
+
+    def check(self, moment: datetime, now: datetime) -> None:
+        if moment - now > self.future:
+            raise ConsentError(
+                f"event time is more than {_span(self.future)} in the future",
+                where="consent event time",
+                fix="send the time the choice was made, from a clock in sync "
+                "(TROTH_CONSENT_MAX_FUTURE_SECONDS sets the allowed skew)",
+            )
+        if now - moment > self.past:
+            raise ConsentError(
+                f"event time is more than {_span(self.past)} in the past",
+                where="consent event time",
+                fix="check the date; to import older events set TROTH_CONSENT_MAX_PAST_DAYS",
+            )
+
+
+def _span(delta: timedelta) -> str:
+    if delta.days >= 2:
+        return f"{delta.days} days"
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} minutes" if seconds >= 120 else f"{seconds} seconds"
+
+
+def utc_iso(moment: datetime | str | None) -> str:
+    """*moment* (default: now) as UTC ISO-8601 with microseconds, which sorts as text."""
+    return parse_time(moment, datetime.now(UTC)).isoformat(timespec="microseconds")
 
 
 def text_hash(text: str) -> str:
@@ -67,9 +130,10 @@ def text_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class NewEvent:
-    """A consent event to record; *subject* is an identifier or troth's keyed hash of it."""
+    """A consent event to record; *subject* is an identifier (troth hashes it) or a
+    :class:`~troth.consent.subjects.SubjectRef` troth made."""
 
-    subject: str
+    subject: str | SubjectRef
     consent_id: str
     kind: EventKind | str
     channel: str | None = None
@@ -105,8 +169,12 @@ class StoredEvent:
     actor: str
 
     def order_key(self) -> tuple[str, int, str]:
-        """Latest event time wins; ties: denial over grant, then the event's content hash."""
-        return (self.event_time, KIND_RANK[self.kind], self.event_uid)
+        """Latest event time wins; ties: denial over grant, then the event's content hash.
+
+        An event counts as no later than when troth recorded it: a grant dated in the future
+        cannot outrank a withdrawal recorded after it.
+        """
+        return (min(self.event_time, self.recorded_at), KIND_RANK[self.kind], self.event_uid)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -24,35 +24,38 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from troth.audit import Event, Ledger, check_events, keyed_hash
-from troth.audit.hashing import KEYED_PREFIX, utc_timestamp
 from troth.audit.ledger import Checked
 from troth.consent.events import (
     ConsentState,
     EventKind,
     NewEvent,
     StoredEvent,
+    TimeWindow,
+    check_text,
     fold,
     parse_kind,
+    parse_time,
     text_hash,
     utc_iso,
 )
 from troth.consent.models import ConsentEvent
+from troth.consent.subjects import Subject, SubjectRef, subject_ref
 from troth.errors import ConsentError, UnknownNameError
 from troth.policy.model import Consent, Policy
 from troth.store.db import connect
 
 TABLE: sa.Table = ConsentEvent.__table__  # type: ignore[assignment]
-_MAX_TEXT = {"channel": 80, "collection_point": 80, "jurisdiction": 20, "user_agent": 400}
+_MAX_TEXT = {
+    "channel": 80,
+    "collection_point": 80,
+    "jurisdiction": 20,
+    "user_agent": 400,
+    "notice_version": 40,
+    "notice_hash": 64,
+}
 
 
-def subject_ref(key: bytes, identifier: str) -> str:
-    """troth's keyed hash of a person's identifier (trimmed, lower-case); refs pass through."""
-    if identifier.startswith(KEYED_PREFIX) and len(identifier) == len(KEYED_PREFIX) + 64:
-        return identifier
-    ident = identifier.strip().lower()
-    if not ident:
-        raise ConsentError("the subject identifier is empty", where="consent subject")
-    return keyed_hash(key, ident)
+__all__ = ["ConsentLedger", "UnknownSubjectError", "subject_ref"]
 
 
 class _Ticket:
@@ -85,11 +88,18 @@ class ConsentLedger:
     """Consent events of one policy in troth's state DB (schema upgraded by ``open_store``)."""
 
     def __init__(
-        self, engine: Engine, policy: Policy, *, key: bytes, audit: Ledger | None = None
+        self,
+        engine: Engine,
+        policy: Policy,
+        *,
+        key: bytes,
+        audit: Ledger | None = None,
+        window: TimeWindow | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
         self.key = key
+        self.window = window or TimeWindow()
         self.audit = audit if audit is not None else Ledger(engine)
         self.consents: dict[str, Consent] = {c.id: c for c in policy.consents}
         self._listeners: list[Callable[[set[str]], None]] = []
@@ -101,8 +111,8 @@ class ConsentLedger:
 
     # --- writing --------------------------------------------------------------------------------
 
-    def subject_ref(self, identifier: str) -> str:
-        return subject_ref(self.key, identifier)
+    def subject_ref(self, subject: Subject) -> str:
+        return subject_ref(self.key, subject)
 
     def on_change(self, listener: Callable[[set[str]], None]) -> None:
         """Call *listener* with the subject refs whose events changed (cache invalidation)."""
@@ -163,7 +173,7 @@ class ConsentLedger:
                 if st and st.given and st.event_time < cutoff:
                     events.append(
                         NewEvent(
-                            subject,
+                            SubjectRef(subject),
                             consent.id,
                             EventKind.expired,
                             channel="troth",
@@ -177,7 +187,8 @@ class ConsentLedger:
         return len(events)
 
     def _notice_hash(self, subject: str, event_uid: str) -> str:
-        return next(e.notice_hash for e in self.history(subject) if e.event_uid == event_uid)
+        ref = SubjectRef(subject)
+        return next(e.notice_hash for e in self.history(ref) if e.event_uid == event_uid)
 
     def _write(self, batch: list[_Ticket]) -> None:
         """Store the new events of *batch* and their audit entries in one transaction."""
@@ -213,14 +224,22 @@ class ConsentLedger:
                 fix="send the hash of the notice text that was shown, or the current version",
             )
         channel = e.channel or consent.channel or "api"
-        for name in ("channel", "collection_point", "jurisdiction", "user_agent"):
-            value = channel if name == "channel" else getattr(e, name)
-            if value is not None and len(value) > _MAX_TEXT[name]:
-                raise ConsentError(
-                    f"{name} is longer than {_MAX_TEXT[name]} characters", where="consent event"
-                )
+        texts = {
+            "channel": channel,
+            "notice_version": version,
+            "notice_hash": notice_hash,
+            "collection_point": e.collection_point,
+            "jurisdiction": e.jurisdiction,
+            "user_agent": e.user_agent,
+        }
+        for name, text in texts.items():
+            if text is not None:
+                check_text(text, name, max_length=_MAX_TEXT[name])
         subject = self.subject_ref(e.subject)
-        event_time = utc_iso(e.event_time)
+        now = datetime.now(UTC)
+        moment = parse_time(e.event_time, now)
+        self.window.check(moment, now)
+        event_time = utc_iso(moment)
         uid_text = "|".join(
             (subject, consent.id, kind.value, version, notice_hash, event_time, channel)
         )
@@ -232,7 +251,7 @@ class ConsentLedger:
             "notice_version": version,
             "notice_hash": notice_hash,
             "event_time": event_time,
-            "recorded_at": utc_timestamp(),
+            "recorded_at": utc_iso(now),
             "channel": channel,
             "collection_point": e.collection_point,
             "jurisdiction": e.jurisdiction,
@@ -244,7 +263,7 @@ class ConsentLedger:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def history(self, subject: str) -> list[StoredEvent]:
+    def history(self, subject: Subject) -> list[StoredEvent]:
         """Every event of *subject*, in decision order (oldest first)."""
         ref = self.subject_ref(subject)
         with connect(self.engine) as conn:
@@ -254,11 +273,11 @@ class ConsentLedger:
             raise UnknownSubjectError(ref, self.consents)
         return events
 
-    def state(self, subject: str) -> dict[str, ConsentState]:
+    def state(self, subject: Subject) -> dict[str, ConsentState]:
         """Current state per consent id of *subject* (latest event time wins)."""
         return fold(self.history(subject))
 
-    def state_or_empty(self, subject: str) -> dict[str, ConsentState]:
+    def state_or_empty(self, subject: Subject) -> dict[str, ConsentState]:
         try:
             return self.state(subject)
         except UnknownSubjectError:

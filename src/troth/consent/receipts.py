@@ -18,6 +18,7 @@ from typing import Any
 
 from troth.audit.hashing import canonical_json, utc_timestamp
 from troth.consent.ledger import ConsentLedger
+from troth.consent.subjects import Subject
 from troth.errors import ConsentError
 
 SCHEMA = "ISO/IEC TS 27560:2023 (troth profile 1)"
@@ -28,7 +29,7 @@ def receipt_key(secret_key: bytes) -> bytes:
     return hmac.new(secret_key, b"troth consent receipt signing key v1", hashlib.sha256).digest()
 
 
-def build_receipt(ledger: ConsentLedger, subject: str) -> dict[str, Any]:
+def build_receipt(ledger: ConsentLedger, subject: Subject) -> dict[str, Any]:
     """The receipt of *subject*'s current consent states (raises for an unknown subject)."""
     policy = ledger.policy
     states = ledger.state(subject)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from troth.consent.ledger import ConsentLedger
+from troth.consent.subjects import identifier_ref
 from troth.datamap.model import DataMap, Dataset, MapField, Table
 from troth.errors import PurposeDeniedError, UnknownNameError
 from troth.policy.model import LegalBasis, Policy, Purpose
@@ -192,9 +193,10 @@ def sync_state(
                 result = conn.execute(stmt.execution_options(stream_results=True))
                 keys: list[str] = []
                 for part in result.partitions(batch):
-                    ref = ledger.subject_ref
                     keys.extend(
-                        str(pk) for pk, v in part if v is not None and ref(str(v)) in allowed
+                        str(pk)
+                        for pk, v in part
+                        if v is not None and identifier_ref(ledger.key, str(v)) in allowed
                     )
                 result.close()  # MySQL: the streamed result must be closed before the inserts
                 insert = sa.text(

@@ -15,6 +15,11 @@ from troth.audit.hashing import keyed_hash
 from troth.errors import RequestError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: control characters (NUL...) and lone surrogates (bytes that were not UTF-8)
+_BAD_VALUE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+#: troth's keyed hash: a value of this shape is refused, troth hashes values itself
+_KEYED = re.compile(r"^h:[0-9a-f]{64}$", re.IGNORECASE)
+MAX_VALUE = 1000
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,26 @@ class Identity:
                 where="identity",
                 fix="use lower-case letters, digits and _ (email, phone, user_id, ...)",
             )
+        where = "--identity" if self.name not in {"email", "phone", "user_id"} else self.option
+        value = self.value.strip()
+        # leading and trailing whitespace (a value pasted from a sheet) is trimmed, not refused
+        if not value or len(value) > MAX_VALUE or _BAD_VALUE.search(value):
+            raise RequestError(
+                f"the {self.name} value is empty, longer than {MAX_VALUE} characters, or holds a "
+                "control character (such as NUL) or bytes that are not UTF-8",
+                where=where,
+                fix="pass the value as plain UTF-8 text",
+            )
+        if _KEYED.match(value):
+            raise RequestError(
+                f"the {self.name} value looks like a troth keyed hash (h: and 64 hex digits)",
+                where=where,
+                fix="pass the person's own value; troth hashes it itself",
+            )
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
     def normalised(self) -> str:
         value = self.value.strip()

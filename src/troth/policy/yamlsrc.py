@@ -3,7 +3,9 @@
 PyYAML composes the document into nodes (with the C parser when available); this module turns the
 nodes into plain Python values and a :class:`SourceMap` from each value's path (``("purposes", 2,
 "legal_basis")``) to its ``line:column``. It rejects what a policy file must never contain:
-duplicate keys, non-string keys, recursive aliases and alias expansion bombs, oversize files.
+duplicate keys, non-string keys, recursive aliases and alias expansion bombs, oversize files,
+anything but a regular file (a FIFO or ``/dev/zero`` is refused before a byte is read), and values
+that cannot exist (``2026-02-30``), each with its ``file:line:column``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import yaml
 
 from troth.errors import PolicyError
+from troth.files import read_text_file
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -102,26 +105,7 @@ def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Source
     path = Path(path)
     name = str(path)
     if text is None:
-        try:
-            if path.stat().st_size > MAX_BYTES:
-                raise PolicyError(
-                    f"file is larger than {MAX_BYTES // (1024 * 1024)} MB",
-                    where=name,
-                    fix="split the policy or data map into smaller files",
-                )
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PolicyError("file not found", where=name, fix="check the path") from None
-        except IsADirectoryError:
-            raise PolicyError(
-                "is a folder, not a YAML file", where=name, fix="name the policy.yaml file"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise PolicyError(
-                f"not UTF-8 text (byte {exc.start})", where=name, fix="save the file as UTF-8"
-            ) from None
-        except OSError as exc:
-            raise PolicyError(f"cannot read file ({exc.strerror})", where=name) from None
+        text = read_text_file(path, max_bytes=MAX_BYTES, error=PolicyError)
     elif len(text) > MAX_BYTES:
         raise PolicyError("document is too large", where=name)
     try:
@@ -170,6 +154,14 @@ class _Builder:
                     f"invalid value ({getattr(exc, 'problem', None) or 'cannot be read'})",
                     where=self.where(node),
                     fix="quote the value",
+                ) from None
+            except Exception as exc:  # 2026-02-30, !!timestamp 2026-13-45, !!timestamp abc
+                date = node.tag.endswith(":timestamp")
+                why = f" ({str(exc)[:80]})" if isinstance(exc, ValueError) else ""
+                raise PolicyError(
+                    f"invalid {'date' if date else 'value'} {node.value[:40]!r}{why}",
+                    where=self.where(node),
+                    fix="write a real calendar date as YYYY-MM-DD" if date else "quote the value",
                 ) from None
         if id(node) in self.active:
             raise PolicyError(

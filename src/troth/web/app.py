@@ -12,10 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from sqlalchemy.engine import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from troth import __version__
 from troth.config import Settings
 from troth.consent.decide import Decider
+from troth.consent.events import TimeWindow
 from troth.consent.ledger import ConsentLedger
 from troth.consent.receipts import receipt_key
 from troth.policy.model import Policy
@@ -23,6 +25,7 @@ from troth.project import load_project
 from troth.store import open_store
 from troth.web import errors
 from troth.web.apikeys import KeyInfo, check_key
+from troth.web.origins import BrowserCORS, check_origins
 
 #: seconds a checked API key is trusted before it is read again (revocation delay)
 KEY_CACHE_SECONDS = 10.0
@@ -57,12 +60,20 @@ def create_app(
     *,
     receipt_signing_key: bytes | None = None,
     allowed_origins: tuple[str, ...] = (),
+    trusted_proxies: tuple[str, ...] = (),
     max_body: int = 64 * 1024,
 ) -> FastAPI:
-    """The troth web app for the policy in *project*, with state in ``settings.database_url``."""
+    """The troth web app for the policy in *project*, with state in ``settings.database_url``.
+
+    *allowed_origins*: sites (``https://shop.example``) whose pages may post banner choices (CORS
+    for the browser routes). *trusted_proxies*: addresses of reverse proxies whose
+    ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed (TLS ends at the proxy).
+    """
+    origins = check_origins(allowed_origins)
     policy = load_project(project).policy.policy
     engine = open_store(settings)
-    ledger = ConsentLedger(engine, policy, key=settings.secret_key)
+    window = TimeWindow(future=settings.consent_max_future, past=settings.consent_max_past)
+    ledger = ConsentLedger(engine, policy, key=settings.secret_key, window=window)
     services = Services(
         settings=settings,
         engine=engine,
@@ -70,7 +81,7 @@ def create_app(
         ledger=ledger,
         decider=Decider(ledger),
         receipt_key=receipt_signing_key or receipt_key(settings.secret_key),
-        allowed_origins=frozenset(o.rstrip("/") for o in allowed_origins),
+        allowed_origins=origins,
     )
     app = FastAPI(
         title="troth",
@@ -80,6 +91,10 @@ def create_app(
     app.state.services = services
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=max_body)
+    if origins:
+        app.add_middleware(BrowserCORS, origins=origins)
+    if trusted_proxies:  # outermost: the scheme and client are fixed before anything runs
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
 
     from troth.web import browser, consent_api
 
@@ -91,6 +106,12 @@ def create_app(
         return {"status": "ok", "policy": policy.policy.id, "version": policy.policy.version}
 
     return app
+
+
+def user_agent(request: Request) -> str | None:
+    """The client's user agent as proof of the consent screen (printable text, 400 chars)."""
+    text = "".join(ch for ch in request.headers.get("user-agent", "") if ch.isprintable())
+    return text[:400] or None
 
 
 def services(request: Request) -> Services:

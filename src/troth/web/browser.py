@@ -1,25 +1,26 @@
 """Browser side: cookie banner config and assets, the banner's consent posts, GPC, a demo page.
 
-Browser posts are CSRF-safe: the ``Origin`` (or ``Sec-Fetch-Site``) must be this site or an allowed
-origin, and the body must be JSON (a cross-site form cannot send it without a CORS preflight).
-The visitor is a random first-party id (cookie ``troth_vid``); the ledger stores its keyed hash.
+Browser posts are CSRF-safe (:mod:`troth.web.origins`): ``Sec-Fetch-Site: same-origin`` or an
+``Origin`` in the allow-list, and a JSON body (a cross-site form cannot send it without a CORS
+preflight). The visitor is a random first-party pseudonym that troth signs (cookie ``troth_vid``,
+``Secure`` over HTTPS); the ledger stores its keyed hash. A visitor id troth did not issue is
+replaced by a new one.
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 from importlib.resources import files
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from troth.consent.banner import banner_config, choices_to_events
-from troth.errors import ConsentError
-from troth.web.apikeys import AuthError
-from troth.web.app import Svc
+from troth.consent.subjects import issue_visitor, read_visitor
+from troth.web.app import Svc, user_agent
+from troth.web.origins import check_browser_post
 
 router = APIRouter(tags=["browser"])
 STATIC = files("troth.consent") / "static"
@@ -34,18 +35,6 @@ class BrowserChoice(BaseModel):
     gpc: bool = False
 
 
-def same_origin(request: Request, allowed: frozenset[str]) -> None:
-    origin = request.headers.get("origin")
-    if origin:
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        if origin.rstrip("/") not in allowed | {own}:
-            raise AuthError("cross-site request refused", forbidden=True)
-    elif request.headers.get("sec-fetch-site") not in {"same-origin", "none"}:
-        raise AuthError("browser posts need an Origin header", forbidden=True)
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise ConsentError("browser posts must be application/json", where="Content-Type")
-
-
 @router.get("/consent/banner-config", summary="Cookie banner configuration from the policy")
 def config(svc: Svc, sec_gpc: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     out = banner_config(svc.policy)
@@ -53,7 +42,16 @@ def config(svc: Svc, sec_gpc: Annotated[str | None, Header()] = None) -> dict[st
     return out
 
 
-@router.post("/consent/browser", summary="Record a cookie banner decision (same-origin only)")
+def browser_post(request: Request, svc: Svc) -> None:
+    """Refuse cross-site posts before the body is even validated."""
+    check_browser_post(request, svc.allowed_origins)
+
+
+@router.post(
+    "/consent/browser",
+    summary="Record a cookie banner decision (same-origin or an allowed origin only)",
+    dependencies=[Depends(browser_post)],
+)
 def browser_choice(
     body: BrowserChoice,
     request: Request,
@@ -61,14 +59,20 @@ def browser_choice(
     svc: Svc,
     sec_gpc: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    same_origin(request, svc.allowed_origins)
-    vid = request.cookies.get(VISITOR_COOKIE, "")
-    if not (16 <= len(vid) <= 64 and vid.replace("-", "").replace("_", "").isalnum()):
-        vid = secrets.token_urlsafe(18)
+    key = svc.settings.secret_key
+    cookie = request.cookies.get(VISITOR_COOKIE, "")
+    subject = read_visitor(key, cookie)
+    if subject is None:
+        cookie, subject = issue_visitor(key)
     response.set_cookie(
-        VISITOR_COOKIE, vid, max_age=400 * 86400, httponly=True, samesite="lax", path="/"
+        VISITOR_COOKIE,
+        cookie,
+        max_age=400 * 86400,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+        path="/",
     )
-    subject = f"visitor:{vid}"
     gpc = body.gpc or sec_gpc == "1"
     previous = svc.ledger.state_or_empty(subject)
     events, effective = choices_to_events(
@@ -78,7 +82,7 @@ def browser_choice(
         body.policy_version,
         gpc=gpc,
         previous=previous,
-        user_agent=(request.headers.get("user-agent") or "")[:400] or None,
+        user_agent=user_agent(request),
         ip=request.client.host if request.client else None,
     )
     stored = svc.ledger.record_many(events, actor="cookie-banner")

@@ -1,6 +1,8 @@
 """The consent API: record (and withdraw with the same call), current state, history, receipts.
 
 Lookups take the subject in a POST body, never in the URL, so identifiers stay out of access logs.
+A subject is a raw identifier (``subject``, hashed by troth) or a token troth issued for it
+(``subject_token``, returned with every answer); never a hash made by the client.
 """
 
 from __future__ import annotations
@@ -8,21 +10,48 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from troth.consent.events import NewEvent
 from troth.consent.receipts import build_receipt, sign
-from troth.web.app import Svc, require
+from troth.consent.subjects import Subject, issue_token, read_token
+from troth.web.app import Services, Svc, require, user_agent
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
 
 Text80 = Annotated[str, Field(min_length=1, max_length=80)]
 
 
-class EventIn(BaseModel):
+class SubjectIn(BaseModel):
+    """A subject: the raw identifier, or the ``subject_token`` troth returned for it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(min_length=1, max_length=320, description="identifier or troth ref h:…")
+    subject: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=320,
+        description="the person's identifier (e-mail, user id); troth hashes it",
+    )
+    subject_token: str | None = Field(
+        default=None,
+        max_length=200,
+        description="instead of subject: the subject_token troth returned for the person",
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> SubjectIn:
+        if (self.subject is None) == (self.subject_token is None):
+            raise ValueError("send exactly one of subject and subject_token")
+        return self
+
+    def resolve(self, svc: Services) -> Subject:
+        if self.subject_token is not None:
+            return read_token(svc.settings.secret_key, self.subject_token)
+        return self.subject or ""  # one of the two is set (_one_subject)
+
+
+class EventIn(SubjectIn):
     consent_id: Text80
     kind: Literal["given", "refused", "withdrawn", "expired"]
     channel: Text80 | None = None
@@ -33,18 +62,9 @@ class EventIn(BaseModel):
     jurisdiction: str | None = Field(default=None, max_length=20)
 
 
-class WithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    subject: str = Field(min_length=1, max_length=320)
+class WithdrawIn(SubjectIn):
     consent_id: Text80
     channel: Text80 | None = None
-
-
-class SubjectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    subject: str = Field(min_length=1, max_length=320)
 
 
 class ReceiptIn(SubjectIn):
@@ -56,18 +76,24 @@ class DecisionIn(SubjectIn):
     gpc: bool = False
 
 
-def _new(e: EventIn | WithdrawIn, request: Request, gpc: bool) -> NewEvent:
-    extra: dict[str, Any] = e.model_dump(exclude={"subject", "consent_id", "kind", "channel"})
+def _new(e: EventIn | WithdrawIn, request: Request, svc: Services, gpc: bool) -> NewEvent:
+    extra: dict[str, Any] = e.model_dump(
+        exclude={"subject", "subject_token", "consent_id", "kind", "channel"}
+    )
     return NewEvent(
-        subject=e.subject,
+        subject=e.resolve(svc),
         consent_id=e.consent_id,
         kind=e.kind if isinstance(e, EventIn) else "withdrawn",
         channel=e.channel,
         gpc=gpc,
-        user_agent=(request.headers.get("user-agent") or "")[:400] or None,
+        user_agent=user_agent(request),
         ip=request.client.host if request.client else None,
         **extra,
     )
+
+
+def _with_token(svc: Services, data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "subject_token": issue_token(svc.settings.secret_key, data["subject"])}
 
 
 @router.get("/consents", summary="The consents of the policy (ids, purposes, notices)")
@@ -99,8 +125,8 @@ def record(
 ) -> dict[str, Any]:
     items = body if isinstance(body, list) else [body]
     gpc = sec_gpc == "1"
-    stored = svc.ledger.record_many([_new(e, request, gpc) for e in items], actor="api")
-    return {"events": [s.to_dict() for s in stored]}
+    stored = svc.ledger.record_many([_new(e, request, svc, gpc) for e in items], actor="api")
+    return {"events": [_with_token(svc, s.to_dict()) for s in stored]}
 
 
 @router.post(
@@ -115,8 +141,8 @@ def withdraw(
     svc: Svc,
     sec_gpc: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    stored = svc.ledger.record(_new(body, request, sec_gpc == "1"), actor="api")
-    return {"events": [stored.to_dict()]}
+    stored = svc.ledger.record(_new(body, request, svc, sec_gpc == "1"), actor="api")
+    return {"events": [_with_token(svc, stored.to_dict())]}
 
 
 @router.post(
@@ -125,11 +151,15 @@ def withdraw(
     dependencies=[require("consent:read")],
 )
 def state(body: SubjectIn, svc: Svc) -> dict[str, Any]:
-    states = svc.ledger.state(body.subject)
-    return {
-        "subject": svc.ledger.subject_ref(body.subject),
-        "consents": [s.to_dict() for s in states.values()],
-    }
+    subject = body.resolve(svc)
+    states = svc.ledger.state(subject)
+    return _with_token(
+        svc,
+        {
+            "subject": svc.ledger.subject_ref(subject),
+            "consents": [s.to_dict() for s in states.values()],
+        },
+    )
 
 
 @router.post(
@@ -138,8 +168,8 @@ def state(body: SubjectIn, svc: Svc) -> dict[str, Any]:
     dependencies=[require("consent:read")],
 )
 def history(body: SubjectIn, svc: Svc) -> dict[str, Any]:
-    events = svc.ledger.history(body.subject)
-    return {"subject": events[0].subject, "events": [e.to_dict() for e in events]}
+    events = svc.ledger.history(body.resolve(svc))
+    return _with_token(svc, {"subject": events[0].subject, "events": [e.to_dict() for e in events]})
 
 
 @router.post(
@@ -148,10 +178,11 @@ def history(body: SubjectIn, svc: Svc) -> dict[str, Any]:
     dependencies=[require("consent:read")],
 )
 def receipt(body: ReceiptIn, svc: Svc) -> dict[str, Any]:
-    data = build_receipt(svc.ledger, body.subject)
+    data = build_receipt(svc.ledger, body.resolve(svc))
+    token = issue_token(svc.settings.secret_key, data["subject"])
     if body.signed:
-        return {"receipt": data, "jws": sign(data, svc.receipt_key)}
-    return {"receipt": data}
+        return {"receipt": data, "jws": sign(data, svc.receipt_key), "subject_token": token}
+    return {"receipt": data, "subject_token": token}
 
 
 @router.post(
@@ -162,7 +193,7 @@ def receipt(body: ReceiptIn, svc: Svc) -> dict[str, Any]:
 def decide(
     body: DecisionIn, svc: Svc, sec_gpc: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
-    d = svc.decider.allows(body.subject, body.purpose, gpc=body.gpc or sec_gpc == "1")
+    d = svc.decider.allows(body.resolve(svc), body.purpose, gpc=body.gpc or sec_gpc == "1")
     return {
         "allowed": d.allowed,
         "purpose": d.purpose,

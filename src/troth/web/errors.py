@@ -1,7 +1,9 @@
 """The ONE place where troth's exception tree becomes HTTP status codes (and request guards).
 
 Responses carry ``{"error": <class name>, "message": <one line>}``; messages hold no personal data
-(the tree's rule). Anything unexpected becomes a 500 with no detail.
+(the tree's rule). A 5xx never carries detail (no database URL, no driver text): a store error or
+anything unexpected is ``{"error": "InternalError", "message": "internal error"}``, a store that is
+down a 503 saying to retry; the class name goes to the log.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from troth.errors import (
 from troth.web.apikeys import AuthError
 
 log = logging.getLogger("troth.web")
+INTERNAL = {"error": "InternalError", "message": "internal error"}
 
 #: most specific first
 STATUS: list[tuple[type[TrothError], int]] = [
@@ -53,6 +56,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TrothError)
     async def troth_error(_request: Request, exc: TrothError) -> JSONResponse:
         code = status_for(exc)
+        if code == 503:
+            log.warning("state store unavailable: %s", type(exc).__name__)
+            body = {"error": "ServiceUnavailable", "message": "try again later"}
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+        if code >= 500:
+            log.error("internal error: %s", type(exc).__name__)
+            return JSONResponse(INTERNAL, status_code=500)
         headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
         body = {"error": type(exc).__name__, "message": exc.one_line()}
         return JSONResponse(body, status_code=code, headers=headers)
@@ -79,11 +89,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error: %s", type(exc).__name__)
-        return JSONResponse({"error": "InternalError", "message": "internal error"}, 500)
+        return JSONResponse(INTERNAL, 500)
 
 
 class BodyLimit:
-    """ASGI middleware: request bodies over *limit* bytes get 413 before the app reads them."""
+    """ASGI middleware: a request body over *limit* bytes gets 413 before the app sees it.
+
+    ``Content-Length`` is checked first; a body without one (chunked) is read up to the limit
+    and then handed to the app, so an oversize chunked body is a 413 too, never a parse error.
+    """
 
     def __init__(self, app: ASGIApp, limit: int = 64 * 1024) -> None:
         self.app = app
@@ -102,26 +116,31 @@ class BodyLimit:
                 if too_big:
                     await _reject(send, 413, "request body too large")
                     return
+        chunks: list[bytes] = []
         seen = 0
-        limit = self.limit
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await _reject(send, 413, "request body too large")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _reject(send, 413, "request body too large")
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _reject(send: Send, status: int, message: str) -> None:
@@ -130,7 +149,11 @@ async def _reject(send: Send, status: int, message: str) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

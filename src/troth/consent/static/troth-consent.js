@@ -4,12 +4,17 @@
  * withdrawn categories are deleted; a new policy version asks again; Global Privacy Control
  * (navigator.globalPrivacyControl) is honoured and shown. Every decision is POSTed to the ledger.
  * Any element with [data-troth-open] reopens the settings. API: window.trothConsent.
+ * troth may run on another origin than the page (data-config="https://troth.example/...", and
+ * the page's origin passed to `troth serve --allow-origin`): its endpoint is resolved against
+ * the config URL and requests carry credentials, so troth's visitor cookie goes with them.
  */
 (function () {
   "use strict";
   var STORE = "troth_consent";
   var me = document.currentScript;
-  var configUrl = (me && me.getAttribute("data-config")) || "/consent/banner-config";
+  var configUrl = new URL(
+    (me && me.getAttribute("data-config")) || "/consent/banner-config", document.baseURI
+  ).href;
   var cfg = null;
   var dialog = null;
   var lastFocus = null;
@@ -68,9 +73,9 @@
   }
 
   function post(choices) {
-    return fetch(cfg.endpoint, {
+    return fetch(new URL(cfg.endpoint, configUrl).href, {
       method: "POST",
-      credentials: "same-origin",
+      credentials: "include",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ policy_version: cfg.policy_version, choices: choices, gpc: gpc })
     }).then(function (r) {
@@ -191,7 +196,7 @@
     get: function () { var s = readStored(); return s ? s.c : null; },
     gpc: gpc
   };
-  fetch(configUrl, { credentials: "same-origin" })
+  fetch(configUrl, { credentials: "include" })
     .then(function (r) { return r.json(); })
     .then(start);
 })();
