@@ -1,12 +1,13 @@
 """Identity normalisation: the same person is found whatever the spelling, on every engine.
 
-A request's value becomes a set of *candidates* (:func:`candidates`); a stored value becomes its
-*column form* (:func:`column_form`), which every engine computes in SQL the same way
+A request's value becomes a set of *candidates* (:func:`candidates`: trimmed of every white space);
+a stored value becomes its *column form* (:func:`column_form`: trimmed of spaces, which is what
+SQL's ``TRIM`` does), which every engine computes in SQL the same way
 (:mod:`troth.connectors.match`; on SQLite through the ``troth_norm`` function that calls this
 module). A row matches when its column form is one of the candidates, compared byte for byte (so
 a case- or accent-insensitive collation changes nothing).
 
-``email``  column form: trimmed (spaces, tabs, line breaks), lower-cased (the whole address; with
+``email``  column form: trimmed, lower-cased (the whole address; with
            ``case: sensitive`` the domain only). Candidates: the same, with the domain also in its
            IDNA (punycode) form, so ``josé@bücher.example`` finds ``josé@xn--bcher-kva.example``.
 ``phone``  column form: its digits. Candidates: the E.164 digits (country code and number), with
@@ -40,7 +41,7 @@ def column_form(form: str, value: object) -> str | None:
     """What SQL computes from a stored value (``None`` stays ``None``)."""
     if value is None:
         return None
-    text = str(value).strip(WHITESPACE)
+    text = str(value).strip(" ")
     if form == "email":
         return text.lower()
     if form == "email_cs":
