@@ -12,12 +12,17 @@ import yaml
 
 from troth.cli._console import console, err_console
 from troth.connectors import connect, open_connection
-from troth.connectors.base import SchemaInfo
 from troth.datamap.checks import dangling_references, undeclared_categories, unreachable_tables
 from troth.datamap.fides import from_fides, to_fides
 from troth.datamap.introspect import Proposal, propose
-from troth.datamap.live import compare_live
+from troth.datamap.live import live_issues
 from troth.datamap.loader import DataMapDocument, load_datamap, resolve_datamap_path
+from troth.datamap.walk_checks import (
+    erasure_problems,
+    hold_anchors,
+    other_subject_walks,
+    scope_columns,
+)
 from troth.datamap.yamlout import dump_datamap
 from troth.errors import TrothError
 from troth.policy.checks import CHECKS, Finding, Issue, Report, Severity, run_checks
@@ -175,11 +180,15 @@ def check_map(
                 ("map.undeclared-category", undeclared_categories(dm)),
                 ("map.dangling-reference", dangling_references(dm)),
                 ("map.unreachable-table", unreachable_tables(dm)),
+                ("map.no-erasure-action", erasure_problems(dm, {})),
+                ("map.walk-other-subject", other_subject_walks(dm)),
+                ("map.scope-column", scope_columns(dm)),
+                ("map.hold-anchor", hold_anchors(dm)),
             )
             for i in issues
         ]
     if live:
-        findings += [_finding("map.live-schema", i) for i in compare_live(dm, _live_schemas(dm))]
+        findings += live_findings(dm)
     report = Report(findings=findings, checks_run=0)
     if as_json:
         typer.echo(
@@ -203,6 +212,11 @@ def check_map(
         raise typer.Exit(1)
 
 
+def live_findings(dm: DataMapDocument) -> list[Finding]:
+    """The live checks: the map against the stores' schemas, and the walks on their data."""
+    return [_finding(cid, i) for cid, i in live_issues(dm)]
+
+
 def _finding(check_id: str, issue: Issue) -> Finding:
     return Finding(
         check=check_id,
@@ -212,17 +226,6 @@ def _finding(check_id: str, issue: Issue) -> Finding:
         fix=issue.fix,
         field=issue.field,
     )
-
-
-def _live_schemas(dm: DataMapDocument) -> dict[str, SchemaInfo]:
-    schemas: dict[str, SchemaInfo] = {}
-    for ds in dm.datamap.datasets():
-        conn = open_connection(ds.connection)
-        try:
-            schemas[ds.name] = conn.introspect()
-        finally:
-            conn.close()
-    return schemas
 
 
 def _policy_taxonomy(path: Path) -> Taxonomy | None:

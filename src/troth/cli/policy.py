@@ -11,9 +11,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from troth.cli._console import console
-from troth.policy.checks import CHECKS, Finding, Report, Severity, run_checks
-from troth.project import load_project
+from troth.cli._console import console, err_console
+from troth.policy.checks import CHECKS, Finding, Issue, Report, Severity, run_checks
+from troth.project import Project, load_project
 
 
 class Format(StrEnum):
@@ -37,14 +37,29 @@ def check(
         Severity, typer.Option("--min-severity", help="hide findings below this severity")
     ] = Severity.info,
     strict: Annotated[bool, typer.Option("--strict", help="warnings fail too")] = False,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="also check the map against the stores and their data"),
+    ] = False,
+    actions: Annotated[
+        bool, typer.Option("--actions", help="list what erasure does to every personal field")
+    ] = False,
 ) -> None:
     """Check a policy against itself and the law's basic rules; exit 1 on errors.
 
-    When the folder also holds datamap.yaml, the data map checks run too.
+    When the folder also holds datamap.yaml, the data map checks run too; with --live, the map is
+    compared with the live stores and the walks requests take are measured on their data.
     """
     project = load_project(path)
     doc, datamap = project.policy, project.datamap
     report = run_checks(doc, select=select, ignore=ignore or (), datamap=datamap)
+    if live and datamap is not None:
+        from troth.datamap.live import live_issues
+
+        extra = [_error(cid, i) for cid, i in live_issues(datamap)]
+        report = Report(findings=[*report.findings, *extra], checks_run=report.checks_run + 1)
+    if actions and datamap is not None:
+        _print_actions(project)
     shown = [f for f in report.findings if f.severity.rank <= min_severity.rank]
     if fmt is Format.json:
         typer.echo(
@@ -65,6 +80,32 @@ def check(
     failing = report.errors + (report.count(Severity.warning) if strict else 0)
     if failing:
         raise typer.Exit(1)
+
+
+def _error(check_id: str, issue: Issue) -> Finding:
+    return Finding(
+        check=check_id,
+        severity=Severity.error,
+        message=issue.message,
+        where=issue.where,
+        fix=issue.fix,
+        field=issue.field,
+    )
+
+
+def _print_actions(project: Project) -> None:
+    """The effective erasure action of every personal field (to stderr: stdout stays the
+    report, JSON for CI)."""
+    from troth.datamap.erasure import field_actions, policy_erasure_defaults
+
+    assert project.datamap is not None
+    defaults = policy_erasure_defaults(project.policy.policy.data_categories)
+    table = Table("field", "erasure", "from", box=None, title="Erasure of personal fields")
+    for ds, t in project.datamap.datamap.tables():
+        for a in field_actions(t, defaults):
+            source = a.source.split(":")[0] or "-"
+            table.add_row(f"{ds.name}.{t.name}.{a.address}", a.describe(), source)
+    err_console.print(table)
 
 
 def _print_text(report: Report, shown: list[Finding], path: str) -> None:

@@ -125,15 +125,15 @@ class MatchSql:
         if lk.stored and isinstance(col, sa.ColumnClause):
             if self.dialect == "postgresql":
                 return self._in(col, lk.values)
-            return sa.and_(self._in(col, lk.values), self._in(self._exact(col), lk.values))
-        return self._in(self._exact(self._form(col, lk.form)), lk.values)
+            return sa.and_(self._in(col, lk.values), self._in(self.exact(col), lk.values))
+        return self._in(self.exact(self._form(col, lk.form)), lk.values)
 
     def _in(self, expr: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
         if self.arrays:
             return expr == sa.any_(self._bind(self.wrap(values), expanding=False))
         return expr.in_(self._bind(list(values), expanding=True))
 
-    def _exact(self, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    def exact(self, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """The expression compared byte for byte, whatever the column's collation."""
         if self.dialect == "postgresql":
             return expr  # a deterministic collation (every default one) compares bytes

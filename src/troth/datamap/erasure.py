@@ -26,7 +26,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from troth.datamap.model import EraseAction, JsonPath, MapField, Table, is_personal_category
+from troth.datamap.model import (
+    EraseAction,
+    JsonPath,
+    LegalHold,
+    MapField,
+    Table,
+    is_personal_category,
+)
 
 Action = Literal["mask", "delete_row", "keep", "key"]
 
@@ -60,6 +67,7 @@ class FieldAction:
     strategy: str | None = None  # mask strategy (also the fallback of delete_row)
     source: str = ""  # map, policy, default, hold, key
     hold: str | None = None
+    until: str | None = None  # the hold's end ("10 years since issued_at"), None: until removed
     path: tuple[str, ...] = ()
     array: bool = False
     problem: str | None = None
@@ -74,12 +82,15 @@ class FieldAction:
         if self.problem:
             return f"none ({self.problem})"
         if self.action == "keep":
-            return f"keep (hold {self.hold})"
+            if not self.until:
+                return f"keep (hold {self.hold}, until removed)"
+            then = "delete row" if self.source == "hold:delete_row" else f"mask: {self.strategy}"
+            return f"keep (hold {self.hold} for {self.until}), then {then}"
         if self.action == "delete_row":
             return f"delete row (else mask: {self.strategy})"
         if self.action == "key":
             return "kept as a link key"
-        return f"mask: {self.strategy} ({self.source})"
+        return f"mask: {self.strategy}"
 
 
 def strategy_for(
@@ -120,9 +131,9 @@ def policy_erasure_defaults(data_categories: Iterable[object]) -> dict[str, str]
 def field_actions(table: Table, policy_defaults: Mapping[str, str]) -> list[FieldAction]:
     """The effective action of every personal field (and JSON path) of ``table``."""
     out: list[FieldAction] = []
-    table_hold = table.legal_holds[0].id if table.legal_holds else None
+    table_hold = table.legal_holds[0] if table.legal_holds else None
     for f in table.fields:
-        if f.is_personal() and (f.identity or any(is_personal_category(c) for c in f.categories)):
+        if f.identity or any(is_personal_category(c) for c in f.categories):
             out.append(_column_action(table, f, table_hold, policy_defaults))
         for jp in f.json_paths:
             if jp.identity or any(is_personal_category(c) for c in jp.categories):
@@ -131,14 +142,15 @@ def field_actions(table: Table, policy_defaults: Mapping[str, str]) -> list[Fiel
 
 
 def _column_action(
-    table: Table, f: MapField, table_hold: str | None, defaults: Mapping[str, str]
+    table: Table, f: MapField, table_hold: LegalHold | None, defaults: Mapping[str, str]
 ) -> FieldAction:
-    hold = table_hold or (f.legal_holds[0].id if f.legal_holds else None)
+    hold = table_hold or (f.legal_holds[0] if f.legal_holds else None)
     strategy, source = strategy_for(
         f.categories, f.mask.value if f.mask else None, defaults, f.identity
     )
     if hold:
-        return FieldAction(f.name, "keep", strategy, "hold", hold)
+        then = "hold:delete_row" if table.erase is EraseAction.delete_row else "hold"
+        return FieldAction(f.name, "keep", strategy, then, hold.id, hold.for_)
     is_key = f.primary_key or bool(f.references)
     only_link = all(c.startswith(_KEY_CATEGORIES) for c in f.categories if is_personal_category(c))
     if table.erase is EraseAction.delete_row:
@@ -158,19 +170,26 @@ def _column_action(
 
 
 def _json_action(
-    table: Table, f: MapField, jp: JsonPath, table_hold: str | None, defaults: Mapping[str, str]
+    table: Table,
+    f: MapField,
+    jp: JsonPath,
+    table_hold: LegalHold | None,
+    defaults: Mapping[str, str],
 ) -> FieldAction:
-    hold = table_hold or (f.legal_holds[0].id if f.legal_holds else None)
+    hold = table_hold or (f.legal_holds[0] if f.legal_holds else None)
     strategy, source = strategy_for(
         jp.categories, jp.mask.value if jp.mask else None, defaults, jp.identity
     )
     if strategy == "auto":
         strategy = "redact"  # a JSON value masked in place stays a JSON string
     if hold:
-        return FieldAction(f.name, "keep", strategy, "hold", hold, jp.keys, jp.is_array)
+        return FieldAction(
+            f.name, "keep", strategy, "hold", hold.id, hold.for_, jp.keys, jp.is_array
+        )
+    action: Action = "mask"
     if table.erase is EraseAction.delete_row and not (jp.is_array and jp.identity):
-        return FieldAction(f.name, "delete_row", strategy, source, None, jp.keys, jp.is_array)
-    return FieldAction(f.name, "mask", strategy, source, None, jp.keys, jp.is_array)
+        action = "delete_row"
+    return FieldAction(f.name, action, strategy, source, path=jp.keys, array=jp.is_array)
 
 
 def problems(table: Table, policy_defaults: Mapping[str, str]) -> list[FieldAction]:

@@ -1,10 +1,12 @@
-"""Compare a data map with the live schemas of its stores (tables, columns, reference targets)."""
+"""Compare a data map with the live schemas of its stores (tables, columns, reference targets),
+and measure the walks requests take on the live data (:mod:`troth.datamap.fanout`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from troth.connectors.base import SchemaInfo
+from troth.connectors.base import Connector, SchemaInfo
+from troth.connectors.names import open_connection
 from troth.datamap.checks import map_issue
 from troth.datamap.loader import DataMapDocument
 from troth.policy.checks.base import Issue
@@ -58,3 +60,33 @@ def compare_live(dm: DataMapDocument, schemas: Mapping[str, SchemaInfo]) -> Iter
                         field="field",
                         fix=_FIX,
                     )
+
+
+def live_issues(
+    dm: DataMapDocument, connectors: Mapping[str, Connector] | None = None
+) -> list[tuple[str, Issue]]:
+    """``(check id, issue)`` of every live check; ``connectors`` by connection name (opened from
+    the environment when not given)."""
+    from troth.connectors.sql import SqlConnector
+    from troth.datamap.fanout import stored_identity_issues, walk_issues
+
+    opened: dict[str, Connector] = {}
+    try:
+        schemas: dict[str, SchemaInfo] = {}
+        engines = {}
+        for ds in dm.datamap.datasets():
+            conn = (connectors or {}).get(ds.connection)
+            if conn is None:
+                conn = opened.get(ds.connection) or open_connection(ds.connection)
+                opened[ds.connection] = conn
+            schemas[ds.name] = conn.introspect()
+            if isinstance(conn, SqlConnector):
+                engines[ds.name] = conn.engine
+        out = [("map.live-schema", i) for i in compare_live(dm, schemas)]
+        if not out:  # the walks are measured on a schema that has every mapped column
+            out += list(walk_issues(dm, engines))
+            out += list(stored_identity_issues(dm, engines))
+        return out
+    finally:
+        for conn in opened.values():
+            conn.close()

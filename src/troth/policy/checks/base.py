@@ -132,7 +132,13 @@ class Check:
 
 
 CHECKS: Registry[Check] = Registry(
-    "check", ("troth.policy.checks", "troth.datamap.checks", "troth.retention.checks")
+    "check",
+    (
+        "troth.policy.checks",
+        "troth.datamap.checks",
+        "troth.datamap.walk_checks",
+        "troth.retention.checks",
+    ),
 )
 
 

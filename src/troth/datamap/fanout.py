@@ -1,0 +1,216 @@
+"""Live checks of the walks requests take (``troth check --live``, ``troth datamap check --live``).
+
+A map can be valid and still let one person's request reach other people: a reference marked
+``owns`` from the employees' table to the customers they look after, or ``same_person`` up into a
+tenant. These checks measure it on the live data, set-based (one ``GROUP BY`` query per walk):
+
+``map.walk-fan-out``     along the walk from an identity to another table that holds the same
+                         identity, the rows reached whose identity is not the person's (other
+                         people): more than ``max_other`` (0) is an error naming the path;
+``map.walk-hub``         a table the walk reaches where one row is reached from several people's
+                         identity values: a hub (a tenant, a shared group) is not one person's;
+``map.identity-stored``  an identity column marked ``match: stored`` holds values that are not in
+                         normal form: a request would miss those rows.
+
+Only walks within one store are measured (a join cannot cross stores); values never leave the
+database: the checks read counts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from troth.connectors.match import MatchSql, form_sql
+from troth.datamap.checks import map_issue
+from troth.datamap.graph import Edge, Graph, IdentityRef, TableId
+from troth.datamap.loader import DataMapDocument
+from troth.datamap.model import Match
+from troth.datamap.normalise import form_of
+from troth.policy.checks.base import Issue
+
+_FIX = (
+    "mark the reference that starts the walk to other people `kind: refers` (tenants, employees, "
+    "shared groups are referred to, never owned), or scope the identity"
+)
+
+
+def walk_issues(
+    dm: DataMapDocument, engines: Mapping[str, sa.Engine], *, max_other: int = 0
+) -> Iterator[tuple[str, Issue]]:
+    """``(check id, issue)`` for every walk that reaches other people or a hub, live."""
+    graph = Graph.build(dm.datamap)
+    for root in graph.identity_refs:
+        if root.mention or root.path:
+            continue
+        engine = engines.get(root.field.dataset)
+        if engine is None:
+            continue
+        form = form_of(dm.datamap.identity_spec(root.name))
+        for target, path in _walks(graph, root.table_id):
+            same = [
+                r
+                for r in graph.identity_refs
+                if r.table_id == target and r.name == root.name and not r.path
+            ]
+            if same:
+                n = _other_people(engine, root, path, same[0], form)
+                if n > max_other:
+                    yield (
+                        "map.walk-fan-out",
+                        _issue(
+                            dm,
+                            path,
+                            f"one {root.name} value reaches up to {n} row(s) of other people in "
+                            f"{target} (their {root.name} is not the person's), along "
+                            f"{_describe(path)}",
+                        ),
+                    )
+            pk = graph.tables[target].primary_key()
+            if pk:
+                c = _shared_rows(engine, root, path, pk, form)
+                if c > 1:
+                    yield (
+                        "map.walk-hub",
+                        _issue(
+                            dm,
+                            path,
+                            f"a row of {target} is reached from up to {c} different {root.name} "
+                            f"values along {_describe(path)}: it is not one person's (a hub)",
+                        ),
+                    )
+
+
+def stored_identity_issues(
+    dm: DataMapDocument, engines: Mapping[str, sa.Engine]
+) -> Iterator[tuple[str, Issue]]:
+    for ds, table, f in dm.datamap.fields():
+        if not f.identity or f.match is not Match.stored or ds.name not in engines:
+            continue
+        engine = engines[ds.name]
+        form = form_of(dm.datamap.identity_spec(f.identity))
+        t = sa.table(table.name, sa.column(f.name))
+        col = t.c[f.name]
+        exact = MatchSql(engine.dialect.name).exact
+        normal = exact(form_sql(col, form, engine.dialect.name))
+        stmt = (
+            sa.select(sa.func.count()).select_from(t).where(col.is_not(None), exact(col) != normal)
+        )
+        with engine.connect() as c:
+            n = int(c.execute(stmt).scalar_one())
+        if n:
+            yield (
+                "map.identity-stored",
+                map_issue(
+                    dm,
+                    f,
+                    f"{ds.name}.{table.name}.{f.name} is marked `match: stored` but {n} of its "
+                    "values are not in normal form: a request would miss those rows",
+                    field="match",
+                    fix="normalise the stored values, or remove `match: stored` (troth then "
+                    "compares the column's normal form; an index on lower(trim(column)) keeps it "
+                    "fast)",
+                ),
+            )
+
+
+def _paths(graph: Graph, root: TableId) -> dict[TableId, list[Edge]]:
+    """The shortest walk from ``root`` to every table it reaches within its dataset."""
+    paths: dict[TableId, list[Edge]] = {root: []}
+    queue = deque([root])
+    while queue:
+        here = queue.popleft()
+        for edge in graph.edges_from(here):
+            there = edge.dst.table_id
+            if there.dataset != root.dataset or there in paths:
+                continue
+            paths[there] = [*paths[here], edge]
+            queue.append(there)
+    return paths
+
+
+def _walks(graph: Graph, root: TableId) -> list[tuple[TableId, list[Edge]]]:
+    """Every table reached (with its shortest walk), and the walks that lead back to the root's
+    own table (a cycle through a tenant reaches the root's other rows)."""
+    paths = _paths(graph, root)
+    out = [(t, p) for t, p in paths.items() if p]
+    for here, path in paths.items():
+        for edge in graph.edges_from(here):
+            if edge.dst.table_id == root and (here != root or edge.src != edge.dst):
+                out.append((root, [*path, edge]))
+    return out
+
+
+def _join(root: IdentityRef, path: list[Edge]) -> tuple[Any, list[Any]]:
+    """The FROM clause of the walk, and the alias of each table along it (root first)."""
+    first = sa.table(root.field.table, sa.column(root.field.field)).alias("w0")
+    aliases: list[Any] = [first]
+    frm: Any = first
+    for i, e in enumerate(path, start=1):
+        src = aliases[-1]
+        dst = sa.table(e.dst.table, sa.column(e.dst.field)).alias(f"w{i}")
+        frm = frm.join(dst, dst.c[e.dst.field] == _col(src, e.src.field))
+        aliases.append(dst)
+    return frm, aliases
+
+
+def _col(alias: Any, name: str) -> Any:
+    return alias.c[name] if name in alias.c else sa.literal_column(f"{alias.name}.{name}")
+
+
+def _other_people(
+    engine: sa.Engine, root: IdentityRef, path: list[Edge], target: IdentityRef, form: str
+) -> int:
+    frm, aliases = _join(root, path)
+    dialect = engine.dialect.name
+    exact = MatchSql(dialect).exact  # byte for byte: a collation must not merge two people
+    mine = exact(form_sql(_col(aliases[0], root.field.field), form, dialect))
+    theirs = exact(form_sql(_col(aliases[-1], target.field.field), form, dialect))
+    inner = (
+        sa.select(mine.label("v"), sa.func.count().label("n"))
+        .select_from(frm)
+        .where(theirs.is_not(None), theirs != mine)
+        .group_by(mine)
+        .subquery()
+    )
+    with engine.connect() as c:
+        most = sa.select(sa.func.coalesce(sa.func.max(inner.c.n), 0))
+        return int(c.execute(most).scalar_one())
+
+
+def _shared_rows(
+    engine: sa.Engine, root: IdentityRef, path: list[Edge], pk: list[str], form: str
+) -> int:
+    frm, aliases = _join(root, path)
+    dialect = engine.dialect.name
+    mine = MatchSql(dialect).exact(form_sql(_col(aliases[0], root.field.field), form, dialect))
+    keys = [_col(aliases[-1], c) for c in pk]
+    inner = (
+        sa.select(sa.func.count(sa.distinct(mine)).label("c"))
+        .select_from(frm)
+        .where(mine.is_not(None))
+        .group_by(*keys)
+        .subquery()
+    )
+    with engine.connect() as c:
+        most = sa.select(sa.func.coalesce(sa.func.max(inner.c.c), 0))
+        return int(c.execute(most).scalar_one())
+
+
+def _describe(path: list[Edge]) -> str:
+    return " -> ".join(f"{e.src} => {e.dst} ({e.kind.value})" for e in path)
+
+
+def _issue(dm: DataMapDocument, path: list[Edge], message: str) -> Issue:
+    """Located at the reference that the walk's first step follows."""
+    first = path[0]
+    for here, there in ((first.dst, first.src), (first.src, first.dst)):
+        fld = dm.datamap.resolve(here.dataset, here.table, here.field)
+        for ref in fld.references if fld is not None else []:
+            if ref.target(here.dataset) == (there.dataset, there.table, there.field):
+                return map_issue(dm, ref, message, field="kind", fix=_FIX)
+    table = dm.datamap.resolve(first.dst.dataset, first.dst.table)
+    return map_issue(dm, table, message, field="name", fix=_FIX)
