@@ -37,6 +37,10 @@ Customs = Annotated[
     list[str] | None, typer.Option("--identity", help="custom identity as name=value")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+ScopeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--scope", help="the request's scope as name=value (a tenant: tenant=42)"),
+]
 DbOpt = Annotated[str | None, typer.Option("--db", help="state database URL")]
 ActorOpt = Annotated[str, typer.Option("--actor", help="who runs the request (an id)")]
 
@@ -52,6 +56,18 @@ def _ids(
     return parse_identities(
         email=email or (), phone=phone or (), user_id=user_id or (), custom=identity or ()
     )
+
+
+def _scope(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise RequestError(
+                "a --scope is written name=value", where="--scope", fix="e.g. --scope tenant=42"
+            )
+        out[name.strip()] = value.strip()
+    return out
 
 
 def _settings(db: str | None) -> Settings:
@@ -129,7 +145,7 @@ def _print_result(result: DsrResult, as_json: bool) -> None:
         if result.export:
             console.print(f"export: {result.export}")
     if not result.ok:
-        raise typer.Exit(3)
+        raise typer.Exit(result.exit_code)
 
 
 @app.command("plan")
@@ -163,6 +179,7 @@ def access_cmd(
     user_id: UserIds = None,
     identity: Customs = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="zip to write")] = None,
+    scope: ScopeOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "cli",
     as_json: JsonOpt = False,
@@ -173,7 +190,13 @@ def access_cmd(
     ids = _ids(email, phone, user_id, identity)
     with _progress(not as_json) as on_step:
         result = api.access(
-            path, ids, output=output, settings=_settings(db), actor=actor, progress=on_step
+            path,
+            ids,
+            output=output,
+            settings=_settings(db),
+            actor=actor,
+            progress=on_step,
+            scope=_scope(scope),
         )
     _print_result(result, as_json)
 
@@ -186,6 +209,7 @@ def erase_cmd(
     user_id: UserIds = None,
     identity: Customs = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count, change nothing")] = False,
+    scope: ScopeOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "cli",
     as_json: JsonOpt = False,
@@ -196,7 +220,13 @@ def erase_cmd(
     ids = _ids(email, phone, user_id, identity)
     with _progress(not as_json) as on_step:
         result = api.erase(
-            path, ids, dry_run=dry_run, settings=_settings(db), actor=actor, progress=on_step
+            path,
+            ids,
+            dry_run=dry_run,
+            settings=_settings(db),
+            actor=actor,
+            progress=on_step,
+            scope=_scope(scope),
         )
     _print_result(result, as_json)
 
@@ -209,6 +239,7 @@ def rectify_cmd(
     phone: Phones = None,
     user_id: UserIds = None,
     identity: Customs = None,
+    scope: ScopeOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "cli",
     as_json: JsonOpt = False,
@@ -223,7 +254,9 @@ def rectify_cmd(
             raise RequestError("--set takes table.field=value", where="--set")
         changes[address.strip()] = value
     ids = _ids(email, phone, user_id, identity)
-    result = api.rectify(path, ids, changes, settings=_settings(db), actor=actor)
+    result = api.rectify(
+        path, ids, changes, settings=_settings(db), actor=actor, scope=_scope(scope)
+    )
     _print_result(result, as_json)
 
 
@@ -234,6 +267,7 @@ def restrict_cmd(
     phone: Phones = None,
     user_id: UserIds = None,
     identity: Customs = None,
+    scope: ScopeOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "cli",
     as_json: JsonOpt = False,
@@ -242,7 +276,8 @@ def restrict_cmd(
     from troth.dsr import api
 
     ids = _ids(email, phone, user_id, identity)
-    _print_result(api.restrict(path, ids, settings=_settings(db), actor=actor), as_json)
+    result = api.restrict(path, ids, settings=_settings(db), actor=actor, scope=_scope(scope))
+    _print_result(result, as_json)
 
 
 @app.command("status")

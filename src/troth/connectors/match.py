@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -138,7 +139,9 @@ class MatchSql:
         if self.dialect == "postgresql":
             return expr  # a deterministic collation (every default one) compares bytes
         if self.dialect == "mysql":
-            return Utf8Bin(expr)
+            # NO PAD binary: a trailing space is a difference, as on the other engines
+            text = sa.cast(expr, mysql.CHAR(charset="utf8mb4"))
+            return sa.collate(text, "utf8mb4_nopad_bin")
         return sa.collate(expr, "BINARY")
 
     def _text(self, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -244,28 +247,6 @@ def element_text(dialect: str) -> sa.ColumnElement[Any]:
     if dialect == "sqlite":
         return sa.literal_column("jt.value")
     return sa.literal_column("jt.v")
-
-
-class Utf8Bin(sa.sql.expression.ColumnElement[Any]):
-    """MariaDB: ``CONVERT(expr USING utf8mb4) COLLATE utf8mb4_nopad_bin`` (byte comparison)."""
-
-    inherit_cache = True
-
-    def __init__(self, expr: sa.ColumnElement[Any]) -> None:
-        self.expr = expr
-        self.type = sa.String()
-
-    @property
-    def _from_objects(self) -> list[sa.sql.expression.FromClause]:
-        return list(self.expr._from_objects)
-
-
-@compiles(Utf8Bin)
-def _compile_utf8bin(element: Utf8Bin, compiler: SQLCompiler, **kw: Any) -> str:
-    # NO PAD: a trailing space is a difference, as on the other engines
-    return (
-        f"CONVERT({compiler.process(element.expr, **kw)} USING utf8mb4) COLLATE utf8mb4_nopad_bin"
-    )
 
 
 def form_sql(col: sa.ColumnElement[Any], form: str, dialect: str) -> sa.ColumnElement[Any]:

@@ -13,12 +13,21 @@
    not expired.
 
 Decisions are cached in process and dropped when the ledger records an event for the subject
-(:meth:`ConsentLedger.on_change`) or on :meth:`Decider.invalidate`. A denied decision says why.
+(:meth:`ConsentLedger.on_change`) or on :meth:`Decider.invalidate`. Another process (a restriction
+by ``troth dsr restrict``, a consent given through another server) is seen within
+:data:`FRESHNESS` seconds: every audited change moves the audit ledger's head, and a decider that
+has not looked for :data:`FRESHNESS` seconds reads the head (one indexed row) before answering
+from its cache, and drops the cache when it moved. A denied decision says why.
+
+A decision can be *scoped* (a tenant: ``scope={"tenant": "42"}``): consent is then the person's
+consent given in that scope (:func:`~troth.consent.subjects.scoped_subject`), and a restriction
+made in that scope, or without one, applies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from troth.consent.ledger import ConsentLedger
-from troth.consent.subjects import Subject
+from troth.consent.subjects import Subject, scope_text, scoped_subject
 from troth.errors import UnknownNameError
 from troth.policy.model import LegalBasis, Purpose
 
@@ -80,31 +89,78 @@ def table_restrictions(engine: Engine) -> RestrictionCheck:
     return check
 
 
+#: seconds a decider answers from its cache before it looks for changes made by other processes
+FRESHNESS = 0.5
+
+
+def ledger_version(engine: Engine) -> int | None:
+    """The audit ledger's head seq: it moves with every audited change, in any process."""
+    try:
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1").first()
+    except sa.exc.DBAPIError:
+        return None
+    return int(row[0]) if row is not None else None
+
+
 class Decider:
     """``allows(subject, purpose)`` over one consent ledger, cached in process."""
 
     def __init__(
-        self, ledger: ConsentLedger, *, restrictions: RestrictionCheck | None = None
+        self,
+        ledger: ConsentLedger,
+        *,
+        restrictions: RestrictionCheck | None = None,
+        freshness: float = FRESHNESS,
     ) -> None:
         self.ledger = ledger
         self.policy = ledger.policy
         self.purposes: dict[str, Purpose] = {p.id: p for p in self.policy.purposes}
         self.restrictions = restrictions or table_restrictions(ledger.engine)
-        self._cache: dict[Subject, dict[tuple[str, bool], Decision]] = {}
-        self._aliases: dict[str, set[Subject]] = {}
+        self.freshness = freshness
+        self._cache: dict[tuple[Subject, str], dict[tuple[str, bool], Decision]] = {}
+        self._aliases: dict[str, set[tuple[Subject, str]]] = {}
+        self._version = ledger_version(ledger.engine)
+        self._checked = time.monotonic()
         ledger.on_change(self._changed)
 
-    def allows(self, subject: Subject, purpose: str, *, gpc: bool = False) -> Decision:
+    def allows(
+        self,
+        subject: Subject,
+        purpose: str,
+        *,
+        gpc: bool = False,
+        scope: Mapping[str, str] | None = None,
+    ) -> Decision:
+        self._refresh()
+        key = (subject, scope_text(scope))
         try:
-            return self._cache[subject][(purpose, gpc)]
+            return self._cache[key][(purpose, gpc)]
         except KeyError:
             pass
-        decision, cacheable = self._decide(subject, purpose, gpc)
+        decision, cacheable = self._decide(subject, purpose, gpc, scope)
         if cacheable:
             ref = self.ledger.subject_ref(subject)
-            self._cache.setdefault(subject, {})[(purpose, gpc)] = decision
-            self._aliases.setdefault(ref, set()).add(subject)
+            self._cache.setdefault(key, {})[(purpose, gpc)] = decision
+            self._aliases.setdefault(ref, set()).add(key)
+            if scope:
+                self._aliases.setdefault(self._scoped_ref(subject, scope), set()).add(key)
         return decision
+
+    def _refresh(self) -> None:
+        """Drop the cache when another process changed troth's state since the last look."""
+        now = time.monotonic()
+        if now - self._checked < self.freshness:
+            return
+        self._checked = now
+        version = ledger_version(self.ledger.engine)
+        if version != self._version:
+            self._version = version
+            self._cache.clear()
+            self._aliases.clear()
+
+    def _scoped_ref(self, subject: Subject, scope: Mapping[str, str]) -> str:
+        return scoped_subject(self.ledger.key, subject, scope).value
 
     def invalidate(self, subject: Subject | None = None) -> None:
         """Forget cached decisions of *subject* (identifier or ref), or all of them."""
@@ -119,7 +175,9 @@ class Decider:
             for alias in self._aliases.pop(ref, ()):
                 self._cache.pop(alias, None)
 
-    def _decide(self, subject: Subject, pid: str, gpc: bool) -> tuple[Decision, bool]:
+    def _decide(
+        self, subject: Subject, pid: str, gpc: bool, scope: Mapping[str, str] | None = None
+    ) -> tuple[Decision, bool]:
         purpose = self.purposes.get(pid)
         if purpose is None:
             raise UnknownNameError("purpose", pid, self.purposes, where="policy.purposes")
@@ -131,6 +189,10 @@ class Decider:
             return Decision(False, pid, reason, basis_text, consent_id), True
 
         restricted = self.restrictions(ref)
+        if scope:  # a restriction made without a scope applies in every scope
+            scoped = scoped_subject(self.ledger.key, subject, scope)
+            restricted = restricted | self.restrictions(scoped.value)
+            subject = scoped
         if basis is not LegalBasis.legal_obligation and ("*" in restricted or pid in restricted):
             return deny("processing is restricted or objected to by a data-subject request")
         if gpc and basis is not LegalBasis.legal_obligation and under(purpose.use, GPC_USES):

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from troth.audit.hashing import KEYED_PREFIX, keyed_hash
@@ -144,3 +145,23 @@ def read_visitor(key: bytes, cookie: str | None) -> str | None:
 def _visitor_tag(key: bytes, rand: str) -> str:
     mac = hmac.new(_derived(key, b"troth visitor id v1"), rand.encode(), hashlib.sha256)
     return _b64(mac.digest()[:16])
+
+
+def scope_text(scope: Mapping[str, str] | None) -> str:
+    """A scope (``{"tenant": "42"}``) as one canonical text (``tenant=42``; empty: none)."""
+    if not scope:
+        return ""
+    for name, value in scope.items():
+        check_text(str(name), "scope name")
+        check_text(str(value), "scope value")
+    return ";".join(f"{k}={str(v).strip()}" for k, v in sorted(scope.items()))
+
+
+def scoped_subject(key: bytes, subject: Subject, scope: Mapping[str, str] | None) -> SubjectRef:
+    """The person in one scope (a tenant): troth's keyed hash of their ref and the scope, so the
+    same person's consent and restriction in two tenants are two subjects."""
+    base = subject_ref(key, subject)
+    text = scope_text(scope)
+    if not text:
+        return SubjectRef(base)
+    return SubjectRef(keyed_hash(key, f"{base}|scope|{text}"))

@@ -57,7 +57,7 @@ def walk_issues(
                 if r.table_id == target and r.name == root.name and not r.path
             ]
             if same:
-                n = _other_people(engine, root, path, same[0], form)
+                n = _other_people(graph, engine, root, path, same[0], form)
                 if n > max_other:
                     yield (
                         "map.walk-fan-out",
@@ -71,7 +71,7 @@ def walk_issues(
                     )
             pk = graph.tables[target].primary_key()
             if pk:
-                c = _shared_rows(engine, root, path, pk, form)
+                c = _shared_rows(graph, engine, root, path, pk, form)
                 if c > 1:
                     yield (
                         "map.walk-hub",
@@ -144,27 +144,37 @@ def _walks(graph: Graph, root: TableId) -> list[tuple[TableId, list[Edge]]]:
     return out
 
 
-def _join(root: IdentityRef, path: list[Edge]) -> tuple[Any, list[Any]]:
+def _join(graph: Graph, root: IdentityRef, path: list[Edge]) -> tuple[Any, list[Any]]:
     """The FROM clause of the walk, and the alias of each table along it (root first)."""
-    first = sa.table(root.field.table, sa.column(root.field.field)).alias("w0")
+
+    def alias(tid: TableId, i: int) -> Any:
+        cols = [f.name for f in graph.tables[tid].fields]
+        return sa.table(tid.table, *(sa.column(c) for c in cols)).alias(f"w{i}")
+
+    first = alias(root.table_id, 0)
     aliases: list[Any] = [first]
     frm: Any = first
     for i, e in enumerate(path, start=1):
         src = aliases[-1]
-        dst = sa.table(e.dst.table, sa.column(e.dst.field)).alias(f"w{i}")
-        frm = frm.join(dst, dst.c[e.dst.field] == _col(src, e.src.field))
+        dst = alias(e.dst.table_id, i)
+        frm = frm.join(dst, dst.c[e.dst.field] == src.c[e.src.field])
         aliases.append(dst)
     return frm, aliases
 
 
 def _col(alias: Any, name: str) -> Any:
-    return alias.c[name] if name in alias.c else sa.literal_column(f"{alias.name}.{name}")
+    return alias.c[name]
 
 
 def _other_people(
-    engine: sa.Engine, root: IdentityRef, path: list[Edge], target: IdentityRef, form: str
+    graph: Graph,
+    engine: sa.Engine,
+    root: IdentityRef,
+    path: list[Edge],
+    target: IdentityRef,
+    form: str,
 ) -> int:
-    frm, aliases = _join(root, path)
+    frm, aliases = _join(graph, root, path)
     dialect = engine.dialect.name
     exact = MatchSql(dialect).exact  # byte for byte: a collation must not merge two people
     mine = exact(form_sql(_col(aliases[0], root.field.field), form, dialect))
@@ -182,9 +192,9 @@ def _other_people(
 
 
 def _shared_rows(
-    engine: sa.Engine, root: IdentityRef, path: list[Edge], pk: list[str], form: str
+    graph: Graph, engine: sa.Engine, root: IdentityRef, path: list[Edge], pk: list[str], form: str
 ) -> int:
-    frm, aliases = _join(root, path)
+    frm, aliases = _join(graph, root, path)
     dialect = engine.dialect.name
     mine = MatchSql(dialect).exact(form_sql(_col(aliases[0], root.field.field), form, dialect))
     keys = [_col(aliases[-1], c) for c in pk]

@@ -29,7 +29,7 @@ from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
 from troth.dsr.run import ProjectLike, Run, evidence, masking_defaults, project_of, utc_now
 from troth.dsr.spool import spool_dir, sweep_spools
-from troth.errors import RequestError
+from troth.errors import RequestError, TrothError
 from troth.store import open_store
 
 Progress = Callable[[Step, int], None]
@@ -41,6 +41,16 @@ class DsrResult:
     tables: list[dict[str, Any]] = field(default_factory=list)
     export: Path | None = None
     dry_run: bool = False
+    #: why the request failed (None when it completed)
+    error: TrothError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when completed, else the failure's code (3: a store is down, 4: a store refused,
+        2: the request or the map cannot be served as asked)."""
+        if self.ok:
+            return 0
+        return self.error.exit_code if self.error is not None else 1
 
     @property
     def status(self) -> str:
@@ -119,7 +129,7 @@ def access(
             {"table": str(t), "action": "mention", "rows": n} for t, n in res.mentions.items()
         ]
         return DsrResult(run.complete(info, tables), tables, path)
-    return DsrResult(failed[0])
+    return DsrResult(failed[0], error=run.error)
 
 
 def erase(
@@ -193,7 +203,7 @@ def erase(
             crash_point("store", n)
         forget_keys(run.engine, info.id)
         return DsrResult(run.complete(info, tables), tables)
-    return DsrResult(failed[0])
+    return DsrResult(failed[0], error=run.error)
 
 
 def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
@@ -264,7 +274,7 @@ def rectify(
                 results = rectify_store(run.stores.get(conn), res.keys, by_table, mine, scopes)
                 tables += [r.to_dict() for r in results]
         return DsrResult(run.complete(info, tables), tables)
-    return DsrResult(failed[0])
+    return DsrResult(failed[0], error=run.error)
 
 
 def restrict(
@@ -274,19 +284,26 @@ def restrict(
     settings: Settings | None = None,
     actor: str = "api",
     env: Mapping[str, str] | None = None,
+    scope: Mapping[str, str] | None = None,
 ) -> DsrResult:
-    """Mark the person restricted (by keyed hash): purpose checks then refuse processing."""
+    """Mark the person restricted (by keyed hash): purpose checks then refuse processing.
+
+    With ``scope`` (a tenant), only there: decisions in that scope refuse; without, everywhere."""
     proj, _ = project_of(project)
     settings = settings or Settings.from_env(env)
     engine = open_store(settings)
     requests = Requests(engine, settings.secret_key, actor=actor)
-    info = requests.find_open(Kind.restriction, identities) or requests.submit(
-        Kind.restriction, identities, [j.value for j in proj.policy.policy.jurisdictions]
+    keyed = [
+        *identities,
+        *(Identity(f"scope_{k}", str(v)) for k, v in sorted((scope or {}).items())),
+    ]
+    info = requests.find_open(Kind.restriction, keyed) or requests.submit(
+        Kind.restriction, keyed, [j.value for j in proj.policy.policy.jurisdictions]
     )
     for to in (Status.identity_verified, Status.approved, Status.running):
         if to.value != info.status and to in _next(Status(info.status)):
             info = requests.transition(info.id, to)
-    added = restrict_identities(engine, settings.secret_key, identities, info.id)
+    added = restrict_identities(engine, settings.secret_key, identities, info.id, scope)
     tables = [{"table": "troth.dsr_restriction", "action": "restrict", "rows": added}]
     info = requests.transition(
         info.id, Status.completed, result={"tables": tables}, data={"identities_marked": added}

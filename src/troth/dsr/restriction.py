@@ -6,31 +6,43 @@ keyed hash is stored; the value cannot be read back from it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from troth.consent.ledger import subject_ref
+from troth.audit.hashing import keyed_hash
+from troth.consent.subjects import scope_text, scoped_subject
 from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.models import Restriction
 from troth.dsr.requests import now
 from troth.store.db import translate_errors
 
 
+def _scoped(key: bytes, ident: Identity, scope: Mapping[str, str] | None) -> str:
+    base = identity_hash(key, ident)
+    text = scope_text(scope)
+    return keyed_hash(key, f"{base}|scope|{text}") if text else base
+
+
 def restrict_identities(
-    engine: Engine, key: bytes, identities: Iterable[Identity], request_id: str | None = None
+    engine: Engine,
+    key: bytes,
+    identities: Iterable[Identity],
+    request_id: str | None = None,
+    scope: Mapping[str, str] | None = None,
 ) -> int:
-    """Mark each identity restricted; returns how many were newly marked (idempotent)."""
+    """Mark each identity restricted (in ``scope`` only, when one is given); returns how many
+    were newly marked (idempotent)."""
     added = 0
     with translate_errors(engine), Session(engine) as s, s.begin():
         for ident in identities:
             # the request's own hash, and the consent ledger's subject ref of the same value,
             # so that purpose decisions (troth.consent.decide) refuse processing too
             refs = [
-                (identity_hash(key, ident), ident.name),
-                (subject_ref(key, ident.value), "subject"),
+                (_scoped(key, ident, scope), ident.name),
+                (scoped_subject(key, ident.value, scope).value, "subject"),
             ]
             new = False
             for digest, name in refs:
@@ -49,9 +61,16 @@ def restrict_identities(
     return added
 
 
-def is_restricted(engine: Engine, key: bytes, identities: Iterable[Identity]) -> bool:
-    """Whether any of the identities is marked restricted."""
+def is_restricted(
+    engine: Engine,
+    key: bytes,
+    identities: Iterable[Identity],
+    scope: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether any of the identities is marked restricted (everywhere, or in ``scope``)."""
     hashes = [identity_hash(key, i) for i in identities]
+    if scope:
+        hashes += [_scoped(key, i, scope) for i in identities]
     if not hashes:
         return False
     stmt = sa.select(sa.func.count()).where(Restriction.identity_hash.in_(hashes))

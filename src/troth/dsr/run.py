@@ -93,6 +93,8 @@ class Run:
         for name in self.plan.connections:  # configuration errors surface before any request
             self.stores.get(name)
         self.engine: Engine = open_store(self.settings)
+        #: what made the request fail (its exit code tells a store that is down from a refusal)
+        self.error: TrothError | None = None
         self.requests = Requests(self.engine, self.settings.secret_key, actor=actor)
 
     @property
@@ -162,6 +164,7 @@ class Run:
         try:
             yield out
         except TrothError as exc:
+            self.error = exc
             out.append(
                 self.requests.transition(
                     info.id, Status.failed, reason=exc.one_line(), retryable=exc.retryable

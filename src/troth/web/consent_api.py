@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from troth.consent.events import NewEvent
 from troth.consent.receipts import build_receipt, sign
-from troth.consent.subjects import Subject, issue_token, read_token
+from troth.consent.subjects import Subject, issue_token, read_token, scoped_subject
 from troth.web.app import Services, Svc, require, user_agent
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
 
 Text80 = Annotated[str, Field(min_length=1, max_length=80)]
+ScopeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+ScopeValue = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class SubjectIn(BaseModel):
@@ -38,17 +40,36 @@ class SubjectIn(BaseModel):
         max_length=200,
         description="instead of subject: the subject_token troth returned for the person",
     )
+    scope: dict[ScopeName, ScopeValue] | None = Field(
+        default=None,
+        max_length=5,
+        description='the scope the person acts in (a tenant: {"tenant": "42"}): consent '
+        "given in one scope is not consent in another",
+    )
 
     @model_validator(mode="after")
     def _one_subject(self) -> SubjectIn:
         if (self.subject is None) == (self.subject_token is None):
             raise ValueError("send exactly one of subject and subject_token")
+        if self.subject_token is not None and self.scope:
+            raise ValueError(
+                "a subject_token already names the person as troth stored them (in their "
+                "scope, if any): send scope only with subject"
+            )
         return self
 
-    def resolve(self, svc: Services) -> Subject:
+    def base(self, svc: Services) -> Subject:
+        """The person, whatever the scope."""
         if self.subject_token is not None:
             return read_token(svc.settings.secret_key, self.subject_token)
         return self.subject or ""  # one of the two is set (_one_subject)
+
+    def resolve(self, svc: Services) -> Subject:
+        """The person in the request's scope (the person alone without one)."""
+        subject = self.base(svc)
+        if not self.scope:
+            return subject
+        return scoped_subject(svc.settings.secret_key, subject, self.scope)
 
 
 class EventIn(SubjectIn):
@@ -78,7 +99,7 @@ class DecisionIn(SubjectIn):
 
 def _new(e: EventIn | WithdrawIn, request: Request, svc: Services, gpc: bool) -> NewEvent:
     extra: dict[str, Any] = e.model_dump(
-        exclude={"subject", "subject_token", "consent_id", "kind", "channel"}
+        exclude={"subject", "subject_token", "scope", "consent_id", "kind", "channel"}
     )
     return NewEvent(
         subject=e.resolve(svc),
@@ -193,7 +214,9 @@ def receipt(body: ReceiptIn, svc: Svc) -> dict[str, Any]:
 def decide(
     body: DecisionIn, svc: Svc, sec_gpc: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
-    d = svc.decider.allows(body.resolve(svc), body.purpose, gpc=body.gpc or sec_gpc == "1")
+    d = svc.decider.allows(
+        body.base(svc), body.purpose, gpc=body.gpc or sec_gpc == "1", scope=body.scope
+    )
     return {
         "allowed": d.allowed,
         "purpose": d.purpose,
