@@ -60,6 +60,11 @@ systems:
               - {name: body, categories: [user.content.private], mask: redact}
               - name: customer_id
                 references: [{field: shop.customers.id, kind: owns}]
+          - name: subscribers       # the e-mail address is the key
+            erase: delete_row
+            fields:
+              - {name: email, primary_key: true, identity: email, categories: [user.contact.email]}
+              - {name: topic}
 """
 
 
@@ -76,6 +81,11 @@ def _make(tmp: Path, shop_url: str) -> tuple[Path, dict[str, str]]:
             c.exec_driver_sql(
                 "INSERT INTO tickets VALUES (?, ?, ?, ?)",
                 (i, f"customer{1 + i % 20}@example.com", f"question {i}", 1 + (i + 3) % 20),
+            )
+        c.exec_driver_sql("CREATE TABLE subscribers (email VARCHAR(255) PRIMARY KEY, topic TEXT)")
+        for i in range(1, 21):
+            c.exec_driver_sql(
+                "INSERT INTO subscribers VALUES (?, ?)", (f"customer{i}@example.com", "news")
             )
     engine.dispose()
     project = tmp / "project"
@@ -99,7 +109,10 @@ def _state(env: dict[str, str]) -> dict[str, list[tuple[str, ...]]]:
             "licences": "SELECT id, customer_id, licence_key FROM licences",
             "support_tickets": "SELECT id, customer_id FROM support_tickets",
         },
-        "DESK": {"tickets": "SELECT id, email, body, customer_id FROM tickets"},
+        "DESK": {
+            "tickets": "SELECT id, email, body, customer_id FROM tickets",
+            "subscribers": "SELECT email, topic FROM subscribers",
+        },
     }
     for conn, tables in queries.items():
         engine = sa.create_engine(_with_driver(env[f"TROTH_CONN_{conn}_DB"]))
@@ -149,9 +162,19 @@ def test_killed_erasure_resumes_to_the_clean_result(
     assert info.status == "running"  # not reported complete
     assert info.resolved_at  # the key set was saved before the first write
     middle = _state(env)
+    with sa.create_engine(f"sqlite:///{run_dir / 'home' / 'troth.db'}").connect() as c:
+        keyset = repr(c.exec_driver_sql("SELECT * FROM dsr_keyset").all())
+    assert "subscribers" in keyset  # saved, with the e-mail key as a keyed hash only
+    assert EMAIL not in keyset
+    assert "customer7" not in keyset
     if crash == "store:1":
-        assert middle["customers"] != before["customers"]  # the shop store committed first
-        assert middle["tickets"] == before["tickets"]  # the desk store had not started
+        # one store committed (its tables changed), the other had not started
+        shop = middle["customers"] != before["customers"]
+        desk = (middle["tickets"], middle["subscribers"]) != (
+            before["tickets"],
+            before["subscribers"],
+        )
+        assert shop != desk
     else:
         assert middle == before  # the store's transaction rolled back as a whole
 
