@@ -96,30 +96,55 @@ def _progress(enabled: bool) -> Iterator[Callable[[Step, int], None] | None]:
 
 
 def _print_plan(plan: Plan) -> None:
-    steps = Table("#", "table", "looked up by", "yields", "SQL", title="Steps", box=None)
+    steps = Table("#", "table", "looked up by", "scope", "yields", "SQL", title="Steps", box=None)
     for s in plan.steps:
         steps.add_row(
             str(s.index + 1),
             str(s.table),
             "\n".join(f"{lk.column} ← {lk.describe()}" for lk in s.lookups),
+            ", ".join(f"{name}: {col}" for name, col in s.scope),
             ", ".join(s.yields),
             "\n".join(s.sql),
         )
     console.print(steps)
+    if plan.scopes:
+        console.print(f"scoped by: {', '.join(plan.scopes)} (give --scope NAME=VALUE)")
     if plan.cyclic:
         console.print("cyclic: steps repeat with new values until nothing new is found")
+    if plan.mentions:
+        mentions = Table("table", "where", "identity", "masked with", title="Mentions", box=None)
+        for m in plan.mentions:
+            path = f"{m.column}:{'.'.join(m.path)}[]"
+            mentions.add_row(str(m.table), path, m.identity, m.strategy)
+        console.print(mentions)
     if plan.actions:
-        acts = Table("order", "table", "action", "fields", "kept (why)", "SQL", title="Erasure")
+        acts = Table(
+            "order",
+            "table",
+            "action",
+            "fields",
+            "kept (why, until)",
+            "referred by",
+            "SQL",
+            title="Erasure",
+        )
         for i, a in enumerate(plan.actions, start=1):
+            fields = [f"{f}: {m}" for f, m in a.masks]
+            fields += [f"{f}:{'.'.join(p)}{'[]' * arr}: {m}" for f, p, arr, m in a.json_masks]
             acts.add_row(
                 str(i),
                 str(a.table),
                 a.action,
-                ", ".join(f"{f}: {m}" for f, m in a.masks),
-                "\n".join(f"{k.field}: {k.reason}" for k in a.kept),
+                "\n".join(fields),
+                "\n".join(f"{k.field}: {k.reason}, {k.until or 'until removed'}" for k in a.kept),
+                "\n".join(f"{r.table}.{','.join(r.columns)}" for r in a.referrers),
                 a.sql or "",
             )
         console.print(acts)
+        console.print(
+            "rows that others still refer to are masked instead of deleted; the store's own "
+            "foreign keys are added to the referrers at run time"
+        )
 
 
 def _print_result(result: DsrResult, as_json: bool) -> None:
