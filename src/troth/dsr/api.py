@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from troth.audit import Ledger
 from troth.config import Settings
 from troth.connectors.base import Connector
 from troth.dsr.execute import crash_point, erase_store, parse_changes, rectify_store
@@ -188,16 +187,13 @@ def erase(
                 now=utc_now(),
             )
             dicts = [r.to_dict() for r in results]
-            mark_store_done(run.engine, info.id, conn, {"tables": dicts})
-            Ledger(run.engine).append(
-                "dsr.store_erased",
-                {
-                    "request_id": info.id,
-                    "connection": conn,
-                    "tables": [evidence(d) for d in dicts],
-                },
-                actor=actor,
-                subject=f"dsr:{info.id}",
+            evidence_data = {
+                "request_id": info.id,
+                "connection": conn,
+                "tables": [evidence(d) for d in dicts],
+            }
+            mark_store_done(
+                run.engine, info.id, conn, {"tables": dicts}, evidence=evidence_data, actor=actor
             )
             tables += dicts
             crash_point("store", n)

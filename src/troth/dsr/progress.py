@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from troth.audit import Ledger
 from troth.datamap.graph import TableId
 from troth.datamap.model import DataMap, is_personal_category
 from troth.dsr.models import DsrKeySet, DsrRequest, DsrStoreProgress
@@ -87,9 +88,19 @@ def done_stores(engine: Engine, request_id: str) -> dict[str, dict[str, Any]]:
 
 
 def mark_store_done(
-    engine: Engine, request_id: str, connection: str, counts: Mapping[str, Any]
+    engine: Engine,
+    request_id: str,
+    connection: str,
+    counts: Mapping[str, Any],
+    *,
+    evidence: Mapping[str, Any] | None = None,
+    actor: str = "api",
 ) -> None:
-    with translate_errors(engine), Session(engine) as s, s.begin():
+    """Mark the store done and, in the same transaction, write its ``dsr.store_erased`` entry
+    (``evidence``: counts, kept rows and holds, never values): both or neither."""
+    with translate_errors(engine), Ledger(engine).transaction() as tx, Session(bind=tx.conn) as s:
+        if evidence is not None:
+            tx.append("dsr.store_erased", evidence, actor=actor, subject=f"dsr:{request_id}")
         row = s.get(DsrStoreProgress, (request_id, connection))
         if row is None:
             row = DsrStoreProgress(request_id=request_id, connection=connection)
@@ -97,6 +108,7 @@ def mark_store_done(
         row.status = "done"
         row.counts = json.dumps(counts, sort_keys=True)
         row.updated_at = now().isoformat()
+        s.flush()  # inside the ledger's transaction, which commits both
 
 
 def forget_keys(engine: Engine, request_id: str) -> None:
