@@ -76,7 +76,7 @@ def plan_cmd(
         )
     console.print(table)
     for item in plan.items:
-        console.print(f"\n[bold]{item.binding.key}[/]")
+        console.print(f"\n[bold]{item.binding.name}[/]")
         for name, sql in item.sql.items():
             console.print(f"  {name}: {escape(sql)}", soft_wrap=True)
     for u in plan.unbound:
@@ -117,10 +117,10 @@ def run_cmd(
         tasks: dict[str, TaskID] = {}
 
         def start(b: Binding, r: SweepResult) -> None:
-            tasks[b.key] = progress.add_task(b.key, total=max(r.expected, 1))
+            tasks[b.name] = progress.add_task(b.name, total=max(r.expected, 1))
 
         def batch(b: Binding, r: SweepResult) -> None:
-            progress.update(tasks[b.key], completed=r.deleted + r.anonymised)
+            progress.update(tasks[b.name], completed=r.deleted + r.anonymised)
 
         report = Sweeper(
             project,
