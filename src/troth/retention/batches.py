@@ -238,6 +238,8 @@ class Phase:
                         bound = [k[0] for k in keys] if len(self.keys) == 1 else keys
                         assert write is not None
                         n = int(c.execute(write, {"keys": bound}).rowcount)
+                        if n < 0:  # sqlite3 reports no rowcount for WITH ... DELETE/UPDATE
+                            n = int(c.execute(sa.select(sa.func.changes())).scalar_one())
             if not selected:
                 return
             progress.batch(n, (time.perf_counter() - t0) * 1000)

@@ -106,6 +106,9 @@ class Binding:
     timestamp: ColumnRef
     holds: tuple[Hold, ...] = ()
     conditions: tuple[Condition, ...] = ()
+    #: conditions of the tables the timestamp is read through: ``(join index, condition)``; a
+    #: ticket's message takes its clock from the ticket only while the ticket fits its condition
+    path_conditions: tuple[tuple[int, Condition], ...] = ()
     identity: ColumnRef | None = None  # the identity column person holds are matched on
     identity_name: str | None = None
     timestamp_field: MapField | None = field(default=None, compare=False, repr=False)
@@ -221,6 +224,11 @@ def _bind_table(
         timestamp=ts_ref,
         holds=tuple(_holds(rule, table, fields, anchor)),
         conditions=table_conditions(table, rule.id),
+        path_conditions=tuple(
+            (i, c)
+            for i, j in enumerate(ts_ref.joins)
+            for c in _path_table_conditions(datamap, dataset, j.table, rule.id)
+        ),
         identity=identity[0] if identity else None,
         identity_name=identity[1] if identity else None,
         timestamp_field=ts_field,
@@ -236,6 +244,13 @@ def table_conditions(table: Table, rule_id: str) -> tuple[Condition, ...]:
         for column, value in entry.where.items():
             out.append(Condition(column, _values(value), entry))
     return tuple(out)
+
+
+def _path_table_conditions(
+    datamap: DataMap, dataset: str, table: str, rule_id: str
+) -> tuple[Condition, ...]:
+    t = datamap.resolve(dataset, table)
+    return table_conditions(t, rule_id) if isinstance(t, Table) else ()
 
 
 def _values(value: WhereValue) -> tuple[str | int | float | bool | None, ...]:

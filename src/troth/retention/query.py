@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from troth.masking import MASKING, MaskContext
 from troth.masking.hash import hmac_sql
 from troth.policy.model import RetentionAction
-from troth.retention.bind import Binding, ColumnRef
+from troth.retention.bind import Binding, ColumnRef, Condition
 
 if TYPE_CHECKING:
     from troth.retention.safety import DeleteGraph
@@ -165,16 +165,23 @@ class BindingSql:
             return sa.literal(moment.isoformat(sep=" "), sa.String)
         return sa.literal(moment, sa.DateTime)
 
-    def value(self, ref: ColumnRef, t: sa.FromClause) -> sa.ColumnElement[Any]:
+    def value(
+        self,
+        ref: ColumnRef,
+        t: sa.FromClause,
+        conds: Sequence[tuple[int, Condition]] = (),
+    ) -> sa.ColumnElement[Any]:
         """The value of ``ref`` for the row of ``t``: its column, or one scalar subquery whose
-        joins start at the row (the latest value when a step finds several rows)."""
+        joins start at the row (the latest value when a step finds several rows); ``conds``
+        restrict the rows of the steps (join index, condition)."""
         if not ref.joins:
             return t.c[ref.column]
         path, aliases, where = self._path(ref, t)
+        on = [self._condition(c, aliases[i]) for i, c in conds]
         return (
             sa.select(sa.func.max(aliases[-1].c[ref.column]))
             .select_from(path)
-            .where(where)
+            .where(where, *on)
             .correlate_except(*aliases)
             .scalar_subquery()
         )
@@ -205,17 +212,17 @@ class BindingSql:
     # --- due and held ---------------------------------------------------------------------------
 
     def conditions(self, t: sa.FromClause) -> list[sa.ColumnElement[bool]]:
-        out = []
-        for cond in self.b.conditions:
-            col = t.c[cond.column]
-            values = [v for v in cond.values if v is not None]
-            terms: list[sa.ColumnElement[bool]] = []
-            if None in cond.values:
-                terms.append(col.is_(None))
-            if values:
-                terms.append(self._equals(col, values))
-            out.append(sa.or_(*terms))
-        return out
+        return [self._condition(c, t) for c in self.b.conditions]
+
+    def _condition(self, cond: Condition, t: sa.FromClause) -> sa.ColumnElement[bool]:
+        col = t.c[cond.column]
+        values = [v for v in cond.values if v is not None]
+        terms: list[sa.ColumnElement[bool]] = []
+        if None in cond.values:
+            terms.append(col.is_(None))
+        if values:
+            terms.append(self._equals(col, values))
+        return sa.or_(*terms)
 
     def _equals(
         self, col: sa.ColumnElement[Any], values: Sequence[Scalar]
@@ -236,7 +243,7 @@ class BindingSql:
 
     def due(self, t: sa.FromClause) -> sa.ColumnElement[bool]:
         """Expired (the timestamp is before the cutoff) and within the rule's row conditions."""
-        ts = self.value(self.b.timestamp, t)
+        ts = self.value(self.b.timestamp, t, self.b.path_conditions)
         return sa.and_(ts < self.time(self.cutoff), *self.conditions(t))
 
     def hold_terms(self, t: sa.FromClause) -> list[tuple[HoldRef, sa.ColumnElement[bool]]]:

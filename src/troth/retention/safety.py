@@ -18,7 +18,7 @@ each other in a cycle with delete rules on all of them cannot be ordered: the pl
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -134,6 +134,10 @@ class DeleteGraph:
 
     def __init__(self, sqls: Sequence[BindingSql], refs: Mapping[str, Sequence[Referrer]]) -> None:
         self.refs = refs
+        # SQLite's parser has a small stack: recursive CTEs go to the top of the statement
+        # (once each); MariaDB/MySQL take no WITH before DELETE/UPDATE: they nest them
+        self.nest = bool(sqls) and sqls[0].dialect == "mysql"
+        self._cache: dict[tuple[str, str], sa.CTE] = {}
         self.order = run_order(sqls, refs)
         self.by_table: dict[str, list[BindingSql]] = {}
         for q in self.order:
@@ -156,41 +160,65 @@ class DeleteGraph:
 
     # --- composition ------------------------------------------------------------------------
 
-    def stays_referenced(
-        self, table: str, row: sa.FromClause, stack: tuple[str, ...] = ()
-    ) -> sa.ColumnElement[bool] | None:
-        """A row that stays points at ``row`` (None: nothing can point at the table's rows)."""
-        terms = self._external(table, row, stack)
+    def stays_referenced(self, table: str, row: sa.FromClause) -> sa.ColumnElement[bool] | None:
+        """A row that stays points at ``row``, directly or through a chain of references (None:
+        nothing can point at the table's rows)."""
+        terms = self._external(table, row)
         if self.self_refs(table):
-            terms.append(self._stays_self(table, row, stack))
+            terms.append(self._stays_self(table, row))
         return sa.or_(*terms) if terms else None
 
-    def deleted(
-        self, table: str, row: sa.FromClause, stack: tuple[str, ...]
-    ) -> sa.ColumnElement[bool]:
-        """The run deletes ``row`` (one of the table's delete rules does)."""
-        cand = sa.or_(*(q.candidate(row) for q in self.deletes(table)))
-        stays = self.stays_referenced(table, row, stack)
-        return sa.and_(cand, sa.not_(stays)) if stays is not None else cand
-
-    def _external(
-        self, table: str, row: sa.FromClause, stack: tuple[str, ...]
-    ) -> list[sa.ColumnElement[bool]]:
+    def _external(self, table: str, row: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+        """One flat ``EXISTS`` per chain of referencing tables below ``table`` (self-references
+        aside) that ends at a row which stays: its table has no delete rule, or no delete rule
+        would remove it, or a self-reference keeps it. A row whose chain ends at rows that all
+        go is removed with them: the chain's intermediate rows need no test of their own."""
         out: list[sa.ColumnElement[bool]] = []
-        for ref in self.external(table):
-            x = self._alias(ref.child)
-            on = [x.c[c] == row.c[p] for c, p in zip(ref.columns, ref.parent_columns, strict=True)]
-            if self.deletes(ref.child):
-                if ref.child in stack:
-                    raise _cycle_error([*stack[stack.index(ref.child) :], table], self.refs)
-                on.append(sa.not_(self.deleted(ref.child, x, (*stack, table))))
-            sel = sa.select(sa.literal(1)).select_from(x).where(*on).correlate_except(x)
-            out.append(sa.exists(sel))
+
+        def visit(path: list[Referrer], here: str, seen: tuple[str, ...]) -> None:
+            for ref in self.external(here):
+                chain = [*path, ref]
+                if not self.deletes(ref.child):
+                    out.append(self._exists(row, chain, None))
+                    continue
+                if ref.child in seen:
+                    raise _cycle_error([*seen[seen.index(ref.child) :]], self.refs)
+                out.append(self._exists(row, chain, lambda x, t=ref.child: self._kept_by_own(t, x)))
+                visit(chain, ref.child, (*seen, ref.child))
+
+        visit([], table, (table,))
         return out
 
-    def _stays_self(
-        self, table: str, row: sa.FromClause, stack: tuple[str, ...]
+    def _kept_by_own(self, table: str, x: sa.FromClause) -> sa.ColumnElement[bool]:
+        """``x`` stays for a reason of its own table: no delete rule removes it, or a row of
+        its table that stays points at it."""
+        own = sa.not_(sa.or_(*(q.candidate(x) for q in self.deletes(table))))
+        if self.self_refs(table):
+            return sa.or_(own, self._stays_self(table, x))
+        return own
+
+    def _exists(
+        self, row: sa.FromClause, chain: list[Referrer], last: Any
     ) -> sa.ColumnElement[bool]:
+        """``EXISTS`` rows along ``chain`` (each step's rows point at the previous step's)
+        starting at ``row``, the last one satisfying ``last(alias)``."""
+        aliases = [self._alias(r.child) for r in chain]
+        path: sa.FromClause = aliases[0]
+        for i in range(1, len(chain)):
+            r, a, up = chain[i], aliases[i], aliases[i - 1]
+            on = [a.c[c] == up.c[p] for c, p in zip(r.columns, r.parent_columns, strict=True)]
+            path = path.join(a, sa.and_(*on))
+        first = chain[0]
+        where = [
+            aliases[0].c[c] == row.c[p]
+            for c, p in zip(first.columns, first.parent_columns, strict=True)
+        ]
+        if last is not None:
+            where.append(last(aliases[-1]))
+        sel = sa.select(sa.literal(1)).select_from(path).where(*where)
+        return sa.exists(sel.correlate_except(*aliases))
+
+    def _stays_self(self, table: str, row: sa.FromClause) -> sa.ColumnElement[bool]:
         refs = self.self_refs(table)
         pcols = refs[0].parent_columns
         if any(r.parent_columns != pcols for r in refs):
@@ -201,45 +229,94 @@ class DeleteGraph:
                 fix="retention sweeps such a table only when its self-references point at the "
                 "same key: anonymise instead of delete (`action: anonymise`)",
             )
-        kept = self._kept(table, refs, stack)
+        kept = self._cached("kept", table, lambda: self._kept(table, refs))
         cols = [kept.c[f"v{i}"] for i in range(len(pcols))]
         if len(pcols) == 1:
             return row.c[pcols[0]].in_(sa.select(cols[0]))
         return sa.tuple_(*(row.c[p] for p in pcols)).in_(sa.select(*cols))
 
-    def _kept(self, table: str, refs: list[Referrer], stack: tuple[str, ...]) -> sa.CTE:
-        """``WITH RECURSIVE kept``: the keys that rows which stay point at, through chains."""
-        n = len(refs[0].parent_columns)
-        seeds = []
-        for ref in refs:
-            x = self._alias(table)
-            cand = sa.or_(*(q.candidate(x) for q in self.deletes(table)))
-            ext = self._external(table, x, (*stack, table))
-            removed = sa.and_(cand, sa.not_(sa.or_(*ext))) if ext else cand
-            cols = [x.c[c] for c in ref.columns]
-            seeds.append(
-                sa.select(*(c.label(f"v{i}") for i, c in enumerate(cols))).where(
-                    *(c.is_not(None) for c in cols), sa.not_(removed)
-                )
-            )
-        base: Any = seeds[0] if len(seeds) == 1 else sa.union_all(*seeds)
-        kept = base.cte(f"kept_{next(self._names)}", recursive=True, nesting=True)
-        y = self._alias(table)
-        on = sa.and_(*(y.c[p] == kept.c[f"v{i}"] for i, p in enumerate(refs[0].parent_columns)))
-        up: list[sa.ColumnElement[Any]]
+    def _parents(
+        self, y: sa.FromClause, refs: list[Referrer]
+    ) -> tuple[sa.FromClause, list[sa.ColumnElement[Any]]]:
+        """The values a row of ``y`` points at: one row per self-reference (a CASE over a small
+        numbers table when there are several)."""
         if len(refs) == 1:
-            up = [y.c[c] for c in refs[0].columns]
-            step = sa.select(*up).select_from(y.join(kept, on))
-        else:  # one row per self-reference of each kept row: a CASE over a small numbers table
-            k = sa.union_all(*(sa.select(sa.literal(j).label("i")) for j in range(len(refs))))
-            ks = k.subquery()
-            up = [
-                sa.case(*((ks.c.i == j, y.c[r.columns[i]]) for j, r in enumerate(refs)))
-                for i in range(n)
-            ]
-            step = sa.select(*up).select_from(y.join(kept, on).join(ks, sa.true()))
-        out: sa.CTE = kept.union(step.where(*(c.is_not(None) for c in up)))
+            return y, [y.c[c] for c in refs[0].columns]
+        k = sa.union_all(*(sa.select(sa.literal(j).label("i")) for j in range(len(refs))))
+        ks = k.subquery()
+        up: list[sa.ColumnElement[Any]] = [
+            sa.case(*((ks.c.i == j, y.c[r.columns[i]]) for j, r in enumerate(refs)))
+            for i in range(len(refs[0].columns))
+        ]
+        return y.join(ks, sa.true()), up
+
+    def _removed(self, table: str, x: sa.FromClause) -> Any:
+        """A delete rule would remove ``x`` unless a row of its own table points at it."""
+        cand = sa.or_(*(q.candidate(x) for q in self.deletes(table)))
+        ext = self._external(table, x)
+        return sa.and_(cand, sa.not_(sa.or_(*ext))) if ext else cand
+
+    def _cached(self, kind: str, table: str, build: Callable[[], sa.CTE]) -> sa.CTE:
+        """One CTE per table and statement when they go to the top of the statement."""
+        if self.nest:
+            return build()
+        if (kind, table) not in self._cache:
+            self._cache[(kind, table)] = build()
+        return self._cache[(kind, table)]
+
+    def _kept(self, table: str, refs: list[Referrer]) -> sa.CTE:
+        """``WITH RECURSIVE kept``: the keys of rows that must stay because a row that stays
+        points at them, directly or through a chain. Rows on a cycle of references (a ticket
+        merged into itself, or into one merged back) stay too: no engine deletes them without
+        breaking a reference first (MariaDB checks each row)."""
+        pcols = refs[0].parent_columns
+        n = len(pcols)
+        x = self._alias(table)
+        frm, up = self._parents(x, refs)
+        cyc = self._cycles(table, refs)
+        on_cycle = (
+            x.c[pcols[0]].in_(cyc) if n == 1 else sa.tuple_(*(x.c[p] for p in pcols)).in_(cyc)
+        )
+        base = sa.select(*(c.label(f"v{i}") for i, c in enumerate(up))).select_from(frm)
+        base = base.where(
+            *(c.is_not(None) for c in up),
+            sa.or_(sa.not_(self._removed(table, x)), on_cycle),
+        )
+        kept = base.cte(f"kept_{next(self._names)}", recursive=True, nesting=self.nest)
+        y = self._alias(table)
+        frm, up = self._parents(y, refs)
+        on = sa.and_(*(y.c[p] == kept.c[f"v{i}"] for i, p in enumerate(pcols)))
+        step = sa.select(*up).select_from(frm.join(kept, on)).where(*(c.is_not(None) for c in up))
+        out: sa.CTE = kept.union(step)
+        assert n == len(up)
         return out
+
+    def _cycles(self, table: str, refs: list[Referrer]) -> sa.Select[Any]:
+        """The keys of due, unheld rows that reach themselves following their references (the
+        others stay anyway)."""
+        pcols = refs[0].parent_columns
+        n = len(pcols)
+        x = self._alias(table)
+        frm, up = self._parents(x, refs)
+        seed = sa.select(
+            *(x.c[p].label(f"s{i}") for i, p in enumerate(pcols)),
+            *(c.label(f"c{i}") for i, c in enumerate(up)),
+        ).select_from(frm)
+        cand = sa.or_(*(q.candidate(x) for q in self.deletes(table)))
+        seed = seed.where(*(c.is_not(None) for c in up), cand)
+        walk = seed.cte(f"walk_{next(self._names)}", recursive=True, nesting=self.nest)
+        y = self._alias(table)
+        frm, up = self._parents(y, refs)
+        on = sa.and_(*(y.c[p] == walk.c[f"c{i}"] for i, p in enumerate(pcols)))
+        back = sa.and_(*(walk.c[f"c{i}"] == walk.c[f"s{i}"] for i in range(n)))
+        step = (
+            sa.select(*(walk.c[f"s{i}"] for i in range(n)), *up)
+            .select_from(frm.join(walk, on))
+            .where(*(c.is_not(None) for c in up), sa.not_(back))
+        )
+        walk = walk.union(step)
+        done = sa.and_(*(walk.c[f"c{i}"] == walk.c[f"s{i}"] for i in range(n)))
+        return sa.select(*(walk.c[f"s{i}"] for i in range(n))).where(done)
 
     def leaf(self, table: str, row: sa.FromClause) -> sa.ColumnElement[bool] | None:
         """No row of the table points at ``row`` now (deletes in a self-referencing table)."""

@@ -88,20 +88,23 @@ def validate_live(binding: Binding, schema: SchemaInfo, dm: DataMapDocument) -> 
                 "`for: <period> since <column>` names one too), or change the column's type",
             )
     for cond in binding.conditions:
-        _check_condition(binding, cond, schema, dm)
+        _check_condition(binding, binding.table, cond, schema, dm)
+    for i, cond in binding.path_conditions:
+        _check_condition(binding, binding.timestamp.joins[i].table, cond, schema, dm)
     return {c.name: c.type for c in table.columns}
 
 
 def _check_condition(
-    binding: Binding, cond: Condition, schema: SchemaInfo, dm: DataMapDocument
+    binding: Binding, table: str, cond: Condition, schema: SchemaInfo, dm: DataMapDocument
 ) -> None:
-    live = schema.table(binding.table)
-    assert live is not None
+    live = schema.table(table)
+    if live is None:
+        return  # the missing table was reported with the binding's columns
     col = live.column(cond.column)
     where = dm.where(cond.source, f"where.{cond.column}")
     if col is None:
         raise RetentionError(
-            f"the row condition of {binding.dataset}.{binding.table} names column "
+            f"the row condition of {binding.dataset}.{table} names column "
             f"{cond.column!r}, which the store does not have",
             where=where,
             fix="name a column of the table (`troth datamap check --live` lists them)",
@@ -110,7 +113,7 @@ def _check_condition(
     bad = [v for v in cond.values if not _fits(kind, v)]
     if bad or kind == "date/time":
         raise RetentionError(
-            f"the row condition {cond.describe()} on {binding.dataset}.{binding.table} does not "
+            f"the row condition {cond.describe()} on {binding.dataset}.{table} does not "
             f"fit the column's type ({col.type}: {kind})",
             where=where,
             fix="compare a text column with text (quote numbers), a number column with numbers, "
