@@ -233,3 +233,51 @@ def test_plan_validates_conditions_against_the_live_schema(
     err = capsys.readouterr().err
     assert expected in err
     assert "datamap.yaml:" in err
+
+
+def test_tables_with_a_composite_key_or_none_are_no_check_error(tmp_path: Path) -> None:
+    """Retention no longer refuses them, so `troth check` has nothing to say about their keys."""
+    tables = """\
+          - name: tags
+            fields:
+              - {name: ticket_id, primary_key: true}
+              - {name: tag, primary_key: true, categories: [user.behavior.purchase_history]}
+              - {name: last_login, retention_timestamp: true}
+          - name: access_log
+            fields:
+              - {name: ip, categories: [user.behavior.purchase_history]}
+              - {name: last_seen, retention_timestamp: true}
+"""
+    project = write_project(tmp_path, ACTIVITY, HEAD + tables)
+    assert findings(project, "retention.no-timestamp") == []
+
+
+def test_plan_refuses_to_anonymise_a_column_a_reference_uses(
+    any_url: str, tmp_path: Path, troth_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create(
+        any_url,
+        [
+            "CREATE TABLE accounts (email VARCHAR(80) NOT NULL PRIMARY KEY, "
+            "last_login TIMESTAMP NULL)",
+            "CREATE TABLE orders (id INTEGER NOT NULL PRIMARY KEY, email VARCHAR(80), "
+            "FOREIGN KEY (email) REFERENCES accounts (email))",
+        ],
+        {},
+    )
+    tables = """\
+          - name: accounts
+            fields:
+              - {name: email, primary_key: true, categories: [user.behavior.purchase_history]}
+              - {name: last_login, retention_timestamp: true}
+          - name: orders
+            fields:
+              - {name: id, primary_key: true}
+              - {name: email}
+"""
+    rules = ACTIVITY.replace("action: delete", "action: anonymise")
+    write_project(tmp_path / "p", rules, HEAD + tables)
+    assert main(["retention", "plan", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert "would anonymise accounts.email, which the reference orders.email (schema)" in err
+    assert "datamap.yaml:" in err

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from tests.retention.kit import (
+    KEY,
     Fate,
     Row,
     assert_effects,
@@ -24,6 +25,7 @@ from tests.retention.kit import (
 )
 
 from troth.project import Project
+from troth.retention import add_hold
 from troth.store import open_store
 
 NOW = datetime(2026, 6, 1)
@@ -50,11 +52,14 @@ def _run(
     fate: Fate,
     counts: dict[tuple[str, str], tuple[int, int, int]],
     batch_size: int = 1,
+    row_holds: Sequence[tuple[str, str]] = (),
 ) -> Project:
     """Create, plan (counts), sweep (effects on every row), sweep again (nothing)."""
     create(url, ddl, data)
     project = write_project(tmp / "proj", rules, HEAD + tables)
     state = open_store(f"sqlite:///{tmp / 'state.db'}")
+    for table, key in row_holds:
+        add_hold(state, KEY, table=table, key=key, reason="row hold")
     before = read_all(url)
     assert plan_totals(plan(project, state, NOW)) == counts
     report = sweep(project, state, NOW, batch_size=batch_size)
@@ -251,7 +256,7 @@ def test_composite_key_and_tables_without_a_key_are_swept(any_url: str, tmp_path
 
     def fate(table: str, row: Row) -> Row | None:
         at = row.get("created_at") or row.get("logged_at")
-        if str(at) >= cutoff:
+        if str(at) >= cutoff or (row.get("ticket_id"), row.get("tag")) == (2, "a"):
             return row
         return {**row, "device": "[redacted]"} if table == "devices" else None
 
@@ -266,9 +271,10 @@ def test_composite_key_and_tables_without_a_key_are_swept(any_url: str, tmp_path
         {
             ("logs", "access_log"): (5, 0, 0),
             ("agents", "devices"): (0, 5, 0),
-            ("tags", "tags"): (3, 0, 0),
+            ("tags", "tags"): (2, 0, 1),
         },
         batch_size=2,
+        row_holds=[("s.tags", "2,a")],  # a composite key, in key order
     )
 
 

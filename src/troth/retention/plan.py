@@ -187,6 +187,8 @@ def prepare(
         schema = stores.schema(qs[0].b.connection)
         refs = referrers(graph, dataset, schema)
         _validate_referrers(refs, schema, dm, dataset)
+        for q in qs:
+            _check_masked_keys(q.b, refs, dm)
         g = DeleteGraph(qs, refs)
         for q in g.order:
             notes[q.b.name] = _notes(q, g, graph)
@@ -255,6 +257,28 @@ def _validate_referrers(
                             where=dm.where(element, "name") if element else dm.where(),
                             fix="correct the data map or the schema (`troth datamap check --live`)",
                         )
+
+
+def _check_masked_keys(b: Binding, refs: Mapping[str, list[Any]], dm: DataMapDocument) -> None:
+    """Anonymising a column that a reference uses would break it (or the store refuses)."""
+    for col, strategy in b.masks.items():
+        uses = [r for r in refs.get(b.table, []) if col in r.parent_columns]
+        uses += [
+            r
+            for rs in refs.values()
+            for r in rs
+            if r.child == b.table and col in r.columns and strategy != "null"
+        ]
+        if uses:
+            element = dm.datamap.resolve(b.dataset, b.table, col)
+            raise RetentionError(
+                f"rule {b.rule.id!r} would anonymise {b.table}.{col}, which the reference "
+                f"{uses[0].describe()} -> {uses[0].parent} uses, so the rows would no longer "
+                "point at each other",
+                where=dm.where(element, "categories") if element else dm.where(),
+                fix="take the category off the key column (keys are not personal data in "
+                "themselves), or give the column `mask: null` if it is a nullable reference",
+            )
 
 
 def _notes(q: BindingSql, g: DeleteGraph, graph: Graph) -> list[str]:
