@@ -281,3 +281,47 @@ def test_plan_refuses_to_anonymise_a_column_a_reference_uses(
     err = capsys.readouterr().err
     assert "would anonymise accounts.email, which the reference orders.email (schema)" in err
     assert "datamap.yaml:" in err
+
+
+def test_run_refuses_a_delete_cycle_before_any_write(
+    any_url: str, tmp_path: Path, troth_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime
+
+    from tests.retention.kit import read_all
+
+    old = datetime(2020, 1, 1)
+    create(
+        any_url,
+        [
+            "CREATE TABLE a (id INTEGER NOT NULL PRIMARY KEY, b_id INTEGER, note VARCHAR(20), "
+            "last_login TIMESTAMP NULL)",
+            "CREATE TABLE b (id INTEGER NOT NULL PRIMARY KEY, a_id INTEGER, note VARCHAR(20), "
+            "last_login TIMESTAMP NULL)",
+        ],
+        {
+            "a": [{"id": 1, "b_id": 1, "note": "x", "last_login": old}],
+            "b": [{"id": 1, "a_id": 1, "note": "y", "last_login": old}],
+        },
+    )
+    tables = """\
+          - name: a
+            fields:
+              - {name: id, primary_key: true}
+              - name: b_id
+                references: [{field: b.id, kind: refers}]
+              - {name: note, categories: [user.behavior.purchase_history]}
+              - {name: last_login, retention_timestamp: true}
+          - name: b
+            fields:
+              - {name: id, primary_key: true}
+              - name: a_id
+                references: [{field: a.id, kind: refers}]
+              - {name: note, categories: [user.behavior.purchase_history]}
+              - {name: last_login, retention_timestamp: true}
+"""
+    write_project(tmp_path / "p", ACTIVITY, HEAD + tables)
+    before = read_all(any_url)
+    assert main(["retention", "run", str(tmp_path / "p")]) == 2
+    assert "reference each other in a cycle" in capsys.readouterr().err
+    assert read_all(any_url) == before
