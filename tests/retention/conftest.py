@@ -129,3 +129,16 @@ def rows(url: str, sql: str) -> list[tuple[object, ...]]:
         out = [tuple(r) for r in c.exec_driver_sql(sql)]
     engine.dispose()
     return out
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def any_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """An empty database on each engine; TROTH_CONN_SHOP points at it."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    elif request.param == "postgres":
+        url = str(request.getfixturevalue("pg_url"))
+    else:
+        url = str(request.getfixturevalue("mysql_url"))
+    monkeypatch.setenv("TROTH_CONN_SHOP", url)
+    return url

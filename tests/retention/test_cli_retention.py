@@ -163,3 +163,21 @@ def test_pl_11_check_warns_rule_covering_no_mapped_field(
     proj = _copy(tmp_path, "categories: [user.device]", "categories: [user.device.cookie_id]")
     main(["check", str(proj)])
     assert "retention.unbound" in capsys.readouterr().out
+
+
+def test_cli_plan_says_which_rows_are_kept_by_which_hold_and_which_are_anonymised(
+    sqlite_shop: str, troth_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["retention", "plan", str(FIXTURE), "--rule", "orders", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    items = {i["table"]: i for i in plan["items"]}
+    assert items["invoices"]["kept"][0]["hold"] == "tax_invoices"
+    assert items["invoices"]["kept"][0]["reason"].startswith("Invoices are kept 10 years")
+    assert items["invoices"]["key"] == "primary key (id)"
+    orders_notes = " ".join(items["orders"]["notes"])
+    assert "anonymised instead of deleted" in orders_notes
+    assert "invoices.order_id (schema, map owns)" in orders_notes
+    assert main(["retention", "plan", str(FIXTURE), "--rule", "orders"]) == 0
+    out = capsys.readouterr().out
+    assert "kept by tax_invoices (policy)" in out
+    assert "anonymised instead of deleted" in out

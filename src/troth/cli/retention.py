@@ -76,12 +76,23 @@ def plan_cmd(
         )
     console.print(table)
     for item in plan.items:
-        console.print(f"\n[bold]{item.binding.key}[/]")
+        console.print(f"\n[bold]{item.binding.name}[/]")
+        for note in item.notes:
+            console.print(f"  - {escape(note)}", soft_wrap=True)
+        for kept in item.kept:
+            console.print(
+                f"  - kept by {escape(kept['hold'])} ({escape(kept['source'])}): "
+                f"{kept['rows']} row(s)",
+                soft_wrap=True,
+            )
         for name, sql in item.sql.items():
             console.print(f"  {name}: {escape(sql)}", soft_wrap=True)
     for u in plan.unbound:
+        fix = f"; fix: {u.fix}" if u.fix else ""
         console.print(
-            f"[yellow]not enforced:[/] {u.rule.id} on {u.dataset}.{u.table.name}: {u.reason}"
+            f"[yellow]not enforced:[/] {u.rule.id} on {u.dataset}.{u.table.name}: "
+            f"{escape(u.reason + fix)}",
+            soft_wrap=True,
         )
 
 
@@ -117,10 +128,10 @@ def run_cmd(
         tasks: dict[str, TaskID] = {}
 
         def start(b: Binding, r: SweepResult) -> None:
-            tasks[b.key] = progress.add_task(b.key, total=max(r.expected, 1))
+            tasks[b.name] = progress.add_task(b.name, total=max(r.expected, 1))
 
         def batch(b: Binding, r: SweepResult) -> None:
-            progress.update(tasks[b.key], completed=r.deleted + r.anonymised)
+            progress.update(tasks[b.name], completed=r.deleted + r.anonymised)
 
         report = Sweeper(
             project,
@@ -188,7 +199,10 @@ def hold_add(
     table: Annotated[
         str | None, typer.Option("--table", help="dataset.table of a row hold")
     ] = None,
-    key: Annotated[str | None, typer.Option("--key", help="primary key of the held row")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="primary key of the held row (a composite key: a,b in order)"),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Hold a person's rows (by identity) or one row (by key): counted, never touched."""

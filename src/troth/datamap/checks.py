@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from troth.datamap.graph import Graph, holds_personal_data
+from troth.datamap.graph import Graph
 from troth.datamap.loader import DataMapDocument
 from troth.policy.checks.base import CheckContext, Issue, check, issue_in
 from troth.policy.loader import taxonomy_refs
@@ -140,27 +140,3 @@ def map_restricted_stored(ctx: CheckContext) -> Iterator[Issue]:
                     fix="process it in memory only (pass-through), or change the policy's "
                     "storage for that source",
                 )
-
-
-@check("map.no-retention-timestamp", "warning", "A table under a retention rule with no timestamp")
-def map_no_retention_timestamp(ctx: CheckContext) -> Iterator[Issue]:
-    dm = ctx.datamap
-    if dm is None:
-        return
-    rules = [r for r in ctx.policy.retention if r.period is not None]
-    for ds, table in dm.datamap.tables():
-        if table.retention_fields() or not holds_personal_data(table):
-            continue
-        cats = table.categories()
-        ruled = [r.id for r in rules if any(covers(rc, c) for rc in r.categories for c in cats)]
-        if ruled:
-            yield map_issue(
-                dm,
-                table,
-                f"table {ds.name}.{table.name} holds data under retention rule"
-                f"{'s' * (len(ruled) > 1)} {', '.join(repr(r) for r in ruled)} but no field "
-                "has `retention_timestamp: true`, so expired rows cannot be found",
-                field="name",
-                fix="mark the column that starts the retention period (created_at, "
-                "last_login...) with `retention_timestamp: true`",
-            )

@@ -2,82 +2,93 @@
 
 A rule applies to every mapped field whose category it covers (a rule for ``user.contact`` covers
 ``user.contact.email``), table by table. Each :class:`Binding` names the timestamp that starts the
-period, found by the rule's trigger:
+period, found by the rule's trigger (:mod:`troth.retention.paths`):
 
 ``collection``       the table's own ``retention_timestamp`` (a ``created``-like one when several);
 ``last_activity``    a ``last_login``/``last_seen``-like timestamp, in the table or in a table its
-                     references lead to (orders are kept until 2 years after the customer's
-                     ``customers.last_login``);
+                     rows belong to (orders are kept until 2 years after the customer's
+                     ``customers.last_login``), through ``owns``/``link``/``same_person``
+                     references only;
 ``account_closure``  a ``closed_at``-like timestamp, found the same way.
 
-Legal holds that win over the rule are collected per binding: the rule's holds whose categories
-cover one of the bound fields, and the data map's table and field holds. Tables whose timestamp
-cannot be found are reported as :class:`Unbound` (``troth check`` shows them with their location).
+A table's ``retention:`` entries in the map narrow the rows a rule touches (``where: {status:
+closed}``): :class:`Condition`. Legal holds that win over the rule are collected per binding: the
+rule's holds whose categories cover one of the bound fields (their period runs from the row's own
+collection timestamp), and the map's table and field holds (``for: 10 years since issued_at``
+ends one; without ``for`` it lasts until removed). Tables whose timestamp cannot be found are
+reported as :class:`Unbound` with the reason and the fix (``troth check`` shows them located).
 """
 
 from __future__ import annotations
 
-import re
-from collections import deque
 from dataclasses import dataclass, field
 
-from troth.datamap.model import DataMap, MapField, Table
+from troth.datamap.model import DataMap, MapField, Table, TableRetention, WhereValue
 from troth.datamap.model import LegalHold as MapHold
-from troth.policy.duration import Duration, parse_duration
+from troth.policy.duration import Duration
 from troth.policy.model import LegalHold, Policy, RetentionAction, RetentionRule, Trigger
 from troth.policy.taxonomy import covers
+from troth.retention.paths import (
+    MAX_HOPS,
+    SUPPORTED_TRIGGERS,
+    TRIGGER_NAMES,
+    ColumnRef,
+    Join,
+    find_identity,
+    find_timestamp,
+    pick,
+    why_no_timestamp,
+)
 
-#: timestamp column names that fit each trigger
-TRIGGER_NAMES: dict[Trigger, re.Pattern[str]] = {
-    Trigger.collection: re.compile(r"creat|collect|insert|first|sent|occur|issued|opened|start"),
-    Trigger.last_activity: re.compile(r"last|activ|seen|login|visit"),
-    Trigger.account_closure: re.compile(r"clos|deactiv|cancel|deleted|ended|terminat"),
-}
-SUPPORTED_TRIGGERS = tuple(TRIGGER_NAMES)
-#: how many references a timestamp may be away from the table it drives
-MAX_HOPS = 3
-
-
-@dataclass(frozen=True)
-class Join:
-    """From the current table's ``column``, the row of ``table`` whose ``key`` equals it."""
-
-    column: str
-    table: str
-    key: str
-
-
-@dataclass(frozen=True)
-class ColumnRef:
-    """A column of the bound table (``joins`` empty) or reached through references."""
-
-    table: str
-    column: str
-    joins: tuple[Join, ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.table}.{self.column}"
+__all__ = [
+    "MAX_HOPS",
+    "SUPPORTED_TRIGGERS",
+    "TRIGGER_NAMES",
+    "BindResult",
+    "Binding",
+    "ColumnRef",
+    "Condition",
+    "Hold",
+    "Join",
+    "Unbound",
+    "bind_rules",
+    "covered_fields",
+    "table_conditions",
+]
 
 
 @dataclass(frozen=True)
 class Hold:
-    """A legal hold that applies to a binding: rows younger than ``period`` are kept."""
+    """A legal hold that applies to a binding: rows whose ``anchor`` is younger than ``period``
+    are kept (an unknown anchor keeps them too); without a period, kept until removed."""
 
     id: str
     source: str  # "policy", "map-table", "map-field"
     basis: str
     reason: str
     law: str | None = None
-    period: Duration | None = None  # None: kept until the hold is lifted
-    anchor: ColumnRef | None = None  # the timestamp the hold period runs from
+    period: Duration | None = None
+    anchor: ColumnRef | None = None
+
+    def describe(self) -> str:
+        if self.period is None or self.anchor is None:
+            return f"{self.id} (until removed)"
+        return f"{self.id} ({self.period} since {self.anchor})"
 
 
 @dataclass(frozen=True)
-class Child:
-    """A table whose ``column`` references the bound table's primary key."""
+class Condition:
+    """A row condition of the map: ``column`` is one of ``values`` (``None``: IS NULL)."""
 
-    table: str
     column: str
+    values: tuple[str | int | float | bool | None, ...]
+    source: TableRetention = field(compare=False, repr=False)
+
+    def describe(self) -> str:
+        if len(self.values) == 1:
+            v = self.values[0]
+            return f"{self.column} IS NULL" if v is None else f"{self.column} = {v!r}"
+        return f"{self.column} IN ({', '.join(repr(v) for v in self.values)})"
 
 
 @dataclass(frozen=True)
@@ -88,12 +99,16 @@ class Binding:
     dataset: str
     connection: str
     table: str
-    pk: str
+    #: the map's primary key fields (empty: the live schema's, else the engine's row identity)
+    key: tuple[str, ...]
     fields: tuple[str, ...]
     masks: dict[str, str]
     timestamp: ColumnRef
     holds: tuple[Hold, ...] = ()
-    children: tuple[Child, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    #: conditions of the tables the timestamp is read through: ``(join index, condition)``; a
+    #: ticket's message takes its clock from the ticket only while the ticket fits its condition
+    path_conditions: tuple[tuple[int, Condition], ...] = ()
     identity: ColumnRef | None = None  # the identity column person holds are matched on
     identity_name: str | None = None
     timestamp_field: MapField | None = field(default=None, compare=False, repr=False)
@@ -108,18 +123,24 @@ class Binding:
         return self.rule.period
 
     @property
-    def key(self) -> str:
+    def name(self) -> str:
         return f"{self.rule.id}:{self.dataset}.{self.table}"
+
+    def refs(self) -> list[ColumnRef]:
+        """Every column reference the binding reads (timestamp, identity, hold anchors)."""
+        out = [self.timestamp, *(h.anchor for h in self.holds if h.anchor is not None)]
+        return out + ([self.identity] if self.identity is not None else [])
 
 
 @dataclass(frozen=True)
 class Unbound:
-    """A rule that covers a table but cannot be enforced there, and why."""
+    """A rule that covers a table but cannot be enforced there: why, and the fix."""
 
     rule: RetentionRule
     dataset: str
     table: Table
     reason: str
+    fix: str = ""
 
 
 @dataclass
@@ -164,7 +185,6 @@ def bind_rules(policy: Policy, datamap: DataMap, *, rules: list[str] | None = No
                 result.bindings.append(bound)
         if not found:
             result.unmapped.append(rule)
-    result.bindings = order_children_first(result.bindings)
     return result
 
 
@@ -178,38 +198,63 @@ def _bind_table(
 ) -> Binding | Unbound:
     if rule.trigger not in TRIGGER_NAMES:
         return Unbound(
-            rule, dataset, table, f"trigger {rule.trigger.value!r} cannot be swept from data"
-        )
-    pk = table.primary_key()
-    if len(pk) != 1:
-        return Unbound(rule, dataset, table, "the table needs one primary key field in the map")
-    ts = find_timestamp(datamap, dataset, table, rule.trigger)
-    if ts is None:
-        return Unbound(
             rule,
             dataset,
             table,
-            f"no `retention_timestamp` field fits trigger {rule.trigger.value!r} in the table "
-            f"or within {MAX_HOPS} references of it",
+            f"trigger {rule.trigger.value!r} cannot be read from a column",
+            "enforce it where the event happens (e.g. erase on withdrawal), or use a trigger "
+            "troth can sweep: collection, last_activity, account_closure",
         )
+    ts = find_timestamp(datamap, dataset, table, rule.trigger)
+    if ts is None:
+        reason, fix = why_no_timestamp(datamap, dataset, table, rule.trigger)
+        return Unbound(rule, dataset, table, reason, fix)
     ts_ref, ts_field = ts
-    own = _own_timestamp(table)
-    identity = _find_identity(datamap, dataset, table)
+    own = pick(table, Trigger.collection)
+    anchor = ColumnRef(table.name, own.name) if own else ts_ref
+    identity = find_identity(datamap, dataset, table)
     return Binding(
         rule=rule,
         dataset=dataset,
         connection=connection,
         table=table.name,
-        pk=pk[0],
+        key=tuple(table.primary_key()),
         fields=tuple(f.name for f in fields),
         masks={f.name: anonymise_strategy(f) for f in fields},
         timestamp=ts_ref,
-        holds=tuple(_holds(rule, table, fields, own or ts_ref)),
-        children=tuple(_children(datamap, dataset, table.name, pk[0])),
+        holds=tuple(_holds(rule, table, fields, anchor)),
+        conditions=table_conditions(table, rule.id),
+        path_conditions=tuple(
+            (i, c)
+            for i, j in enumerate(ts_ref.joins)
+            for c in _path_table_conditions(datamap, dataset, j.table, rule.id)
+        ),
         identity=identity[0] if identity else None,
         identity_name=identity[1] if identity else None,
         timestamp_field=ts_field,
     )
+
+
+def table_conditions(table: Table, rule_id: str) -> tuple[Condition, ...]:
+    """The row conditions of the table's ``retention:`` entries for ``rule_id`` (or any rule)."""
+    out: list[Condition] = []
+    for entry in table.retention:
+        if entry.rule is not None and entry.rule != rule_id:
+            continue
+        for column, value in entry.where.items():
+            out.append(Condition(column, _values(value), entry))
+    return tuple(out)
+
+
+def _path_table_conditions(
+    datamap: DataMap, dataset: str, table: str, rule_id: str
+) -> tuple[Condition, ...]:
+    t = datamap.resolve(dataset, table)
+    return table_conditions(t, rule_id) if isinstance(t, Table) else ()
+
+
+def _values(value: WhereValue) -> tuple[str | int | float | bool | None, ...]:
+    return tuple(value) if isinstance(value, list) else (value,)
 
 
 def anonymise_strategy(f: MapField) -> str:
@@ -217,98 +262,28 @@ def anonymise_strategy(f: MapField) -> str:
     return "null" if f.mask is not None and f.mask.value == "null" else "redact"
 
 
-def _pick(table: Table, trigger: Trigger) -> MapField | None:
-    stamps = table.retention_fields()
-    fitting = [f for f in stamps if TRIGGER_NAMES[trigger].search(f.name.lower())]
-    if fitting:
-        return fitting[0]
-    if trigger is Trigger.collection and len(stamps) == 1:
-        other = [p for t, p in TRIGGER_NAMES.items() if t is not Trigger.collection]
-        if not any(p.search(stamps[0].name.lower()) for p in other):
-            return stamps[0]
-    return None
+def _map_hold(hold: MapHold, source: str, table: Table) -> Hold:
+    ends = hold.ends()
+    if ends is None:
+        return Hold(hold.id, source, hold.basis.value, hold.reason, hold.law)
+    period, column = ends
+    return Hold(
+        hold.id,
+        source,
+        hold.basis.value,
+        hold.reason,
+        hold.law,
+        period,
+        ColumnRef(table.name, column),
+    )
 
 
-def _own_timestamp(table: Table) -> ColumnRef | None:
-    f = _pick(table, Trigger.collection)
-    return ColumnRef(table.name, f.name) if f else None
-
-
-def _parents(datamap: DataMap, dataset: str, table: Table) -> list[tuple[Join, Table]]:
-    out = []
-    for f in table.fields:
-        for ref in f.references:
-            ds, tname, key = ref.target(dataset)
-            target = datamap.resolve(ds, tname)
-            if ds == dataset and target is not None and tname != table.name:
-                out.append((Join(f.name, tname, key), target))
-    return out
-
-
-def _walk(datamap: DataMap, dataset: str, table: Table) -> list[tuple[Table, tuple[Join, ...]]]:
-    """The table, then the tables its references lead to (breadth first, at most MAX_HOPS)."""
-    seen = {table.name}
-    order: list[tuple[Table, tuple[Join, ...]]] = [(table, ())]
-    queue = deque(order)
-    while queue:
-        here, path = queue.popleft()
-        if len(path) >= MAX_HOPS:
-            continue
-        for join, parent in _parents(datamap, dataset, here):
-            if parent.name in seen:
-                continue
-            seen.add(parent.name)
-            step = (parent, (*path, join))
-            order.append(step)
-            queue.append(step)
-    return order
-
-
-def find_timestamp(
-    datamap: DataMap, dataset: str, table: Table, trigger: Trigger
-) -> tuple[ColumnRef, MapField] | None:
-    """The timestamp column that starts ``trigger``'s period for rows of ``table``."""
-    for here, path in _walk(datamap, dataset, table):
-        if trigger is Trigger.collection and path:
-            break  # collection is the row's own time
-        f = _pick(here, trigger)
-        if f is not None:
-            return ColumnRef(here.name, f.name, path), f
-    return None
-
-
-def _find_identity(datamap: DataMap, dataset: str, table: Table) -> tuple[ColumnRef, str] | None:
-    for here, path in _walk(datamap, dataset, table):
-        f = next((f for f in here.fields if f.identity), None)
-        if f is not None and f.identity is not None:
-            return ColumnRef(here.name, f.name, path), f.identity
-    return None
-
-
-def _children(datamap: DataMap, dataset: str, table: str, pk: str) -> list[Child]:
-    out = []
-    for ds, t, f in datamap.fields():
-        if ds.name != dataset or t.name == table:
-            continue
-        for ref in f.references:
-            if ref.target(dataset) == (dataset, table, pk):
-                out.append(Child(t.name, f.name))
-    return out
-
-
-def _map_hold(hold: MapHold, source: str, anchor: ColumnRef | None) -> Hold:
-    period = None
-    if hold.period and hold.period not in ("unspecified", "not stated"):
-        period = parse_duration(hold.period)
-    return Hold(hold.id, source, hold.basis.value, hold.reason, hold.law, period, anchor)
-
-
-def _policy_hold(hold: LegalHold, anchor: ColumnRef | None) -> Hold:
+def _policy_hold(hold: LegalHold, anchor: ColumnRef) -> Hold:
     return Hold(hold.id, "policy", hold.basis.value, hold.reason, hold.law, hold.period, anchor)
 
 
 def _holds(
-    rule: RetentionRule, table: Table, fields: list[MapField], anchor: ColumnRef | None
+    rule: RetentionRule, table: Table, fields: list[MapField], anchor: ColumnRef
 ) -> list[Hold]:
     out = []
     cats = [c for f in fields for c in f.categories]
@@ -316,32 +291,9 @@ def _holds(
         keys = hold.categories or rule.categories
         if any(covers(k, c) for k in keys for c in cats):
             out.append(_policy_hold(hold, anchor))
-    out += [_map_hold(h, "map-table", anchor) for h in table.legal_holds]
-    for f in fields:
-        out += [_map_hold(h, "map-field", anchor) for h in f.legal_holds]
-    return out
-
-
-def order_children_first(bindings: list[Binding]) -> list[Binding]:
-    """Bindings in an order where a table comes before the tables it references (stable)."""
-    parents: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for b in bindings:
-        for child in b.children:
-            parents.setdefault((b.dataset, child.table), set()).add((b.dataset, b.table))
-    out: list[Binding] = []
-    pending = list(bindings)
-    while pending:
-        tables = {(b.dataset, b.table) for b in pending}
-        ready = [
-            b
-            for b in pending
-            if not any(
-                (b.dataset, b.table) in parents.get(t, set())
-                for t in tables - {(b.dataset, b.table)}
-            )
-        ]
-        if not ready:  # a cycle: keep the map's order for the rest
-            ready = pending
-        out += ready
-        pending = [b for b in pending if b not in ready]
+    out += [_map_hold(h, "map-table", table) for h in table.legal_holds]
+    # deleting a row deletes every field: a hold on any field of the table keeps the row
+    held = table.fields if rule.action is RetentionAction.delete else fields
+    for f in held:
+        out += [_map_hold(h, "map-field", table) for h in f.legal_holds]
     return out

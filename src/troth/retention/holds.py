@@ -19,6 +19,7 @@ from troth.audit.hashing import keyed_hash, utc_timestamp
 from troth.errors import RetentionError
 from troth.policy.model import LegalBasis
 from troth.retention.models import RetentionPersonHold
+from troth.retention.query import PersonHold as SweepHold
 from troth.retention.query import PersonHolds
 from troth.store import connect
 
@@ -120,20 +121,22 @@ def list_holds(engine: Engine) -> list[PersonHold]:
 
 
 def active_person_holds(engine: Engine) -> PersonHolds:
-    """What a sweep excludes: identity hashes (hex, no prefix) and row keys."""
-    hashes: dict[str, list[str]] = {}
-    keys: dict[tuple[str, str], list[str]] = {}
+    """What a sweep keeps: per hold, its id, reason and identity hash (hex) or row key."""
+    by_identity: dict[str, list[SweepHold]] = {}
+    by_row: dict[tuple[str, str], list[SweepHold]] = {}
     t = cast(sa.Table, RetentionPersonHold.__table__)
     with connect(engine) as conn:
-        for r in conn.execute(sa.select(t).where(t.c.released_at.is_(None))):
+        rows = conn.execute(sa.select(t).where(t.c.released_at.is_(None)).order_by(t.c.id))
+        for r in rows:
             m = r._mapping
             if m["kind"] == "identity":
-                hashes.setdefault(m["identity"], []).append(
-                    str(m["value_hash"]).removeprefix(KEYED_PREFIX)
-                )
+                value = str(m["value_hash"]).removeprefix(KEYED_PREFIX)
+                hold = SweepHold(int(m["id"]), m["reason"], m["basis"], value)
+                by_identity.setdefault(m["identity"], []).append(hold)
             else:
-                keys.setdefault((m["dataset"], m["table_name"]), []).append(str(m["row_key"]))
-    return PersonHolds(identity_hashes=hashes, row_keys=keys)
+                hold = SweepHold(int(m["id"]), m["reason"], m["basis"], str(m["row_key"]))
+                by_row.setdefault((m["dataset"], m["table_name"]), []).append(hold)
+    return PersonHolds(identity=by_identity, rows=by_row)
 
 
 def _hold(m: sa.RowMapping) -> PersonHold:

@@ -1,9 +1,12 @@
 """The retention planner: per rule and table, the SQL and how many rows it would affect now.
 
 Planning never changes data: it binds the rules (:mod:`troth.retention.bind`), checks each binding
-against the live schema (a missing column or a timestamp that is not a date/time type is a
-:class:`~troth.errors.RetentionError` located in the data map), and counts with one ``SELECT`` per
-binding the rows it would delete, anonymise, and keep because of a legal hold.
+against the live schema (a missing column, a timestamp that is not a date/time type, a row
+condition whose value does not fit its column: a :class:`~troth.errors.RetentionError` located in
+the data map), builds each store's :class:`~troth.retention.safety.DeleteGraph` (the run order and
+foreign-key safety), and counts with one ``SELECT`` per binding the rows it would delete,
+anonymise, and keep, per hold. The sweeper runs the very same predicates, so the counts are what
+the run does.
 """
 
 from __future__ import annotations
@@ -14,18 +17,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from troth.connectors.base import SchemaInfo
 from troth.connectors.names import open_connection
 from troth.connectors.sql import SqlConnector
+from troth.datamap.graph import Graph
 from troth.datamap.loader import DataMapDocument
 from troth.errors import RetentionError
 from troth.project import Project
+from troth.retention.batches import Counts, Phase, measure, sql_text
 from troth.retention.bind import Binding, BindResult, Unbound, bind_rules
-from troth.retention.query import BindingSql, PersonHolds, one_statement_batches, sql_text
-
-_TIME_TYPES = ("date", "time")
+from troth.retention.query import BindingSql, PersonHolds, key_shape
+from troth.retention.safety import DeleteGraph, other_store_referrers, referrers
+from troth.retention.validate import validate_live
 
 
 def utc_now() -> datetime:
@@ -41,6 +44,9 @@ class PlanItem:
     anonymise: int
     held: int
     sql: dict[str, str]
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    key: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         b = self.binding
@@ -52,13 +58,17 @@ class PlanItem:
             "trigger": b.rule.trigger.value,
             "period": str(b.period),
             "timestamp": str(b.timestamp),
-            "via": [f"{j.column}->{j.table}.{j.key}" for j in b.timestamp.joins],
+            "via": b.timestamp.via(),
+            "where": [c.describe() for c in b.conditions],
+            "key": self.key,
             "cutoff": self.cutoff.isoformat(),
             "fields": list(b.fields),
             "holds": [h.id for h in b.holds],
             "delete": self.delete,
             "anonymise": self.anonymise,
             "held": self.held,
+            "kept": self.kept,
+            "notes": self.notes,
             "sql": self.sql,
         }
 
@@ -74,7 +84,13 @@ class RetentionPlan:
             "now": self.now.isoformat(),
             "items": [i.as_dict() for i in self.items],
             "unbound": [
-                {"rule": u.rule.id, "dataset": u.dataset, "table": u.table.name, "reason": u.reason}
+                {
+                    "rule": u.rule.id,
+                    "dataset": u.dataset,
+                    "table": u.table.name,
+                    "reason": u.reason,
+                    "fix": u.fix,
+                }
                 for u in self.unbound
             ],
         }
@@ -136,108 +152,185 @@ def bind_project(project: Project, rules: list[str] | None = None) -> BindResult
     return bind_rules(project.policy.policy, project.datamap.datamap, rules=rules)
 
 
-def validate_live(binding: Binding, schema: SchemaInfo, dm: DataMapDocument) -> dict[str, str]:
-    """Check the binding's columns against the live schema; the bound table's column types."""
-    table = schema.table(binding.table)
-    if table is None:
-        raise RetentionError(
-            f"table {binding.dataset}.{binding.table} of rule {binding.rule.id!r} is not in the "
-            "store",
-            where=dm.where(dm.datamap.resolve(binding.dataset, binding.table), "name"),
-            fix="correct the data map (`troth datamap check --live`)",
-        )
-    needed: list[tuple[str, str]] = [(binding.table, c) for c in (binding.pk, *binding.fields)]
-    for ref in (binding.timestamp, binding.identity, *(h.anchor for h in binding.holds)):
-        if ref is None:
-            continue
-        here = binding.table
-        for j in ref.joins:
-            needed += [(here, j.column), (j.table, j.key)]
-            here = j.table
-        needed.append((ref.table, ref.column))
-    needed += [(c.table, c.column) for c in binding.children]
-    for tname, col in needed:
-        live = schema.table(tname)
-        if live is None or live.column(col) is None:
-            element = dm.datamap.resolve(binding.dataset, tname, col)
-            raise RetentionError(
-                f"rule {binding.rule.id!r} needs column {tname}.{col}, which the store "
-                f"{binding.connection!r} does not have",
-                where=dm.where(element, "name") if element else dm.where(),
-                fix="correct the data map or the schema (`troth datamap check --live`)",
-            )
-    ts_table = schema.table(binding.timestamp.table)
-    assert ts_table is not None
-    ts_col = ts_table.column(binding.timestamp.column)
-    assert ts_col is not None
-    if not any(t in ts_col.type.lower() for t in _TIME_TYPES):
-        element = dm.datamap.resolve(binding.dataset, binding.timestamp.table, ts_col.name)
-        raise RetentionError(
-            f"rule {binding.rule.id!r} is driven by {binding.timestamp}, which is a "
-            f"{ts_col.type}, not a date/time column",
-            where=dm.where(element, "retention_timestamp"),
-            fix="mark a DATE/TIMESTAMP column with `retention_timestamp: true`, or change the "
-            "column's type",
-        )
-    return {c.name: c.type for c in table.columns}
+@dataclass
+class Prepared:
+    """Every binding of a run, in run order, with its SQL and its foreign-key notes."""
+
+    now: datetime
+    sqls: list[BindingSql]
+    unbound: list[Unbound]
+    notes: dict[str, list[str]]
 
 
-def binding_sql(
-    binding: Binding,
+def prepare(
+    project: Project,
+    stores: Stores,
+    *,
+    key: bytes,
+    rules: list[str] | None = None,
+    now: datetime,
+    person: PersonHolds | None = None,
+) -> Prepared:
+    """Bind, validate against the live stores, and compose each store's predicates."""
+    bound = bind_project(project, rules)
+    dm = project.datamap
+    assert dm is not None
+    graph = Graph.build(dm.datamap)
+    by_store: dict[str, list[BindingSql]] = {}
+    for b in bound.bindings:
+        by_store.setdefault(b.dataset, []).append(
+            _binding_sql(b, stores, dm, now=now, key=key, person=person)
+        )
+    sqls: list[BindingSql] = []
+    notes: dict[str, list[str]] = {}
+    for dataset, qs in by_store.items():
+        schema = stores.schema(qs[0].b.connection)
+        refs = referrers(graph, dataset, schema)
+        _validate_referrers(refs, schema, dm, dataset)
+        for q in qs:
+            _check_masked_keys(q.b, refs, dm)
+        g = DeleteGraph(qs, refs)
+        for q in g.order:
+            notes[q.b.name] = _notes(q, g, graph)
+            q.delete_predicate()  # compose now: a cycle or a bad self-reference refuses here
+        sqls += g.order
+    return Prepared(now, sqls, bound.unbound, notes)
+
+
+def _binding_sql(
+    b: Binding,
     stores: Stores,
     dm: DataMapDocument,
     *,
     now: datetime,
     key: bytes,
-    person: PersonHolds | None = None,
+    person: PersonHolds | None,
 ) -> BindingSql:
-    types = validate_live(binding, stores.schema(binding.connection), dm)
-    dialect = stores.get(binding.connection).engine.dialect.name
-    return BindingSql(binding, dialect=dialect, now=now, key=key, person=person, types=types)
+    schema = stores.schema(b.connection)
+    types = validate_live(b, schema, dm)
+    dialect = stores.get(b.connection).engine.dialect.name
+    live = schema.table(b.table)
+    assert live is not None
+    shape = key_shape(b.key or live.primary_key, dialect)
+    person = person or PersonHolds()
+    for ph in person.rows.get((b.dataset, b.table), ()):
+        parts = ph.value.split(",") if len(shape.columns) > 1 else [ph.value]
+        if shape.kind != "key" or len(parts) != len(shape.columns):
+            what = (
+                "but the table has no primary key"
+                if shape.kind != "key"
+                else f"with {len(parts)} value(s), not {len(shape.columns)}"
+            )
+            raise RetentionError(
+                f"person hold {ph.id} names a row of {b.dataset}.{b.table} by key {what}",
+                where=f"person hold {ph.id}",
+                fix="release it (`troth retention hold remove`) and hold the row by its full key "
+                "(comma-separated in key order), or hold the person by identity",
+            )
+    columns = {t.name: [c.name for c in t.columns] for t in schema.tables}
+    return BindingSql(
+        b,
+        dialect=dialect,
+        now=now,
+        key=key,
+        columns=columns,
+        types=types,
+        shape=shape,
+        person=person,
+    )
 
 
-def statements(q: BindingSql, dialect: sa.Dialect) -> dict[str, str]:
-    """The statements a run sends for ``q`` on ``dialect`` (placeholders only)."""
-    out: dict[str, str] = {"count": sql_text(q.count_statement(), dialect)}
-    one = one_statement_batches(dialect)
-    pred = q.delete_predicate()
-    if pred is not None:
-        if one:
-            out["delete"] = sql_text(q.batch_write(pred, delete=True, after=True), dialect)
-        else:
-            out["select_batch"] = sql_text(q.batch_select(pred, after=True), dialect)
-            out["delete"] = sql_text(q.delete_statement(pred), dialect)
-    anon = q.anonymise_predicate()
-    if anon is not None:
-        if one:
-            out["anonymise"] = sql_text(q.batch_write(anon, delete=False, after=True), dialect)
-        else:
-            out["select_anonymise_batch"] = sql_text(q.batch_select(anon, after=True), dialect)
-            out["anonymise"] = sql_text(q.update_statement(anon), dialect)
+def _validate_referrers(
+    refs: Mapping[str, list[Any]], schema: SchemaInfo, dm: DataMapDocument, dataset: str
+) -> None:
+    for parent, rs in refs.items():
+        for r in rs:
+            for table, cols in ((r.child, r.columns), (parent, r.parent_columns)):
+                live = schema.table(table)
+                for col in cols:
+                    if live is None or live.column(col) is None:
+                        element = dm.datamap.resolve(dataset, table, col)
+                        raise RetentionError(
+                            f"the data map's reference {r.describe()} -> {parent} names column "
+                            f"{table}.{col}, which the store does not have, so troth cannot tell "
+                            "which rows still point at a row",
+                            where=dm.where(element, "name") if element else dm.where(),
+                            fix="correct the data map or the schema (`troth datamap check --live`)",
+                        )
+
+
+def _check_masked_keys(b: Binding, refs: Mapping[str, list[Any]], dm: DataMapDocument) -> None:
+    """Anonymising a column that a reference uses would break it (or the store refuses)."""
+    for col, strategy in b.masks.items():
+        uses = [r for r in refs.get(b.table, []) if col in r.parent_columns]
+        uses += [
+            r
+            for rs in refs.values()
+            for r in rs
+            if r.child == b.table and col in r.columns and strategy != "null"
+        ]
+        if uses:
+            element = dm.datamap.resolve(b.dataset, b.table, col)
+            raise RetentionError(
+                f"rule {b.rule.id!r} would anonymise {b.table}.{col}, which the reference "
+                f"{uses[0].describe()} -> {uses[0].parent} uses, so the rows would no longer "
+                "point at each other",
+                where=dm.where(element, "categories") if element else dm.where(),
+                fix="take the category off the key column (keys are not personal data in "
+                "themselves), or give the column `mask: null` if it is a nullable reference",
+            )
+
+
+def _notes(q: BindingSql, g: DeleteGraph, graph: Graph) -> list[str]:
+    b = q.b
+    out = [f"rows are named by {q.shape.describe()}"]
+    if b.conditions:
+        out.append("only rows where " + " AND ".join(c.describe() for c in b.conditions))
+    for h in b.holds:
+        out.append(f"hold {h.describe()}: {h.reason}")
+    if b.action.value == "delete":
+        ext = g.external(b.table)
+        if ext:
+            out.append(
+                "a row that a row which stays (not due, held, or no delete rule's) still points "
+                "at is anonymised instead of deleted; referenced by "
+                + ", ".join(r.describe() for r in ext)
+            )
+        selfs = g.self_refs(b.table)
+        if selfs:
+            out.append(
+                "self-reference "
+                + ", ".join(r.describe() for r in selfs)
+                + ": a row that a staying row points at, directly or through a chain, is "
+                "anonymised; the others are deleted leaves first"
+            )
+        for lk in other_store_referrers(graph, b.dataset, b.table):
+            out.append(
+                f"{lk.child} (another store) references this table: a sweep cannot see those "
+                "rows, which may be left pointing at deleted rows"
+            )
     return out
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Rows to delete, to anonymise and held; the lowest and highest expired key (or None)."""
+def binding_statements(q: BindingSql, dialect: Any) -> dict[str, str]:
+    """The statements a run sends for ``q`` (placeholders only)."""
+    from troth.retention.batches import count_statement
 
-    delete: int
-    anonymise: int
-    held: int
-    lo: Any = None
-    hi: Any = None
+    out: dict[str, str] = {"count": sql_text(count_statement(q), dialect)}
+    for name, pred, delete in (
+        ("delete", q.delete_predicate(), True),
+        ("anonymise", q.anonymise_predicate(), False),
+    ):
+        if pred is None:
+            continue
+        phase = Phase(q, pred, delete=delete, batch_size=1000)
+        for part, stmt in phase.statements().items():
+            out[name if part == "batch" else f"{name}_{part}"] = sql_text(stmt, dialect)
+    return out
 
 
-def measure(q: BindingSql, conn: SqlConnector) -> Counts:
-    stmt = q.count_statement()
-    with conn._mapped("count expired rows", q.b.table), conn.engine.connect() as c:
-        row = c.execute(stmt, q.params).one()
-    return Counts(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), row[3], row[4])
-
-
-def count(q: BindingSql, conn: SqlConnector) -> tuple[int, int, int]:
-    c = measure(q, conn)
-    return c.delete, c.anonymise, c.held
+def count(q: BindingSql, conn: SqlConnector) -> Counts:
+    return measure(q, conn)
 
 
 def build_plan(
@@ -251,15 +344,22 @@ def build_plan(
 ) -> RetentionPlan:
     """Bind, validate against the live stores and count; no data is changed."""
     now = now or utc_now()
-    bound = bind_project(project, rules)
-    dm = project.datamap
-    assert dm is not None
-    plan = RetentionPlan(now=now, unbound=bound.unbound)
-    for b in bound.bindings:
-        q = binding_sql(b, stores, dm, now=now, key=key, person=person)
-        conn = stores.get(b.connection)
-        deleted, anonymised, held = count(q, conn)
+    prep = prepare(project, stores, key=key, rules=rules, now=now, person=person)
+    plan = RetentionPlan(now=now, unbound=prep.unbound)
+    for q in prep.sqls:
+        conn = stores.get(q.b.connection)
+        c = measure(q, conn)
         plan.items.append(
-            PlanItem(b, q.cutoff, deleted, anonymised, held, statements(q, conn.engine.dialect))
+            PlanItem(
+                q.b,
+                q.cutoff,
+                c.delete,
+                c.anonymise,
+                c.held,
+                binding_statements(q, conn.engine.dialect),
+                kept=[{**ref.as_dict(), "rows": n} for ref, n in c.kept],
+                notes=prep.notes[q.b.name],
+                key=q.shape.describe(),
+            )
         )
     return plan

@@ -1,14 +1,20 @@
-"""The SQL of one binding: which rows are expired, which are held, and the batched statements.
+"""The SQL predicates of one binding: which rows are due, which are held, what anonymising sets.
 
-Everything is a SQLAlchemy Core expression with bound parameters (never a value in the text):
+Everything is a SQLAlchemy Core expression whose values are bound parameters (never a value in
+the text), and every predicate takes the table (or an alias of it) it is evaluated on, so the
+predicates of one table compose into another's (:mod:`troth.retention.safety`):
 
-- ``expired``: the driving timestamp (maybe a column of a parent table, reached through nested
-  scalar subqueries) is before ``:cutoff``; a NULL timestamp never expires;
-- ``held``: a legal hold is still running for the row (its anchor timestamp is after the hold's
-  cutoff, or unknown, or the hold has no end), or a person hold names the row or its person;
-- ``has_children``: a row of a referencing table still points at the row (FK-safe deletes: such
-  rows are anonymised instead of deleted, so held children keep their parent);
+- ``due``: the driving timestamp is before the cutoff and the map's row conditions hold. A
+  timestamp reached through references is ONE scalar subquery whose joins are correlated with the
+  row (``SELECT max(c.last_login) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE
+  o.id = order_items.order_id``): the same for any depth, never a row of someone else; a NULL
+  timestamp (or a NULL reference) never expires;
+- ``held``: a legal hold still runs for the row (its anchor is younger than the hold's period, or
+  unknown, or the hold has no end), or a person hold names the row or its person;
 - ``anonymised``: every bound field already holds its anonymised value (so a re-run skips it).
+
+The outcome predicates (delete, anonymise, held) add foreign-key safety from the table's
+:class:`~troth.retention.safety.DeleteGraph`.
 """
 
 from __future__ import annotations
@@ -16,25 +22,85 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from troth.masking import MASKING, MaskContext
 from troth.masking.hash import hmac_sql
 from troth.policy.model import RetentionAction
-from troth.retention.bind import Binding, ColumnRef
+from troth.retention.bind import Binding, ColumnRef, Condition
+
+if TYPE_CHECKING:
+    from troth.retention.safety import DeleteGraph
 
 REDACT_TEXT = "[redacted]"
 _TEXT_TYPES = ("char", "text", "clob", "string")
 
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class PersonHold:
+    """One active person hold, as a sweep sees it: an id, why, and what it names."""
+
+    id: int
+    reason: str
+    basis: str
+    value: str  # the keyed hash (hex, no prefix) of an identity value, or a row key
+
 
 @dataclass(frozen=True)
 class PersonHolds:
-    """Active person holds: keyed hashes (hex) per identity name, and row keys per table."""
+    """Active person holds: by identity name, and by ``(dataset, table)`` for row holds."""
 
-    identity_hashes: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    row_keys: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
+    identity: Mapping[str, Sequence[PersonHold]] = field(default_factory=dict)
+    rows: Mapping[tuple[str, str], Sequence[PersonHold]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HoldRef:
+    """A hold as the evidence names it (never a value)."""
+
+    id: str
+    source: str  # policy, map-table, map-field, person
+    basis: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"hold": self.id, "source": self.source, "basis": self.basis, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class KeyShape:
+    """How a table's rows are named in a batch.
+
+    ``key``: the primary key columns (one or several); ``rowid``: SQLite's row id (a table
+    without a primary key); ``ctid``: PostgreSQL's row address, used within one statement only;
+    ``none``: MariaDB/MySQL without a key (``DELETE/UPDATE ... WHERE <predicate> LIMIT n``).
+    """
+
+    kind: str
+    columns: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "key":
+            return f"primary key ({', '.join(self.columns)})"
+        return {
+            "rowid": "no primary key: SQLite rowid",
+            "ctid": "no primary key: PostgreSQL ctid within each batch's statement",
+            "none": "no primary key: repeated DELETE/UPDATE ... LIMIT n",
+        }[self.kind]
+
+
+def key_shape(declared: Sequence[str], dialect: str) -> KeyShape:
+    if declared:
+        return KeyShape("key", tuple(declared))
+    if dialect == "sqlite":
+        return KeyShape("rowid", ("rowid",))
+    if dialect == "postgresql":
+        return KeyShape("ctid", ("ctid",))
+    return KeyShape("none")
 
 
 def is_text_type(type_name: str | None) -> bool:
@@ -48,6 +114,15 @@ def max_length(type_name: str | None) -> int | None:
     return int(inside) if inside.isdigit() else None
 
 
+def table_clause(
+    name: str, columns: Sequence[str], shape: KeyShape | None = None
+) -> sa.TableClause:
+    cols = list(dict.fromkeys(columns))
+    if shape is not None and shape.kind in ("rowid", "ctid"):
+        cols.append(shape.kind)
+    return sa.table(name, *(sa.column(c) for c in cols))
+
+
 class BindingSql:
     """Expressions and statements for one binding on one SQL dialect."""
 
@@ -58,81 +133,167 @@ class BindingSql:
         dialect: str,
         now: datetime,
         key: bytes,
+        columns: Mapping[str, Sequence[str]],
+        types: Mapping[str, str],
+        shape: KeyShape,
         person: PersonHolds | None = None,
-        types: Mapping[str, str] | None = None,
     ) -> None:
         self.b = binding
         self.dialect = dialect
         self.now = now
         self.key = key
         self.person = person or PersonHolds()
-        self.types = dict(types or {})
-        self.t = sa.table(binding.table, *(sa.column(c) for c in self._columns()))
-        self.pk = self.t.c[binding.pk]
+        self.columns = columns  # live columns of every table of the store
+        self.types = dict(types)  # the bound table's column types
+        self.shape = shape
+        self.t = self.table(binding.table)
         self.cutoff = binding.period.before(now)
-        self.params: dict[str, Any] = {"cutoff": self.cutoff}
+        self.graph: DeleteGraph | None = None
 
-    def _columns(self) -> list[str]:
-        cols = [self.b.pk, *self.b.fields, *(c.column for c in self.b.children)]
-        for ref in (self.b.timestamp, self.b.identity, *(h.anchor for h in self.b.holds)):
-            if ref is not None:
-                cols.append(ref.joins[0].column if ref.joins else ref.column)
-        return list(dict.fromkeys(cols))
+    # --- tables and values ------------------------------------------------------------------
 
-    # --- building blocks --------------------------------------------------------------------
+    def table(self, name: str) -> sa.TableClause:
+        shape = self.shape if name == self.b.table else None
+        return table_clause(name, self.columns.get(name, ()), shape)
 
-    def ref(self, ref: ColumnRef) -> sa.ColumnElement[Any]:
-        """The value of ``ref`` for the current row (nested scalar subqueries for joins)."""
+    def alias(self, name: str) -> sa.FromClause:
+        return self.table(name).alias()
+
+    def time(self, moment: datetime) -> sa.ColumnElement[Any]:
+        """A bound date/time; on SQLite the text form stored values have ("2024-06-01 00:00:00")."""
+        if self.dialect == "sqlite":
+            return sa.literal(moment.isoformat(sep=" "), sa.String)
+        return sa.literal(moment, sa.DateTime)
+
+    def value(
+        self,
+        ref: ColumnRef,
+        t: sa.FromClause,
+        conds: Sequence[tuple[int, Condition]] = (),
+    ) -> sa.ColumnElement[Any]:
+        """The value of ``ref`` for the row of ``t``: its column, or one scalar subquery whose
+        joins start at the row (the latest value when a step finds several rows); ``conds``
+        restrict the rows of the steps (join index, condition)."""
         if not ref.joins:
-            return self.t.c[ref.column]
+            return t.c[ref.column]
+        path, aliases, where = self._path(ref, t)
+        on = [self._condition(c, aliases[i]) for i, c in conds]
+        return (
+            sa.select(sa.func.max(aliases[-1].c[ref.column]))
+            .select_from(path)
+            .where(where, *on)
+            .correlate_except(*aliases)
+            .scalar_subquery()
+        )
+
+    def _path(
+        self, ref: ColumnRef, t: sa.FromClause
+    ) -> tuple[sa.FromClause, list[sa.FromClause], sa.ColumnElement[bool]]:
+        """The joins of ``ref`` as one FROM, its aliases, and the condition that ties the first
+        step to the row of ``t`` (the correlation)."""
+        aliases = [self.alias(j.table) for j in ref.joins]
+        path: sa.FromClause = aliases[0]
+        for i in range(1, len(aliases)):
+            j = ref.joins[i]
+            path = path.join(aliases[i], aliases[i].c[j.key] == aliases[i - 1].c[j.column])
         first = ref.joins[0]
-        value: sa.ColumnElement[Any] = self.t.c[first.column]
-        for i, join in enumerate(ref.joins):
-            last = i == len(ref.joins) - 1
-            want = ref.column if last else ref.joins[i + 1].column
-            cols = dict.fromkeys([want, join.key])
-            target = sa.table(join.table, *(sa.column(c) for c in cols)).alias(f"r{i}")
-            value = sa.select(target.c[want]).where(target.c[join.key] == value).scalar_subquery()
-        return value
+        return path, aliases, aliases[0].c[first.key] == t.c[first.column]
 
-    def expired(self) -> sa.ColumnElement[bool]:
-        ts = self.ref(self.b.timestamp)
-        return ts < sa.bindparam("cutoff", type_=sa.DateTime())
+    def any_value(self, ref: ColumnRef, t: sa.FromClause, test: Any) -> sa.ColumnElement[bool]:
+        """Whether ``test(column)`` holds for the value of ``ref`` (any of them through joins)."""
+        if not ref.joins:
+            col = t.c[ref.column]
+            return sa.and_(col.is_not(None), test(col))
+        path, aliases, where = self._path(ref, t)
+        col = aliases[-1].c[ref.column]
+        sel = sa.select(sa.literal(1)).select_from(path).where(where, col.is_not(None), test(col))
+        return sa.exists(sel.correlate_except(*aliases))
 
-    def held(self) -> sa.ColumnElement[bool]:
-        conds: list[sa.ColumnElement[bool]] = []
-        for i, hold in enumerate(self.b.holds):
+    # --- due and held ---------------------------------------------------------------------------
+
+    def conditions(self, t: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+        return [self._condition(c, t) for c in self.b.conditions]
+
+    def _condition(self, cond: Condition, t: sa.FromClause) -> sa.ColumnElement[bool]:
+        col = t.c[cond.column]
+        values = [v for v in cond.values if v is not None]
+        terms: list[sa.ColumnElement[bool]] = []
+        if None in cond.values:
+            terms.append(col.is_(None))
+        if values:
+            terms.append(self._equals(col, values))
+        return sa.or_(*terms)
+
+    def _equals(
+        self, col: sa.ColumnElement[Any], values: Sequence[Scalar]
+    ) -> sa.ColumnElement[bool]:
+        # text goes untyped: PostgreSQL then compares it with an enum or a varchar column alike
+        lits = [
+            sa.literal(v, sa.types.NullType()) if isinstance(v, str) else sa.literal(v)
+            for v in values
+        ]
+        plain = col == lits[0] if len(lits) == 1 else col.in_(lits)
+        if self.dialect != "mysql" or not all(isinstance(v, str) for v in values):
+            return plain
+        # MariaDB/MySQL collations match 'Closed' and 'closed ' to 'closed': compare the bytes
+        # too, so a condition selects the same rows as on SQLite and PostgreSQL
+        raw = sa.cast(col, sa.BINARY())
+        exact = [sa.cast(v, sa.BINARY()) for v in lits]
+        return sa.and_(plain, raw == exact[0] if len(exact) == 1 else raw.in_(exact))
+
+    def due(self, t: sa.FromClause) -> sa.ColumnElement[bool]:
+        """Expired (the timestamp is before the cutoff) and within the rule's row conditions."""
+        ts = self.value(self.b.timestamp, t, self.b.path_conditions)
+        return sa.and_(ts < self.time(self.cutoff), *self.conditions(t))
+
+    def hold_terms(self, t: sa.FromClause) -> list[tuple[HoldRef, sa.ColumnElement[bool]]]:
+        """Each hold that applies, with the condition that it keeps a row of ``t``."""
+        out: list[tuple[HoldRef, sa.ColumnElement[bool]]] = []
+        for hold in self.b.holds:
+            ref = HoldRef(hold.id, hold.source, hold.basis, hold.reason)
             if hold.period is None or hold.anchor is None:
-                conds.append(sa.true())
+                out.append((ref, sa.true()))
                 continue
-            name = f"hold_cutoff_{i}"
-            self.params[name] = hold.period.before(self.now)
-            anchor = self.ref(hold.anchor)
-            conds.append(
-                sa.or_(anchor.is_(None), anchor >= sa.bindparam(name, type_=sa.DateTime()))
-            )
-        keys = list(self.person.row_keys.get((self.b.dataset, self.b.table), ()))
-        if keys:
-            self.params["person_keys"] = [int(k) if k.isdigit() else k for k in keys]
-            conds.append(self.pk.in_(sa.bindparam("person_keys", expanding=True)))
-        hashes = list(self.person.identity_hashes.get(self.b.identity_name or "", ()))
+            anchor = self.value(hold.anchor, t)
+            since = self.time(hold.period.before(self.now))
+            out.append((ref, sa.or_(anchor.is_(None), anchor >= since)))
+        for ph in self.person.rows.get((self.b.dataset, self.b.table), ()):
+            out.append((_person(ph), self.row_key_is(t, ph.value)))
+        if self.b.identity is not None and self.b.identity_name is not None:
+            ctx = MaskContext(key=self.key, dialect=self.dialect)
+            for ph in self.person.identity.get(self.b.identity_name, ()):
+                test = _digest_in(ctx, [ph.value])
+                out.append((_person(ph), self.any_value(self.b.identity, t, test)))
+        return out
+
+    def held(self, t: sa.FromClause) -> sa.ColumnElement[bool]:
+        conds: list[sa.ColumnElement[bool]] = []
+        for ref, cond in self.hold_terms(t):
+            if ref.source != "person":
+                conds.append(cond)
+        rows = self.person.rows.get((self.b.dataset, self.b.table), ())
+        conds += [self.row_key_is(t, ph.value) for ph in rows]
+        hashes = [ph.value for ph in self.person.identity.get(self.b.identity_name or "", ())]
         if hashes and self.b.identity is not None:
-            ident = self.ref(self.b.identity)
-            self.params["person_hashes"] = hashes
-            digest = hmac_sql(ident, MaskContext(key=self.key, dialect=self.dialect))
-            conds.append(
-                sa.and_(
-                    ident.is_not(None), digest.in_(sa.bindparam("person_hashes", expanding=True))
-                )
-            )
+            ctx = MaskContext(key=self.key, dialect=self.dialect)
+            conds.append(self.any_value(self.b.identity, t, _digest_in(ctx, hashes)))
         return sa.or_(*conds) if conds else sa.false()
 
-    def has_children(self) -> sa.ColumnElement[bool]:
-        conds = []
-        for i, child in enumerate(self.b.children):
-            c = sa.table(child.table, sa.column(child.column)).alias(f"c{i}")
-            conds.append(sa.exists().where(c.c[child.column] == self.pk))
-        return sa.or_(*conds) if conds else sa.false()
+    def row_key_is(self, t: sa.FromClause, key: str) -> sa.ColumnElement[bool]:
+        """A person hold's row key (``42``, or ``3,7`` for a composite key) matches the row."""
+        parts = key.split(",") if len(self.shape.columns) > 1 else [key]
+        return sa.and_(
+            *(
+                t.c[c] == sa.literal(int(v) if v.strip().lstrip("-").isdigit() else v.strip())
+                for c, v in zip(self.shape.columns, parts, strict=True)
+            )
+        )
+
+    def candidate(self, t: sa.FromClause) -> sa.ColumnElement[bool]:
+        """Due and not held: what the rule would remove if nothing referenced the row."""
+        return sa.and_(self.due(t), sa.not_(self.held(t)))
+
+    # --- anonymising ----------------------------------------------------------------------------
 
     def _ctx(self, column: str) -> MaskContext:
         type_name = self.types.get(column)
@@ -144,13 +305,14 @@ class BindingSql:
             redact_text=REDACT_TEXT,
         )
 
-    def anonymised(self) -> sa.ColumnElement[bool]:
+    def anonymised(self, t: sa.FromClause) -> sa.ColumnElement[bool]:
         conds = []
         for name, strategy in self.b.masks.items():
-            col = self.t.c[name]
+            col = t.c[name]
             ctx = self._ctx(name)
             if strategy == "redact" and ctx.is_text:
-                conds.append(sa.or_(col.is_(None), col == MASKING.get("redact").python("x", ctx)))
+                done = sa.literal(MASKING.get("redact").python("x", ctx))
+                conds.append(sa.or_(col.is_(None), col == done))
             else:
                 conds.append(col.is_(None))
         return sa.and_(*conds)
@@ -161,106 +323,55 @@ class BindingSql:
             for name, strategy in self.b.masks.items()
         }
 
-    # --- predicates of the three outcomes ---------------------------------------------------
+    # --- the three outcomes ---------------------------------------------------------------------
 
-    def delete_predicate(self) -> sa.ColumnElement[bool] | None:
+    def _safety(self, t: sa.FromClause) -> tuple[Any, Any]:
+        """``(stays referenced, removed by an earlier binding of the table)``, or Nones."""
+        if self.graph is None:
+            return None, None
+        return self.graph.stays_referenced(self.b.table, t), self.graph.gone_before(self, t)
+
+    def delete_predicate(self, t: sa.FromClause | None = None) -> sa.ColumnElement[bool] | None:
         if self.b.action is not RetentionAction.delete:
             return None
-        return sa.and_(self.expired(), sa.not_(self.held()), sa.not_(self.has_children()))
+        t = self.t if t is None else t
+        stays, gone = self._safety(t)
+        conds = [self.candidate(t)]
+        conds += [sa.not_(c) for c in (stays, gone) if c is not None]
+        return sa.and_(*conds)
 
-    def anonymise_predicate(self) -> sa.ColumnElement[bool] | None:
-        base = [self.expired(), sa.not_(self.held()), sa.not_(self.anonymised())]
+    def anonymise_predicate(self, t: sa.FromClause | None = None) -> sa.ColumnElement[bool] | None:
+        """Rows the rule anonymises; for a delete rule, those a row that stays points at."""
+        t = self.t if t is None else t
+        stays, gone = self._safety(t)
+        conds = [self.candidate(t), sa.not_(self.anonymised(t))]
         if self.b.action is RetentionAction.delete:
-            if not self.b.children:
+            if stays is None:
                 return None
-            base.append(self.has_children())
-        return sa.and_(*base)
+            conds.append(stays)
+        if gone is not None:
+            conds.append(sa.not_(gone))
+        return sa.and_(*conds)
 
-    def held_predicate(self) -> sa.ColumnElement[bool]:
-        return sa.and_(self.expired(), self.held())
+    def held_predicate(self, t: sa.FromClause | None = None) -> sa.ColumnElement[bool]:
+        t = self.t if t is None else t
+        _, gone = self._safety(t)
+        conds = [self.due(t), self.held(t)]
+        return sa.and_(*conds, *([sa.not_(gone)] if gone is not None else []))
 
-    # --- statements -------------------------------------------------------------------------
-
-    def count_statement(self) -> sa.Select[Any]:
-        """One statement: rows to delete, to anonymise, held (expired but kept), and the lowest
-        and highest key of an expired row (the keyset range the sweep walks)."""
-
-        def total(pred: sa.ColumnElement[bool] | None, label: str) -> sa.ColumnElement[Any]:
-            if pred is None:
-                return sa.literal(0).label(label)
-            return sa.func.coalesce(sa.func.sum(sa.case((pred, 1), else_=0)), 0).label(label)
-
-        expired = self.expired()
-        stmt = sa.select(
-            total(self.delete_predicate(), "delete"),
-            total(self.anonymise_predicate(), "anonymise"),
-            total(self.held_predicate(), "held"),
-            sa.func.min(sa.case((expired, self.pk))).label("lo"),
-            sa.func.max(sa.case((expired, self.pk))).label("hi"),
-        ).select_from(self.t)
-        if not self.b.timestamp.joins:
-            # every outcome needs an expired row: filter first (an index on the timestamp helps)
-            stmt = stmt.where(expired)
-        return stmt
-
-    def batch_select(
-        self, pred: sa.ColumnElement[bool], *, after: bool, batch_size: int = 1000
-    ) -> sa.Select[Any]:
-        """Keys of the next batch, in primary key order, within the expired range ``[:lo, :hi]``.
-
-        Keyset: the first batch starts at ``pk >= :last`` (``:last`` is the lowest expired key),
-        the next ones at ``pk > :last``; ``pk <= :hi`` stops the scan at the highest expired key
-        instead of walking the rest of the table to find an empty batch.
-        """
-        last: sa.BindParameter[Any] = sa.bindparam("last")
-        start = self.pk > last if after else self.pk >= last
-        where = sa.and_(start, self.pk <= sa.bindparam("hi"), pred)
-        return sa.select(self.pk).where(where).order_by(self.pk).limit(batch_size)
-
-    def batch_write(
-        self, pred: sa.ColumnElement[bool], *, delete: bool, after: bool, batch_size: int = 1000
-    ) -> sa.Select[Any]:
-        """One statement per batch (PostgreSQL): select the keys, write them, report the batch.
-
-        ``WITH batch AS (<batch_select>), done AS (DELETE ... WHERE pk IN (SELECT pk FROM batch)
-        AND <pred> RETURNING pk) SELECT max(batch.pk), count(batch), count(done)``: one round
-        trip, no key list through the client; the predicate is checked again on the rows it
-        locks (a row changed meanwhile by another transaction is re-checked and kept).
-        """
-        keys = self.batch_select(pred, after=after, batch_size=batch_size).cte("batch")
-        target = self.pk.in_(sa.select(keys.c[self.b.pk]))
-        dml: sa.Delete | sa.Update
-        if delete:
-            dml = sa.delete(self.t).where(target, pred)
-        else:
-            dml = sa.update(self.t).where(target, pred).values(self.changes())
-        done = dml.returning(self.pk).cte("done")
-        return sa.select(
-            sa.select(sa.func.max(keys.c[self.b.pk])).scalar_subquery().label("last"),
-            sa.select(sa.func.count()).select_from(keys).scalar_subquery().label("selected"),
-            sa.select(sa.func.count()).select_from(done).scalar_subquery().label("written"),
-        )
-
-    def delete_statement(self, pred: sa.ColumnElement[bool]) -> sa.Delete:
-        return sa.delete(self.t).where(self.pk.in_(sa.bindparam("keys", expanding=True)), pred)
-
-    def update_statement(self, pred: sa.ColumnElement[bool]) -> sa.Update:
-        return (
-            sa.update(self.t)
-            .where(self.pk.in_(sa.bindparam("keys", expanding=True)), pred)
-            .values(self.changes())
-        )
+    def kept_terms(self) -> list[tuple[HoldRef, sa.ColumnElement[bool]]]:
+        """Per hold: the rows of this binding it keeps (due, not removed by an earlier rule)."""
+        _, gone = self._safety(self.t)
+        base = [self.due(self.t), *([sa.not_(gone)] if gone is not None else [])]
+        return [(ref, sa.and_(*base, cond)) for ref, cond in self.hold_terms(self.t)]
 
 
-def one_statement_batches(dialect: sa.Dialect) -> bool:
-    """Whether batches run as one statement (data-modifying CTE with ``RETURNING``).
-
-    PostgreSQL only: MariaDB/MySQL accept no ``LIMIT`` in an ``IN`` subquery, and neither they
-    nor SQLite have data-modifying CTEs, so they keep two statements per batch.
-    """
-    return dialect.name == "postgresql"
+def _person(ph: PersonHold) -> HoldRef:
+    return HoldRef(f"person:{ph.id}", "person", ph.basis, ph.reason)
 
 
-def sql_text(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
-    """The statement as the engine would receive it: placeholders, never values."""
-    return " ".join(str(stmt.compile(dialect=dialect)).split())
+def _digest_in(ctx: MaskContext, hashes: list[str]) -> Any:
+    def test(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        return hmac_sql(col, ctx).in_([sa.literal(h) for h in hashes])
+
+    return test

@@ -1,21 +1,15 @@
-"""The sweeper: set-based, batched, keyset-ordered deletes and anonymisations, with evidence.
+"""The sweeper: set-based, batched deletes and anonymisations in foreign-key-safe order, with
+evidence.
 
-For each binding (children before parents), in two phases (delete, then anonymise the rows that
-must stay because children still point at them, or because the rule anonymises), one short
-transaction per batch:
-
-1. ``SELECT pk FROM t WHERE pk > :last AND pk <= :hi AND <predicate> ORDER BY pk LIMIT :n``
-2. ``DELETE FROM t WHERE pk IN (:keys) AND <predicate>`` (or the ``UPDATE`` that anonymises)
-
-On PostgreSQL both are one statement (``WITH batch AS (1.), done AS (DELETE ... WHERE pk IN
-(SELECT pk FROM batch) AND <predicate> RETURNING pk) SELECT ...``): one round trip, no key list
-through the client. ``:hi`` (and the first ``:last``) are the highest and lowest expired keys, read
-by the count that starts each binding, so the last batch does not scan the rest of the table.
-
-The statement count is O(batches), locks are held for one batch, and the predicate is evaluated
-again at write time (a person who logged in meanwhile is not deleted). Re-running is a no-op:
-deleted rows are gone and anonymised rows no longer match. A store that goes down between batches
-stops the run cleanly: what was done is recorded (state + ledger), and the next run finishes.
+A run prepares every binding exactly as the planner does (:func:`troth.retention.plan.prepare`:
+the same predicates, the same order, children before parents), then for each binding counts (one
+``SELECT``), deletes in batches (leaves first in a self-referencing table), and anonymises the
+rows that must stay because a staying row still points at them (or because the rule anonymises),
+one short transaction per batch (:mod:`troth.retention.batches` has the statements for each key
+shape). The predicate is evaluated again at write time (a person who logged in meanwhile is not
+deleted). Re-running is a no-op: deleted rows are gone and anonymised rows no longer match. A
+store that goes down between batches stops the run cleanly: what was done is recorded (state +
+ledger), and the next run finishes.
 """
 
 from __future__ import annotations
@@ -34,11 +28,12 @@ from troth.audit.hashing import utc_timestamp
 from troth.errors import ConnectorError, TrothError
 from troth.project import Project
 from troth.retention import DEFAULT_BATCH_SIZE
+from troth.retention.batches import Phase, Progress, measure
 from troth.retention.bind import Binding
 from troth.retention.holds import active_person_holds
 from troth.retention.models import RetentionProgress, RetentionRun
-from troth.retention.plan import Stores, bind_project, binding_sql, measure, utc_now
-from troth.retention.query import BindingSql, one_statement_batches
+from troth.retention.plan import Stores, prepare, utc_now
+from troth.retention.query import BindingSql
 from troth.store import connect
 
 
@@ -52,6 +47,9 @@ class SweepResult:
     action: str
     cutoff: str
     holds: list[str]
+    where: list[str] = field(default_factory=list)
+    #: rows kept per hold: ``{"hold", "source", "basis", "reason", "rows"}`` (never a value)
+    kept: list[dict[str, Any]] = field(default_factory=list)
     deleted: int = 0
     anonymised: int = 0
     held: int = 0
@@ -74,9 +72,11 @@ class SweepResult:
             "action": self.action,
             "cutoff": self.cutoff,
             "holds": self.holds,
+            "where": self.where,
             "rows_deleted": self.deleted,
             "rows_anonymised": self.anonymised,
             "rows_held": self.held,
+            "kept": self.kept,
             "batches": self.batches,
             "longest_batch_ms": round(self.longest_batch_ms, 3),
             "duration_ms": round(self.duration_ms, 3),
@@ -144,18 +144,18 @@ class Sweeper:
         self.ledger = Ledger(state)
 
     def run(self) -> RunReport:
-        bound = bind_project(self.project, self.rules)
         person = active_person_holds(self.state)
-        dm = self.project.datamap
-        assert dm is not None
-        rule_ids = sorted({b.rule.id for b in bound.bindings})
+        prep = prepare(
+            self.project, self.stores, key=self.key, rules=self.rules, now=self.now, person=person
+        )
+        rule_ids = sorted({q.b.rule.id for q in prep.sqls})
         report = RunReport(None, "dry_run" if self.dry_run else "running", self.now)
         if not self.dry_run:
             report.run_id = self._start_run(rule_ids)
         current: SweepResult | None = None
         try:
-            for b in bound.bindings:
-                q = binding_sql(b, self.stores, dm, now=self.now, key=self.key, person=person)
+            for q in prep.sqls:
+                b = q.b
                 current = SweepResult(
                     b.rule.id,
                     b.dataset,
@@ -163,6 +163,7 @@ class Sweeper:
                     b.action.value,
                     q.cutoff.isoformat(),
                     [h.id for h in b.holds],
+                    [c.describe() for c in b.conditions],
                 )
                 report.results.append(current)
                 self._sweep(b, q, current)
@@ -185,6 +186,7 @@ class Sweeper:
         conn = self.stores.get(b.connection)
         counts = measure(q, conn)
         result.held = counts.held
+        result.kept = [{**ref.as_dict(), "rows": n} for ref, n in counts.kept if n]
         result.expected = counts.delete + counts.anonymise
         if self.on_start:
             self.on_start(b, result)
@@ -192,57 +194,34 @@ class Sweeper:
             result.deleted, result.anonymised = counts.delete, counts.anonymise
             result.status = "dry_run"
             return
-        phases: list[tuple[sa.ColumnElement[bool] | None, str]] = [
-            (q.delete_predicate(), "delete"),
-            (q.anonymise_predicate(), "anonymise"),
+        phases = [
+            (q.delete_predicate(), True, counts.delete),
+            (q.anonymise_predicate(), False, counts.anonymise),
         ]
-        one = one_statement_batches(conn.engine.dialect)
-        for pred, phase in phases:
-            if pred is None or counts.lo is None:
+        for pred, delete, expected in phases:
+            if pred is None or not expected:
                 continue
-            delete = phase == "delete"
-            if one:
-                steps: Any = [
-                    q.batch_write(pred, delete=delete, after=a, batch_size=self.batch_size)
-                    for a in (False, True)
-                ]
-            else:
-                steps = [
-                    q.batch_select(pred, after=a, batch_size=self.batch_size) for a in (False, True)
-                ]
-                write = q.delete_statement(pred) if delete else q.update_statement(pred)
-            last: Any = counts.lo
-            after = False
-            while True:
-                t0 = time.perf_counter()
-                params = {**q.params, "last": last, "hi": counts.hi}
-                with conn._mapped(f"{phase} expired rows", b.table), conn.engine.begin() as c:
-                    if one:
-                        row = c.execute(steps[after], params).one()
-                        selected, n, end = int(row.selected), int(row.written), row.last
-                    else:
-                        keys = list(c.execute(steps[after], params).scalars())
-                        selected, end, n = len(keys), keys[-1] if keys else None, 0
-                        if keys:
-                            n = int(c.execute(write, {**q.params, "keys": keys}).rowcount)
-                if not selected:
-                    break
-                ms = (time.perf_counter() - t0) * 1000
-                last, after = end, True
-                result.batches += 1
-                result.longest_batch_ms = max(result.longest_batch_ms, ms)
-                if delete:
-                    result.deleted += n
-                else:
-                    result.anonymised += n
-                result.duration_ms = (time.perf_counter() - started) * 1000
-                if self.on_batch:
-                    self.on_batch(b, result)
-                if selected < self.batch_size or last == counts.hi:
-                    break
+            progress = Progress(on_batch=self._batch_hook(b, result, delete, started))
+            Phase(q, pred, delete=delete, batch_size=self.batch_size).run(conn, counts, progress)
         result.duration_ms = (time.perf_counter() - started) * 1000
         result.status = "done"
         self._record(None, result, final=True)
+
+    def _batch_hook(
+        self, b: Binding, result: SweepResult, delete: bool, started: float
+    ) -> Callable[[int, float], None]:
+        def hook(n: int, ms: float) -> None:
+            result.batches += 1
+            result.longest_batch_ms = max(result.longest_batch_ms, ms)
+            if delete:
+                result.deleted += n
+            else:
+                result.anonymised += n
+            result.duration_ms = (time.perf_counter() - started) * 1000
+            if self.on_batch:
+                self.on_batch(b, result)
+
+        return hook
 
     # --- state and evidence -----------------------------------------------------------------
 
