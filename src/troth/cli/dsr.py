@@ -39,6 +39,10 @@ Customs = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="state database URL")]
 ActorOpt = Annotated[str, typer.Option("--actor", help="who runs the request (an id)")]
+ScopeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--scope", help="the request's scope as name=value, e.g. tenant=7 (repeatable)"),
+]
 
 
 def _ids(
@@ -52,6 +56,27 @@ def _ids(
     return parse_identities(
         email=email or (), phone=phone or (), user_id=user_id or (), custom=identity or ()
     )
+
+
+def _scope(items: list[str] | None) -> dict[str, str] | None:
+    """``["tenant=7"]`` -> ``{"tenant": "7"}`` (the API checks names and values)."""
+    if not items:
+        return None
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise RequestError(
+                "a --scope must be written name=value", where="--scope", fix="e.g. --scope tenant=7"
+            )
+        if name.strip() in out:
+            raise RequestError(
+                f"--scope {name.strip()} is given twice",
+                where="--scope",
+                fix="give each scope once: a request is exercised in one scope",
+            )
+        out[name.strip()] = value.strip()
+    return out
 
 
 def _settings(db: str | None) -> Settings:
@@ -163,6 +188,7 @@ def access_cmd(
     user_id: UserIds = None,
     identity: Customs = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="zip to write")] = None,
+    scope: ScopeOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "cli",
     as_json: JsonOpt = False,
@@ -173,7 +199,13 @@ def access_cmd(
     ids = _ids(email, phone, user_id, identity)
     with _progress(not as_json) as on_step:
         result = api.access(
-            path, ids, output=output, settings=_settings(db), actor=actor, progress=on_step
+            path,
+            ids,
+            output=output,
+            settings=_settings(db),
+            actor=actor,
+            progress=on_step,
+            scope=_scope(scope),
         )
     _print_result(result, as_json)
 
@@ -186,6 +218,7 @@ def erase_cmd(
     user_id: UserIds = None,
     identity: Customs = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count, change nothing")] = False,
+    scope: ScopeOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "cli",
     as_json: JsonOpt = False,
@@ -196,7 +229,13 @@ def erase_cmd(
     ids = _ids(email, phone, user_id, identity)
     with _progress(not as_json) as on_step:
         result = api.erase(
-            path, ids, dry_run=dry_run, settings=_settings(db), actor=actor, progress=on_step
+            path,
+            ids,
+            dry_run=dry_run,
+            settings=_settings(db),
+            actor=actor,
+            progress=on_step,
+            scope=_scope(scope),
         )
     _print_result(result, as_json)
 
@@ -209,6 +248,7 @@ def rectify_cmd(
     phone: Phones = None,
     user_id: UserIds = None,
     identity: Customs = None,
+    scope: ScopeOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "cli",
     as_json: JsonOpt = False,
@@ -223,7 +263,9 @@ def rectify_cmd(
             raise RequestError("--set takes table.field=value", where="--set")
         changes[address.strip()] = value
     ids = _ids(email, phone, user_id, identity)
-    result = api.rectify(path, ids, changes, settings=_settings(db), actor=actor)
+    result = api.rectify(
+        path, ids, changes, settings=_settings(db), actor=actor, scope=_scope(scope)
+    )
     _print_result(result, as_json)
 
 
