@@ -211,6 +211,7 @@ class Bench:
         self.admin = psycopg.connect(dsn, autocommit=True)
         self.results: dict[tuple[str, str, str], Pair] = {}
         self.loads: list[float] = []
+        self.load_start: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.heavy_a, self.export = data.shop_subjects(sizes, data.PERSISTENT_SHOP, True)
         (self.scoped_a,) = data.member_subjects(sizes, data.PERSISTENT_MEMBERS, True)
         self.picks = 0
@@ -481,13 +482,21 @@ def report(bench: Bench, rss: tuple[float, int], started: float) -> dict[str, An
           f"(tenant_id, member_id, seq)), the same e-mail in tenant 8 with {data.TWIN_EVENTS:,} "
           "events (untouched)")  # fmt: skip
     loads = bench.loads
+    start = ", ".join(f"{x:.2f}" for x in bench.load_start)
+    print(f"load average before the bench (1, 5, 15 min): {start}; the bench itself adds ~1")
     print(f"load average (1 min) before/after each round: min {min(loads):.2f}, "
           f"median {statistics.median(loads):.2f}, max {max(loads):.2f} on {os.cpu_count()} CPUs")  # fmt: skip
     print(f"rounds {bench.args.rounds}, typical access {bench.args.repeat} pairs per round "
           f"(engine, api); total {time.perf_counter() - started:.0f} s\n")  # fmt: skip
-    head = f"{'task':<24}{'entry':<8}{'troth median [min–max]':<30}{'baseline':<10}"
+    head = f"{'task':<26}{'entry':<8}{'troth median [min–max]':<30}{'baseline':<10}"
     print(head + f"{'median [min–max]':<28}{'ratio [min–max]':<22}target")
-    out: dict[str, Any] = {"rows": rows, "settings": settings, "loads": loads, "results": []}
+    out: dict[str, Any] = {
+        "rows": rows,
+        "settings": settings,
+        "load_start": bench.load_start,
+        "loads": loads,
+        "results": [],
+    }
     labels = {"typical": "typical customer", "heavy": "heavy customer", "scoped": "scoped member"}
     for (kind, size, entry), p in bench.results.items():
         ratio = statistics.median(p.ratios)
@@ -497,7 +506,7 @@ def report(bench: Bench, rss: tuple[float, int], started: float) -> dict[str, An
             target += " ✔" if ok else " ✘"
         elif target:
             target += " ✔" if ratio <= 1.5 else " ✘"
-        print(f"{kind + ', ' + labels[size]:<24}{entry:<8}{fmt_ms(p.troth):<30}"
+        print(f"{kind + ', ' + labels[size]:<26}{entry:<8}{fmt_ms(p.troth):<30}"
               f"{BASELINE[entry]:<10}{fmt_ms(p.hand):<28}"
               f"{ratio:>5.2f}× [{min(p.ratios):.2f}–{max(p.ratios):.2f}]{'':<6}{target}")  # fmt: skip
         out["results"].append(
@@ -535,7 +544,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(args, dsn, sizes, Path(tmp))
         try:
-            print(f"load average at start: {os.getloadavg()[0]:.2f}")
+            bench.load_start = os.getloadavg()
+            print(f"load average at start (1, 5, 15 min): {bench.load_start}")
             print("checking that every path erases the same rows:")
             bench.verify()
             for r in range(args.rounds):

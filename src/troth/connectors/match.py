@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +48,13 @@ class Lookup:
     @classmethod
     def of(cls, column: str, values: Any, **kw: Any) -> Lookup:
         return cls((column,), tuple(dict.fromkeys(v for v in values if v is not None)), **kw)
+
+    @cached_property
+    def by_column(self) -> tuple[list[Any], ...]:
+        """The values of each column (the key tuples transposed), for multi-column lookups."""
+        if len(self.columns) < 2:
+            return (list(self.values),)
+        return tuple(list(map(itemgetter(i), self.values)) for i in range(len(self.columns)))
 
     def with_values(self, values: Sequence[Any]) -> Lookup:
         return Lookup(
@@ -138,7 +147,7 @@ class MatchSql:
             sa.cast(self._bind(list(col), expanding=False), sa.ARRAY(sa.Text))
             if lk.hashed
             else self._bind(self.wrap(col), expanding=False)
-            for col in zip(*lk.values, strict=True)
+            for col in lk.by_column
         ]
         keys = sa.func.unnest(*arrays).table_valued(*names).render_derived()
         return sa.select(*(keys.c[n] for n in names))
@@ -208,7 +217,7 @@ def tuple_arrays(lk: Lookup) -> bool:
     keep the batched ``IN`` list, whose untyped values the server coerces to the column's type."""
     if not lk.values or len(lk.columns) < 2:
         return False
-    return lk.hashed or all(int64s(col) for col in zip(*lk.values, strict=True))
+    return lk.hashed or all(int64s(col) for col in lk.by_column)
 
 
 # --- building blocks shared with the JSON masks (troth.connectors.jsonmask) ----------------------
