@@ -1,20 +1,33 @@
-"""Benchmark of data-subject requests on PostgreSQL: troth vs hand-written set-based SQL.
+"""Benchmark of data-subject requests on PostgreSQL: troth's entry points vs hand-written SQL.
 
-    /work/venv/bin/python bench/bench_dsr.py                # quick: --scale 0.1
-    /work/venv/bin/python bench/bench_dsr.py --scale 1      # 100k customers, 1M orders, 3M items
+    .venv/bin/python bench/bench_dsr.py               # full: scale 1, 7 rounds (~4 min)
+    .venv/bin/python bench/bench_dsr.py --quick       # scale 0.1, 5 rounds (~2.5 min)
+    .venv/bin/python bench/bench_dsr.py --json out.json
 
-Erasure: ``--rounds`` (default 3) times, the three troth and three hand-SQL heavy subjects are
-(re)created and erased alternately (troth, hand, troth, ...); the median of each side is shown.
+Six tasks: access and erasure of a typical customer, of a heavy customer (20,003 rows), and of a
+heavy member of one tenant (30,001 rows in a scoped table with a composite primary key, the same
+e-mail in another tenant, which is asserted untouched). Each is measured through three entry
+points, each paired with a hand-written baseline doing the same work (see dsr_hand.py):
 
-Data (generated once with set-based INSERT ... SELECT generate_series, reused when present in
-database ``troth_bench`` or ``troth_bench_s<scale>``): customers, two addresses each, 10 orders
-each, 3 items per order; plus six heavy customers (5,000 orders, 15,000 items each: three for
-troth, three for the hand SQL) and one export subject with 100,000 rows.
+    engine  plan + schema read + resolve (+ write), warm connection    vs hand SQL, warm psycopg
+    api     troth.dsr.access / troth.dsr.erase (lifecycle, ledger...)  vs hand SQL (+ zip export)
+    cli     `troth dsr access|erase ...` as a whole process            vs `psql -f` process
+
+Fair by construction: troth and baseline alternate sample by sample, the order within a pair and
+of the entry points swapped every round; every round re-creates the erased subjects, then
+vacuums, analyses and checkpoints (untimed). Before the rounds, one subject per task is erased by
+all five paths from the same starting state and the rows are hashed: every path must leave
+identical rows, and the other tenant's rows unchanged. Reported: median, min-max of each side,
+and the median (min-max) of the per-round ratios, with the load average.
+
+Data (generated once into database ``troth_bench`` or ``troth_bench_s<scale>`` with set-based
+INSERT ... SELECT generate_series, reused when present): see dsr_data.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -23,315 +36,530 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
+import psycopg
 
+import dsr_data as data
+from dsr_hand import Hand
 from troth.config import Settings
 from troth.connectors.sql import SqlConnector
 from troth.dsr import Identity, build_plan
+from troth.dsr import access as api_access
+from troth.dsr import erase as api_erase
 from troth.dsr.execute import erase_store
 from troth.dsr.export import CountingSink
-from troth.dsr.resolve import erase_keys, resolve
+from troth.dsr.resolve import identity_forms, resolve
+from troth.dsr.run import masking_defaults, utc_now
 from troth.dsr.stores import Stores
-from troth.masking import MASKING, MaskContext
+from troth.project import load_project
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN = os.environ.get("TROTH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ADMIN = os.environ.get("TROTH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 KEY = b"bench-secret-key-0123456789abcdef"
-
-DATAMAP = """\
-troth: 1
-kind: datamap
-systems:
-  - name: shop
-    datasets:
-      - name: shop
-        connection: bench_db
-        tables:
-          - name: customers
-            fields:
-              - {name: id, primary_key: true}
-              - {name: email, identity: email, categories: [user.contact.email], mask: hash}
-              - {name: first_name, categories: [user.name], mask: redact}
-              - {name: last_name, categories: [user.name], mask: redact}
-              - {name: phone, categories: [user.contact.phone_number], mask: "null"}
-          - name: addresses
-            erase: delete_row
-            fields:
-              - {name: id, primary_key: true}
-              - name: customer_id
-                references: [{field: customers.id, direction: from}]
-              - {name: street, categories: [user.contact.address.street]}
-          - name: orders
-            fields:
-              - {name: id, primary_key: true}
-              - name: customer_id
-                references: [{field: customers.id, direction: from}]
-              - {name: note, categories: [user.content.private], mask: redact}
-          - name: order_items
-            fields:
-              - {name: id, primary_key: true}
-              - name: order_id
-                references: [{field: orders.id, direction: from}]
-              - {name: gift_message, categories: [user.content.private], mask: redact}
-"""
-
-SCHEMA = [
-    "CREATE TABLE customers (id BIGINT PRIMARY KEY, email VARCHAR(255) NOT NULL, "
-    "first_name VARCHAR(80), last_name VARCHAR(80), phone VARCHAR(40))",
-    "CREATE TABLE addresses (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL "
-    "REFERENCES customers(id), street VARCHAR(200), city VARCHAR(80), zip VARCHAR(10))",
-    "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL REFERENCES "
-    "customers(id), status VARCHAR(20), total NUMERIC(10,2), note VARCHAR(200))",
-    "CREATE TABLE order_items (id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL REFERENCES "
-    "orders(id), sku VARCHAR(40), qty INT, price NUMERIC(10,2), gift_message VARCHAR(200))",
-]
-INDEXES = [
-    "CREATE INDEX ix_customers_email ON customers (email)",
-    "CREATE INDEX ix_addresses_customer ON addresses (customer_id)",
-    "CREATE INDEX ix_orders_customer ON orders (customer_id)",
-    "CREATE INDEX ix_items_order ON order_items (order_id)",
-]
-SUBJECTS = [(f"heavy-t{i}", 5000) for i in (1, 2, 3)] + [(f"heavy-h{i}", 5000) for i in (1, 2, 3)]
-EXPORT_SUBJECT = ("export", 24_999)  # 1 + 2 + 24,999 + 74,997 ≈ 100,000 rows
+ENTRIES = ("engine", "api", "cli")
+BASELINE = {"engine": "hand SQL", "api": "hand SQL", "cli": "psql -f"}
+TARGETS = {
+    ("access", "typical", "engine"): "≤ 10 ms",
+    ("access", "typical", "api"): "≤ 10 ms",
+    ("access", "typical", "cli"): "≤ 10 ms",
+    ("erase", "heavy", "engine"): "≤ 1.5×",
+    ("erase", "heavy", "api"): "≤ 1.5×",
+    ("erase", "scoped", "engine"): "≤ 1.5×",
+    ("erase", "scoped", "api"): "≤ 1.5×",
+}
 
 
-def db_url(scale: float) -> str:
+def db_dsn(scale: float) -> str:
     name = "troth_bench" if scale == 1 else f"troth_bench_s{str(scale).replace('.', '_')}"
     return ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
-def generate(url: str, customers: int) -> None:
-    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    name = url.rsplit("/", 1)[1]
-    with admin.connect() as c:
-        if c.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first():
-            engine = sa.create_engine(url)
-            with engine.connect() as d:
-                ready = d.exec_driver_sql("SELECT to_regclass('bench_ready')").scalar()
-            if ready:
-                print(f"reusing database {name}; resetting the heavy subjects")
-                with engine.begin() as d:
-                    add_subjects(d, customers)
-                engine.dispose()
+def prepare(dsn: str, sizes: data.Sizes) -> None:
+    name = dsn.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            with psycopg.connect(dsn) as c:
+                ready = c.execute("SELECT to_regclass('bench_ready')").fetchone()
+            if ready and ready[0]:
+                print(f"reusing database {name}")
                 return
-            c.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    n, o = customers, customers * 10
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
     t0 = time.perf_counter()
-    engine = sa.create_engine(url)
-    with engine.begin() as c:
-        for stmt in SCHEMA:
-            c.exec_driver_sql(stmt)
-        c.exec_driver_sql(
-            "INSERT INTO customers SELECT g, 'c' || g || '@example.com', 'Ada', 'Example', "
-            f"'+1-555-01' || lpad(mod(g, 100)::text, 2, '0') FROM generate_series(1, {n}) g"
-        )
-        c.exec_driver_sql(
-            f"INSERT INTO addresses SELECT g, 1 + mod(g, {n}), g || ' Example Street', "
-            f"'Springfield', '12345' FROM generate_series(1, {2 * n}) g"
-        )
-        c.exec_driver_sql(
-            f"INSERT INTO orders SELECT g, 1 + mod(g, {n}), 'paid', 10 + mod(g, 90), "
-            f"'leave at the door' FROM generate_series(1, {o}) g"
-        )
-        c.exec_driver_sql(
-            f"INSERT INTO order_items SELECT g, 1 + mod(g, {o}), 'SKU-' || mod(g, 12), 1, 9.99, "
-            f"'Happy birthday' FROM generate_series(1, {3 * o}) g"
-        )
-        add_subjects(c, n)
-        for stmt in INDEXES:
-            c.exec_driver_sql(stmt)
-        c.exec_driver_sql("CREATE TABLE bench_ready (ok INT)")
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.exec_driver_sql("ANALYZE")
-    engine.dispose()
-    print(f"generated {n:,} customers, {o:,} orders, {3 * o:,} items in "
-          f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")  # the hand SQL's hmac()
+        data.generate(c, sizes)
+        c.execute("VACUUM (ANALYZE)")
+    print(f"generated in {time.perf_counter() - t0:.1f} s")
 
 
-def add_subjects(c: sa.Connection, n: int) -> None:
-    """(Re)create the heavy and export subjects after the ``n`` generated customers."""
-    o = 10 * n
-    c.exec_driver_sql(f"DELETE FROM order_items WHERE id > {3 * o}")
-    c.exec_driver_sql(f"DELETE FROM orders WHERE id > {o}")
-    c.exec_driver_sql(f"DELETE FROM addresses WHERE id > {2 * n}")
-    c.exec_driver_sql(f"DELETE FROM customers WHERE id > {n}")
-    cid, oid, iid, aid = n, o, 3 * o, 2 * n
-    for label, orders in [*SUBJECTS, EXPORT_SUBJECT]:
-        cid += 1
-        c.exec_driver_sql(
-            f"INSERT INTO customers VALUES ({cid}, '{label}@example.com', 'Heavy', "
-            "'Example', '+1-555-0199')"
-        )
-        c.exec_driver_sql(
-            f"INSERT INTO addresses SELECT {aid} + g, {cid}, 'Heavy Street', 'Springfield', "
-            "'12345' FROM generate_series(1, 2) g"
-        )
-        c.exec_driver_sql(
-            f"INSERT INTO orders SELECT {oid} + g, {cid}, 'paid', 20, 'ring twice' "
-            f"FROM generate_series(1, {orders}) g"
-        )
-        c.exec_driver_sql(
-            f"INSERT INTO order_items SELECT {iid} + g, {oid} + 1 + ((g - 1) / 3), 'SKU-1', "
-            f"1, 9.99, 'Enjoy' FROM generate_series(1, {3 * orders}) g"
-        )
-        aid, oid, iid = aid + 2, oid + orders, iid + 3 * orders
+# --- troth's entry points -------------------------------------------------------------------------
 
 
-def hand_access(conn: sa.Connection, email: str) -> int:
-    rows = 0
-    for sql in (
-        "SELECT * FROM customers WHERE email = %(e)s",
-        "SELECT a.* FROM addresses a JOIN customers c ON a.customer_id = c.id WHERE c.email = %(e)s",
-        "SELECT o.* FROM orders o JOIN customers c ON o.customer_id = c.id WHERE c.email = %(e)s",
-        "SELECT i.* FROM order_items i JOIN orders o ON i.order_id = o.id "
-        "JOIN customers c ON o.customer_id = c.id WHERE c.email = %(e)s",
-    ):
-        rows += len([dict(r._mapping) for r in conn.exec_driver_sql(sql, {"e": email})])
-    return rows
+class Troth:
+    def __init__(self, dsn: str, project: Path, home: Path) -> None:
+        self.url = "postgresql+psycopg" + dsn.removeprefix("postgresql")
+        self.project_dir = project
+        self.proj = load_project(project)
+        assert self.proj.datamap is not None
+        self.datamap = self.proj.datamap.datamap
+        self.defaults = masking_defaults(self.proj)
+        self.connector = SqlConnector(self.url, "bench_db")
+        self.env = {
+            **os.environ,
+            "TROTH_HOME": str(home),
+            "TROTH_SECRET_KEY": KEY.decode(),
+            "TROTH_CONN_BENCH_DB": self.url,
+        }
+        self.settings = Settings.from_env(self.env)
+        self.out = home / "out"
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.schema_ms: list[float] = []
 
+    def _stores(self) -> Stores:
+        """A request's stores: the warm connector, its schema read again (as every request does)."""
+        stores = Stores(connectors={"bench_db": self.connector}, hash_key=KEY)
+        t0 = time.perf_counter()
+        stores.schema("bench_db")
+        self.schema_ms.append((time.perf_counter() - t0) * 1000)
+        return stores
 
-def hand_erase(engine: sa.Engine, email: str) -> None:
-    meta = sa.MetaData()
-    cols = ("id", "email", "first_name", "last_name", "phone", "customer_id", "note")
-    t = {name: sa.table(name, *(sa.column(c) for c in (*cols, "order_id", "gift_message")))
-         for name in ("customers", "addresses", "orders", "order_items")}  # fmt: skip
-    del meta
-    ctx = MaskContext(key=KEY, dialect="postgresql", category="user.contact.email", max_length=255)
-    redact = MASKING.get("redact")
-    cust = sa.select(t["customers"].c.id).where(t["customers"].c.email == email).scalar_subquery()
-    orders = sa.select(t["orders"].c.id).where(t["orders"].c.customer_id == cust)
-    c, o, i, a = t["customers"], t["orders"], t["order_items"], t["addresses"]
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(i).where(i.c.order_id.in_(orders))
-            .values(gift_message=redact.sql(i.c.gift_message, ctx))
+    def engine_access(self, ident: Identity, scope: dict[str, Any] | None) -> int:
+        plan = build_plan(self.datamap, [ident.name], "access", masking_defaults=self.defaults)
+        sink = CountingSink()
+        resolve(plan, self._stores(), [ident], datamap=self.datamap, scope=scope, sink=sink)
+        return sink.rows
+
+    def engine_erase(self, ident: Identity, scope: dict[str, Any] | None) -> int:
+        plan = build_plan(self.datamap, [ident.name], "erase", masking_defaults=self.defaults)
+        stores = self._stores()
+        res = resolve(plan, stores, [ident], datamap=self.datamap, scope=scope)
+        results = erase_store(
+            self.datamap,
+            plan,
+            "bench_db",
+            self.connector,
+            stores.schema("bench_db"),
+            res.keys,
+            KEY,
+            forms=identity_forms(self.datamap, [ident]),
+            scope=scope,
+            now=utc_now(),
+        )
+        return sum(r.rows + r.masked_instead for r in results)
+
+    def api_access(self, ident: Identity, scope: dict[str, str] | None) -> int:
+        r = api_access(
+            self.project_dir, [ident], output=self.out / "api.zip", settings=self.settings,
+            env=self.env, scope=scope,
         )  # fmt: skip
-        conn.execute(
-            sa.update(o).where(o.c.customer_id == cust).values(note=redact.sql(o.c.note, ctx))
-        )
-        conn.execute(sa.delete(a).where(a.c.customer_id == cust))
-        conn.execute(
-            sa.update(c)
-            .where(c.c.email == email)
-            .values(
-                email=MASKING.get("hash").sql(c.c.email, ctx),
-                first_name=redact.sql(c.c.first_name, ctx),
-                last_name=redact.sql(c.c.last_name, ctx),
-                phone=None,
-            )
-        )
+        assert r.status == "completed", r.request
+        return r.rows()
+
+    def api_erase(self, ident: Identity, scope: dict[str, str] | None) -> int:
+        r = api_erase(self.project_dir, [ident], settings=self.settings, env=self.env, scope=scope)
+        assert r.status == "completed", r.request
+        return r.rows()
+
+    def cli(self, kind: str, ident: Identity, scope: dict[str, str] | None) -> int:
+        cmd = [sys.executable, "-m", "troth", "dsr", kind, str(self.project_dir), "--json"]
+        cmd += ["--email", ident.value] if ident.name == "email" else []
+        cmd += ["--identity", f"{ident.name}={ident.value}"] if ident.name != "email" else []
+        cmd += [a for k, v in (scope or {}).items() for a in ("--scope", f"{k}={v}")]
+        cmd += ["-o", str(self.out / "cli.zip")] if kind == "access" else []
+        done = subprocess.run(cmd, env=self.env, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise RuntimeError(f"troth dsr {kind} exited {done.returncode}: {done.stderr[-500:]}")
+        result = json.loads(done.stdout)
+        assert result["status"] == "completed", result
+        return sum(int(t["rows"]) for t in result["tables"])
+
+    def close(self) -> None:
+        self.connector.close()
 
 
-def timed(fn: Callable[[], Any]) -> float:
+# --- tasks and samples ----------------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    troth: list[float] = field(default_factory=list)
+    hand: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)  # per round: median troth / median hand
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) * 1000
+    out = fn()
+    return (time.perf_counter() - t0) * 1000, out
 
 
-def export_rss(url: str, email: str) -> tuple[float, int]:
-    """Peak RSS (MB) of a process running the full access request with its zip export."""
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "project"
+class Bench:
+    def __init__(self, args: argparse.Namespace, dsn: str, sizes: data.Sizes, tmp: Path) -> None:
+        self.args = args
+        self.dsn = dsn
+        self.sizes = sizes
+        self.tmp = tmp
+        project = tmp / "project"
         project.mkdir()
-        (project / "policy.yaml").write_text((ROOT / "tests/fixtures/shop/policy.yaml").read_text())
-        (project / "datamap.yaml").write_text(DATAMAP)
-        code = textwrap.dedent(f"""
-            import resource
-            from pathlib import Path
-            from troth.dsr import Identity, access
-            r = access({str(project)!r}, [Identity("email", {email!r})],
-                       output=Path({tmp!r}) / "export.zip")
-            assert r.status == "completed", r.request
-            print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.rows())
-        """)
-        env = {**os.environ, "TROTH_HOME": f"{tmp}/home", "TROTH_SECRET_KEY": KEY.decode(),
-               "TROTH_CONN_BENCH_DB": url, "PYTHONPATH": str(ROOT / "src")}  # fmt: skip
-        out = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-        ).stdout.split()
-        return int(out[0]) / 1024, int(out[1])
+        (project / "policy.yaml").write_text(data.POLICY)
+        (project / "datamap.yaml").write_text(data.DATAMAP)
+        self.troth = Troth(dsn, project, tmp / "home")
+        self.hand = Hand(dsn, KEY)
+        self.admin = psycopg.connect(dsn, autocommit=True)
+        self.results: dict[tuple[str, str, str], Pair] = {}
+        self.loads: list[float] = []
+        self.load_start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.heavy_a, self.export = data.shop_subjects(sizes, data.PERSISTENT_SHOP, True)
+        (self.scoped_a,) = data.member_subjects(sizes, data.PERSISTENT_MEMBERS, True)
+        self.picks = 0
+
+    # subjects of one round: (size, entry, side) -> subject
+    def round_subjects(
+        self, prefix: str
+    ) -> tuple[dict[tuple[str, str, str], Any], list[data.ShopSubject], list[data.MemberSubject]]:
+        keys = [(e, s) for e in ENTRIES for s in ("t", "h")]
+        shop = data.shop_subjects(
+            self.sizes,
+            [(f"{prefix}typ-{e}-{s}", 10) for e, s in keys]
+            + [(f"{prefix}heavy-{e}-{s}", data.HEAVY_ORDERS) for e, s in keys],
+            persistent=False,
+        )
+        members = data.member_subjects(
+            self.sizes,
+            [
+                (f"{prefix}scoped-{e}-{s}", data.SCOPED_EVENTS, data.ROUND_TWIN_EVENTS)
+                for e, s in keys
+            ],
+            persistent=False,
+        )
+        by: dict[tuple[str, str, str], Any] = {}
+        for subj in shop:
+            size, entry, side = subj.label.removeprefix(prefix).split("-")
+            by[(size.replace("typ", "typical"), entry, side)] = subj
+        for m in members:
+            _, entry, side = m.label.removeprefix(prefix).split("-")
+            by[("scoped", entry, side)] = m
+        return by, shop, members
+
+    # --- one task through one entry point ---------------------------------------------------------
+
+    def typical_customer(self) -> Identity:
+        self.picks += 1
+        n = self.sizes.customers
+        return Identity("email", f"c{1 + (self.picks * 7919) % n}@example.com")
+
+    def run_troth(self, kind: str, entry: str, ident: Identity, tenant: int | None) -> int:
+        scope_s = {"tenant": str(tenant)} if tenant else None
+        scope_i = {"tenant": tenant} if tenant else None
+        if entry == "engine":
+            fn = self.troth.engine_access if kind == "access" else self.troth.engine_erase
+            return fn(ident, scope_i)
+        if entry == "api":
+            fn2 = self.troth.api_access if kind == "access" else self.troth.api_erase
+            return fn2(ident, scope_s)
+        return self.troth.cli(kind, ident, scope_s)
+
+    def hand_fn(
+        self, kind: str, entry: str, ident: Identity, tenant: int | None
+    ) -> Callable[[], int]:
+        part = "members" if tenant else "shop"
+        if entry == "cli":
+            out = self.tmp / "psql"
+            out.mkdir(exist_ok=True)
+            script = self.hand.psql_script(kind, part, ident.value, tenant, out)
+
+            def run() -> int:
+                self.hand.psql(script, single_transaction=kind == "erase")
+                return -1
+
+            return run
+        if kind == "erase":
+            return lambda: self.hand.erase(part, ident.value, tenant)
+        if entry == "api":
+            zpath = self.tmp / "hand.zip"
+            return lambda: self.hand.access_export(part, ident.value, zpath, tenant)
+        return lambda: self.hand.access_rows(part, ident.value, tenant)
+
+    def pair(
+        self,
+        kind: str,
+        size: str,
+        entry: str,
+        troth_first: bool,
+        t_ident: Identity,
+        h_ident: Identity,
+        tenant: int | None,
+        expect: int | None,
+    ) -> tuple[float, float]:
+        hand = self.hand_fn(kind, entry, h_ident, tenant)
+
+        def troth() -> int:
+            return self.run_troth(kind, entry, t_ident, tenant)
+
+        order = [("t", troth), ("h", hand)] if troth_first else [("h", hand), ("t", troth)]
+        got: dict[str, tuple[float, Any]] = {side: timed(fn) for side, fn in order}
+        (t_ms, t_rows), (h_ms, h_rows) = got["t"], got["h"]
+        if expect is not None:
+            assert t_rows == expect, (kind, size, entry, "troth", t_rows, expect)
+            if h_rows != -1:
+                assert h_rows == expect, (kind, size, entry, "hand", h_rows, expect)
+        return t_ms, h_ms
+
+    def record(self, key: tuple[str, str, str], ts: list[float], hs: list[float]) -> None:
+        p = self.results.setdefault(key, Pair())
+        p.troth += ts
+        p.hand += hs
+        p.ratios.append(statistics.median(ts) / statistics.median(hs))
+
+    # --- rounds -----------------------------------------------------------------------------------
+
+    def one_round(self, r: int) -> None:
+        by, shop, members = self.round_subjects("")
+        data.reset_round(self.admin, self.sizes, shop, members)
+        data.settle(self.admin)
+        self.loads.append(os.getloadavg()[0])
+        entries = ENTRIES[r % 3 :] + ENTRIES[: r % 3]
+        tenant = data.TENANT
+        for kind in ("access", "erase"):
+            for size in ("typical", "heavy", "scoped"):
+                for i, entry in enumerate(entries):
+                    troth_first = (r + i) % 2 == 0
+                    scoped = size == "scoped"
+                    cheap = kind == "access" and size == "typical" and entry != "cli"
+                    repeat = self.args.repeat if cheap else 1
+                    ts, hs = [], []
+                    for k in range(repeat):
+                        first = troth_first if k % 2 == 0 else not troth_first
+                        if kind == "access":
+                            if size == "typical":
+                                ident, expect = self.typical_customer(), 43
+                            elif size == "heavy":
+                                ident, expect = Identity("email", self.heavy_a.email), 20_003
+                            else:
+                                ident = Identity("member_email", self.scoped_a.email)
+                                expect = self.scoped_a.rows
+                            t, h = self.pair(
+                                kind, size, entry, first, ident, ident,
+                                tenant if scoped else None, expect,
+                            )  # fmt: skip
+                        else:
+                            ts_subj, hs_subj = by[(size, entry, "t")], by[(size, entry, "h")]
+                            name = "member_email" if scoped else "email"
+                            t, h = self.pair(
+                                kind, size, entry, first,
+                                Identity(name, ts_subj.email), Identity(name, hs_subj.email),
+                                tenant if scoped else None, self.erase_rows(size),
+                            )  # fmt: skip
+                            self.check_erased(ts_subj)
+                            self.check_erased(hs_subj)
+                        ts.append(t)
+                        hs.append(h)
+                    self.record((kind, size, entry), ts, hs)
+        self.loads.append(os.getloadavg()[0])
+
+    def erase_rows(self, size: str) -> int:
+        """Rows an erasure changes: customer, 2 addresses deleted, orders and items masked; a
+        member masked and its events deleted."""
+        if size == "typical":
+            return 1 + 2 + 10 + 30
+        if size == "heavy":
+            return 1 + 2 + data.HEAVY_ORDERS * 4
+        return 1 + data.SCOPED_EVENTS
+
+    def check_erased(self, subj: Any) -> None:
+        c = self.admin
+        if isinstance(subj, data.ShopSubject):
+            row = c.execute(
+                "SELECT (SELECT count(*) FROM customers WHERE id = %s AND length(email) = 64 "
+                "AND phone IS NULL), (SELECT count(*) FROM addresses WHERE customer_id = %s), "
+                "(SELECT count(*) FROM orders WHERE customer_id = %s AND note <> '[redacted]')",
+                (subj.id, subj.id, subj.id),
+            ).fetchone()
+            assert row == (1, 0, 0), (subj.label, row)
+            return
+        row = c.execute(
+            "SELECT (SELECT count(*) FROM members WHERE id = %s AND length(email) = 64), "
+            "(SELECT count(*) FROM member_events WHERE member_id = %s), "
+            "(SELECT count(*) FROM members WHERE id = %s AND email = %s), "
+            "(SELECT count(*) FROM member_events WHERE member_id = %s AND body <> '[redacted]')",
+            (subj.id, subj.id, subj.id + 1, subj.email, subj.id + 1),
+        ).fetchone()
+        assert row == (1, 0, 1, subj.twin_events), (subj.label, row)
+
+    # --- the effects of every path, hashed ---------------------------------------------------------
+
+    def verify(self) -> None:
+        """Erase one subject per task by all five paths from the same state; hash the rows."""
+        by, shop, members = self.round_subjects("v")
+        paths: list[tuple[str, Callable[[str, Identity, int | None], Any]]] = [
+            ("engine", lambda k, i, t: self.run_troth("erase", "engine", i, t)),
+            ("api", lambda k, i, t: self.run_troth("erase", "api", i, t)),
+            ("cli", lambda k, i, t: self.run_troth("erase", "cli", i, t)),
+            ("hand", lambda k, i, t: self.hand_fn("erase", "api", i, t)()),
+            ("psql", lambda k, i, t: self.hand_fn("erase", "cli", i, t)()),
+        ]
+        digests: dict[str, set[str]] = {}
+        for name, run in paths:
+            data.reset_round(self.admin, self.sizes, shop, members)
+            for size in ("typical", "heavy", "scoped"):
+                subj = by[(size, "engine", "t")]
+                if size == "scoped":
+                    twin_before = data.member_digest(self.admin, subj.id + 1)
+                    run("erase", Identity("member_email", subj.email), data.TENANT)
+                    assert data.member_digest(self.admin, subj.id + 1) == twin_before, name
+                    d = data.member_digest(self.admin, subj.id)
+                else:
+                    run("erase", Identity("email", subj.email), None)
+                    d = data.shop_digest(self.admin, subj)
+                digests.setdefault(size, set()).add(d)
+                self.check_erased(subj)
+            print(f"  verified: {name} erased the three subjects")
+        for size, ds in digests.items():
+            assert len(ds) == 1, f"{size}: the paths left different rows: {sorted(ds)}"
+        print("  every path left byte-identical rows; the other tenant's rows are unchanged")
+
+    def close(self) -> None:
+        self.troth.close()
+        self.hand.close()
+        self.admin.close()
+
+
+def export_rss(bench: Bench) -> tuple[float, int]:
+    """Peak RSS (MB) of a process running the full access request with its zip export: the
+    kernel's high-water mark of the process's own memory (``VmHWM``; ``ru_maxrss`` would count
+    the bench process it was forked from)."""
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from troth.dsr import Identity, access
+        r = access({str(bench.troth.project_dir)!r}, [Identity("email", {bench.export.email!r})],
+                   output=Path({str(bench.tmp)!r}) / "export.zip")
+        assert r.status == "completed", r.request
+        hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+        print(int(hwm.split()[1]), r.rows())
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=bench.troth.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(out[0]) / 1024, int(out[1])
+
+
+def fmt_ms(values: list[float]) -> str:
+    med = statistics.median(values)
+    return f"{med:,.1f} ms [{min(values):,.1f}–{max(values):,.1f}]"
+
+
+def report(bench: Bench, rss: tuple[float, int], started: float) -> dict[str, Any]:
+    s = bench.sizes
+    rows = {
+        "customers": s.customers + 2,
+        "addresses": 2 * s.customers + 4,
+        "orders": s.orders + data.HEAVY_ORDERS + data.EXPORT_ORDERS,
+        "order_items": 3 * (s.orders + data.HEAVY_ORDERS + data.EXPORT_ORDERS),
+        "tenants": data.TENANTS,
+        "members": s.members + 2,
+        "member_events": s.events + data.SCOPED_EVENTS + data.TWIN_EVENTS,
+    }
+    with psycopg.connect(bench.dsn) as c:
+        settings = dict(
+            c.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum', "
+                "'shared_buffers', 'jit', 'synchronous_commit', 'server_version')"
+            ).fetchall()
+        )
+    print(f"\nPostgreSQL {settings.get('server_version')} at {bench.dsn.rsplit('@', 1)[1]}; "
+          f"settings {({k: v for k, v in settings.items() if k != 'server_version'})}")  # fmt: skip
+    print("load (rows per table, plus the round's erased subjects): "
+          + ", ".join(f"{k} {v:,}" for k, v in rows.items()))  # fmt: skip
+    print("the person's rows: typical customer 43 (1 + 2 addresses + 10 orders + 30 items); "
+          "heavy customer 20,003; scoped member 30,001 in tenant 7 (composite key "
+          f"(tenant_id, member_id, seq)), the same e-mail in tenant 8 with {data.TWIN_EVENTS:,} "
+          "events (untouched)")  # fmt: skip
+    loads = bench.loads
+    start = ", ".join(f"{x:.2f}" for x in bench.load_start)
+    print(f"load average before the bench (1, 5, 15 min): {start}; the bench itself adds ~1")
+    print(f"load average (1 min) before/after each round: min {min(loads):.2f}, "
+          f"median {statistics.median(loads):.2f}, max {max(loads):.2f} on {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"rounds {bench.args.rounds}, typical access {bench.args.repeat} pairs per round "
+          f"(engine, api); total {time.perf_counter() - started:.0f} s\n")  # fmt: skip
+    head = f"{'task':<26}{'entry':<8}{'troth median [min–max]':<30}{'baseline':<10}"
+    print(head + f"{'median [min–max]':<28}{'ratio [min–max]':<22}target")
+    out: dict[str, Any] = {
+        "rows": rows,
+        "settings": settings,
+        "load_start": bench.load_start,
+        "loads": loads,
+        "results": [],
+    }
+    labels = {"typical": "typical customer", "heavy": "heavy customer", "scoped": "scoped member"}
+    for (kind, size, entry), p in bench.results.items():
+        ratio = statistics.median(p.ratios)
+        target = TARGETS.get((kind, size, entry), "")
+        if target.endswith("ms"):
+            ok = statistics.median(p.troth) <= float(target.split()[1])
+            target += " ✔" if ok else " ✘"
+        elif target:
+            target += " ✔" if ratio <= 1.5 else " ✘"
+        print(f"{kind + ', ' + labels[size]:<26}{entry:<8}{fmt_ms(p.troth):<30}"
+              f"{BASELINE[entry]:<10}{fmt_ms(p.hand):<28}"
+              f"{ratio:>5.2f}× [{min(p.ratios):.2f}–{max(p.ratios):.2f}]{'':<6}{target}")  # fmt: skip
+        out["results"].append(
+            {"kind": kind, "size": size, "entry": entry, "troth_ms": p.troth, "hand_ms": p.hand,
+             "ratios": p.ratios, "target": target}
+        )  # fmt: skip
+    sch = bench.troth.schema_ms
+    print(f"\nschema read per request (inside the engine figures): median "
+          f"{statistics.median(sch):.1f} ms [{min(sch):.1f}–{max(sch):.1f}]")  # fmt: skip
+    print(f"access export, peak RSS ({rss[1]:,} rows, troth.dsr.access in a fresh process): "
+          f"{rss[0]:.1f} MB (target ≤ 150 MB)")  # fmt: skip
+    out["schema_ms"] = sch
+    out["export_rss_mb"] = rss[0]
+    return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=0.1, help="1 = 100k customers")
-    parser.add_argument("--samples", type=int, default=50, help="typical customers to access")
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="erasure rounds (3 heavy subjects each side)"
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--scale", type=float, default=1.0, help="1 = 100k customers")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds (at least 5)")
+    parser.add_argument("--repeat", type=int, default=5, help="typical-access pairs per round")
+    parser.add_argument("--quick", action="store_true", help="scale 0.1, 5 rounds")
+    parser.add_argument("--json", type=Path, help="write every sample here")
     args = parser.parse_args()
-    customers = int(100_000 * args.scale)
-    url = db_url(args.scale)
-    generate(url, customers)
-    datamap = _load_map()
-    access_plan = build_plan(datamap, ["email"], "access")
-    erase_plan = build_plan(datamap, ["email"], "erase")
-    connector = SqlConnector(url, "bench_db")
-    stores = Stores(connectors={"bench_db": connector})
-    engine = sa.create_engine(url)
-    emails = [f"c{1 + (i * 7919) % customers}@example.com" for i in range(args.samples)]
-
-    def troth_access(email: str) -> int:
-        sink = CountingSink()
-        resolve(access_plan, stores, [Identity("email", email)], sink=sink)
-        return sink.rows
-
-    with engine.connect() as conn:
-        for e in emails[:5]:  # warm up both paths
-            troth_access(e)
-            hand_access(conn, e)
-        t_typ = statistics.median(timed(lambda e=e: troth_access(e)) for e in emails)
-        h_typ = statistics.median(timed(lambda e=e: hand_access(conn, e)) for e in emails)
-        heavy = "heavy-t1@example.com"
-        t_heavy = statistics.median(timed(lambda: troth_access(heavy)) for _ in range(5))
-        h_heavy = statistics.median(timed(lambda: hand_access(conn, heavy)) for _ in range(5))
-        assert troth_access(heavy) == hand_access(conn, heavy) == 1 + 2 + 5000 + 15000
-
-    def troth_erase(email: str) -> None:
-        res = resolve(erase_plan, stores, [Identity("email", email)])
-        keys = erase_keys(erase_plan, res.keys)
-        erase_store(
-            datamap, erase_plan, "bench_db", connector, stores.schema("bench_db"), keys, KEY
-        )
-
-    stores.schema("bench_db")  # read once per run, as the API does
-    t_runs: list[float] = []
-    h_runs: list[float] = []
-    for rnd in range(args.rounds):
-        if rnd:  # fresh heavy subjects for the next round
-            with engine.begin() as c:
-                add_subjects(c, customers)
-        for i in (1, 2, 3):  # alternate, so that both see the same load on the machine
-            t_runs.append(timed(lambda i=i: troth_erase(f"heavy-t{i}@example.com")))
-            h_runs.append(timed(lambda i=i: hand_erase(engine, f"heavy-h{i}@example.com")))
-    t_erase, h_erase = statistics.median(t_runs), statistics.median(h_runs)
-    rss, rows = export_rss(url, f"{EXPORT_SUBJECT[0]}@example.com")
-    rows_line = f"{customers:,} customers, {customers * 10:,} orders, {customers * 30:,} items"
-    print(f"\nPostgreSQL, {rows_line}")
-    print(f"{'measure':<42}{'troth':>10}{'hand SQL':>10}{'ratio':>8}  target")
-    for label, t, h, target in [
-        (f"access, typical customer (median of {len(emails)})", t_typ, h_typ, "troth ≤ 10 ms"),
-        ("access, heavy customer (20,003 rows)", t_heavy, h_heavy, "≤ 2×"),
-        (f"erasure, heavy customer (median of {len(t_runs)})", t_erase, h_erase, "≤ 1.5×"),
-    ]:
-        print(f"{label:<42}{t:>8.1f}ms{h:>8.1f}ms{t / h:>7.2f}×  {target}")
-    print(f"{'access export, peak RSS (' + format(rows, ',') + ' rows)':<42}{rss:>8.1f}MB"
-          f"{'':>18}  ≤ 150 MB")  # fmt: skip
-    connector.close()
-    engine.dispose()
-
-
-def _load_map() -> Any:
-    from troth.datamap.loader import load_datamap
-
-    return load_datamap("datamap.yaml", None, text=DATAMAP).datamap
+    if args.quick:
+        args.scale, args.rounds = 0.1, 5
+    if args.rounds < 5:
+        parser.error("--rounds must be at least 5")
+    started = time.perf_counter()
+    sizes = data.Sizes.at(args.scale)
+    dsn = db_dsn(args.scale)
+    prepare(dsn, sizes)
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = Bench(args, dsn, sizes, Path(tmp))
+        try:
+            bench.load_start = os.getloadavg()
+            print(f"load average at start (1, 5, 15 min): {bench.load_start}")
+            print("checking that every path erases the same rows:")
+            bench.verify()
+            for r in range(args.rounds):
+                t0 = time.perf_counter()
+                bench.one_round(r)
+                print(f"round {r + 1}/{args.rounds}: {time.perf_counter() - t0:.0f} s, "
+                      f"load {os.getloadavg()[0]:.2f}")  # fmt: skip
+            rss = export_rss(bench)
+            out = report(bench, rss, started)
+        finally:
+            bench.close()
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
-    Settings  # noqa: B018 (imported for type users of this script)
     main()

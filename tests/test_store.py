@@ -183,3 +183,16 @@ def test_models_match_the_migrated_schema(state_url: str) -> None:
         ]
     assert diff == []
     engine.dispose()
+
+
+def test_processes_starting_together_share_one_whole_secret_key(tmp_path: Path) -> None:
+    """Several processes creating TROTH_HOME/secret.key at once: none reads it half-written."""
+    from troth.config import _file_key
+
+    path = tmp_path / "home" / "secret.key"
+    ctx = mp.get_context("fork")
+    with ctx.Pool(8) as pool:
+        keys = pool.map(_file_key, [path] * 64)
+    assert len(set(keys)) == 1
+    assert len(keys[0]) == 64
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -89,16 +89,26 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _file_key(path: Path) -> bytes:
+    """The key in ``path``, created once (mode 0600) when missing. Created whole or not at all:
+    written to a temporary file first and linked into place, so a process that starts at the
+    same moment never reads a half-written (empty) key."""
     try:
         if path.exists():
             return path.read_bytes().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(32).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)  # fails when another process linked its key first
+        finally:
+            tmp.unlink(missing_ok=True)
         return key
-    except FileExistsError:  # another process created it first
+    except FileExistsError:  # another process created it first: use theirs
         return path.read_bytes().strip()
     except OSError as exc:
         raise ConfigError(

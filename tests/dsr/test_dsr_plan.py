@@ -163,6 +163,30 @@ def test_plan_sql_has_placeholders_never_values() -> None:
             assert action.sql.startswith(f"UPDATE {action.table.table} SET")
 
 
+def test_plan_sql_is_rendered_once_per_shape_and_follows_the_map() -> None:
+    """The SQL text is cached by its inputs: the same map gives the same text objects, a map
+    whose masks or scope changed gives the new text at once."""
+    first = build_plan(_map(), ["email"], "erase")
+    again = build_plan(_map(), ["email"], "erase")
+    assert [s.sql for s in first.steps] == [s.sql for s in again.steps]
+    pairs = [zip(x.sql, y.sql, strict=True) for x, y in zip(first.steps, again.steps, strict=True)]
+    assert all(a is b for pair in pairs for a, b in pair)
+    changed = GRAPH_MAP.replace(
+        "{name: note, categories: [user.content.private], mask: redact}",
+        "{name: note, categories: [user.content.private], mask: hash}",
+    ).replace(
+        "          - name: orders\n            erase: delete_row\n",
+        "          - name: orders\n            scope: {tenant: tenant_id}\n",
+    )
+    plan = build_plan(_map(changed), ["email"], "erase")
+    orders = next(a for a in plan.actions if a.table.table == "orders")
+    assert orders.action == "mask"
+    assert orders.sql is not None
+    assert "sha256" in orders.sql.lower() or "hmac" in orders.sql.lower()
+    step = plan.step(TableId("shop", "orders"))
+    assert all("tenant_id = :tenant" in sql for sql in step.sql)
+
+
 def test_unknown_identity_name_fails_with_the_valid_ones() -> None:
     with pytest.raises(RequestError, match="use one of: email, phone"):
         build_plan(_map(), ["passport"])

@@ -64,7 +64,13 @@ def _scope(items: list[str] | None) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise RequestError(
-                "a --scope is written name=value", where="--scope", fix="e.g. --scope tenant=42"
+                "a --scope must be written name=value", where="--scope", fix="e.g. --scope tenant=7"
+            )
+        if name.strip() in out:
+            raise RequestError(
+                f"--scope {name.strip()} is given twice",
+                where="--scope",
+                fix="give each scope once: a request is exercised in one scope",
             )
         out[name.strip()] = value.strip()
     return out

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +49,13 @@ class Lookup:
     @classmethod
     def of(cls, column: str, values: Any, **kw: Any) -> Lookup:
         return cls((column,), tuple(dict.fromkeys(v for v in values if v is not None)), **kw)
+
+    @cached_property
+    def by_column(self) -> tuple[list[Any], ...]:
+        """The values of each column (the key tuples transposed), for multi-column lookups."""
+        if len(self.columns) < 2:
+            return (list(self.values),)
+        return tuple(list(map(itemgetter(i), self.values)) for i in range(len(self.columns)))
 
     def with_values(self, values: Sequence[Any]) -> Lookup:
         return Lookup(
@@ -109,6 +118,8 @@ class MatchSql:
             return sa.false()
         if len(lk.columns) > 1:
             cols = [self._text(t.c[c]) if lk.hashed else t.c[c] for c in lk.columns]
+            if self.arrays and tuple_arrays(lk):
+                return sa.tuple_(*cols).in_(self._unnest(lk))
             return sa.tuple_(*cols).in_(self._bind(list(lk.values), expanding=True))
         col: sa.ColumnElement[Any] = t.c[lk.columns[0]]
         if lk.path and lk.array:
@@ -128,6 +139,19 @@ class MatchSql:
                 return self._in(col, lk.values)
             return sa.and_(self._in(col, lk.values), self._in(self.exact(col), lk.values))
         return self._in(self.exact(self._form(col, lk.form)), lk.values)
+
+    def _unnest(self, lk: Lookup) -> sa.Select[Any]:
+        """PostgreSQL: key tuples as one array per column, zipped back by ``unnest`` (one
+        statement whatever the number of keys; integer arrays go binary, see ``wrap``)."""
+        names = [f"k{i}" for i in range(len(lk.columns))]
+        arrays = [
+            sa.cast(self._bind(list(col), expanding=False), sa.ARRAY(sa.Text))
+            if lk.hashed
+            else self._bind(self.wrap(col), expanding=False)
+            for col in lk.by_column
+        ]
+        keys = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+        return sa.select(*(keys.c[n] for n in names))
 
     def _in(self, expr: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
         if self.arrays:
@@ -178,6 +202,25 @@ class MatchSql:
             .select_from(json_elements(col, lk.path, self.dialect))
             .where(self.match(element_text(self.dialect), value))
         )
+
+
+def int64s(values: Sequence[Any]) -> bool:
+    """Whether every value is a Python ``int`` that fits a ``bigint``."""
+    return (
+        bool(values)
+        and set(map(type, values)) == {int}
+        and min(values) >= -(2**63)
+        and max(values) < 2**63
+    )
+
+
+def tuple_arrays(lk: Lookup) -> bool:
+    """Whether a key-tuple lookup can go as typed arrays (PostgreSQL): every column's values are
+    integers, or the values are troth's keyed hashes (text). Other key types (text, uuid, dates)
+    keep the batched ``IN`` list, whose untyped values the server coerces to the column's type."""
+    if not lk.values or len(lk.columns) < 2:
+        return False
+    return lk.hashed or all(int64s(col) for col in lk.by_column)
 
 
 # --- building blocks shared with the JSON masks (troth.connectors.jsonmask) ----------------------

@@ -1,11 +1,15 @@
 """The SQL connector on SQLAlchemy Core: SQLite, PostgreSQL, MySQL/MariaDB.
 
 Statements are built with Core (identifiers quoted by the dialect, values always bound). On
-PostgreSQL a key set is bound as ONE array parameter (``col = ANY(:keys)``), so a read or a write
-is one statement per table whatever the number of keys; SQLite and MySQL/MariaDB get expanding
-``IN (...)`` lists sent once per batch of values. Driver errors become :class:`ConnectorError`, or
-:class:`StoreDownError` when the store cannot be reached; messages name the connection, never the
-URL, the statement or the driver's text (which can quote row values).
+PostgreSQL a key set is bound as ONE array parameter (``col = ANY(:keys)``; integer key tuples
+of a composite key as one array per column, zipped by ``unnest``), so a read or a write is one
+statement per table whatever the number of keys; SQLite and MySQL/MariaDB (and PostgreSQL for
+tuples of other types) get expanding ``IN (...)`` lists sent once per batch of values. The schema
+is read with one catalog query per kind for all tables where the dialect offers it.
+
+Driver errors become :class:`ConnectorError`, or :class:`StoreDownError` when the store cannot be
+reached; messages name the connection, never the URL, the statement or the driver's text (which
+can quote row values).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from troth.connectors.base import (
     TableInfo,
 )
 from troth.connectors.masks import ColumnMask, mask_values
-from troth.connectors.match import MatchSql, Rows, install_sqlite_norm
+from troth.connectors.match import MatchSql, Rows, install_sqlite_norm, int64s, tuple_arrays
 from troth.errors import ConnectorError, StoreDownError, StoreRefusedError
 from troth.masking.hash import install_sqlite_functions
 
@@ -102,24 +106,31 @@ class SqlConnector:
         with self._mapped("read the schema"), self.engine.connect() as conn:
             insp = sa.inspect(conn)
             json_columns = _mariadb_json_columns(conn)
+            # one catalog query per kind for all tables where the dialect can (PostgreSQL: 3
+            # statements instead of 1 + 3 per table); others loop per table as before
+            columns = insp.get_multi_columns()
+            pks = insp.get_multi_pk_constraint()
+            foreign = insp.get_multi_foreign_keys()
             tables = []
-            for name in sorted(insp.get_table_names()):
+            for key in sorted(columns, key=lambda k: k[1]):
+                name = key[1]
                 cols = tuple(
                     ColumnInfo(
                         c["name"],
                         "json" if (name, c["name"]) in json_columns else _type_name(c["type"]),
                         bool(c.get("nullable", True)),
                     )
-                    for c in insp.get_columns(name)
+                    for c in columns[key]
                 )
-                pk = tuple(insp.get_pk_constraint(name).get("constrained_columns") or ())
+                pk_info = pks.get(key)
+                pk = tuple(pk_info.get("constrained_columns") or ()) if pk_info else ()
                 fks = tuple(
                     ForeignKeyInfo(
                         tuple(fk["constrained_columns"]),
                         fk["referred_table"],
                         tuple(fk["referred_columns"]),
                     )
-                    for fk in insp.get_foreign_keys(name)
+                    for fk in foreign.get(key, ())
                     if fk.get("referred_table")
                 )
                 tables.append(TableInfo(name, cols, pk, fks))
@@ -221,7 +232,7 @@ class SqlConnector:
         if not any(lk.values for lk in rows.lookups):
             return  # no value can match: no statement
         lk = rows.lookups[0] if len(rows.lookups) == 1 else None
-        whole = self._arrays and (lk is None or len(lk.columns) == 1)
+        whole = self._arrays and (lk is None or len(lk.columns) == 1 or tuple_arrays(lk))
         if whole or lk is None or rows.exclude or lk.array or len(lk.values) <= self.batch_size:
             yield rows
             return
@@ -270,13 +281,9 @@ class _IntKeys(list[int]):
     """
 
 
-def _int64s(keys: Sequence[Any]) -> bool:
-    return set(map(type, keys)) == {int} and min(keys) >= -(2**63) and max(keys) < 2**63
-
-
 def _wrap_keys(values: Sequence[Any]) -> list[Any]:
     """An array parameter: all-``bigint`` sets as one binary ``int8[]`` (see :class:`_IntKeys`)."""
-    return _IntKeys(values) if values and _int64s(values) else list(values)
+    return _IntKeys(values) if int64s(values) else list(values)
 
 
 def _register_binary_keys() -> None:

@@ -63,12 +63,21 @@ class TableKeys:
     def lookup(self) -> RowLookup:
         return RowLookup(
             self.columns,
-            tuple(sorted(self.values, key=repr)),
+            _ordered(self.values),
             form=self.form,
             stored=self.stored,
             path=self.path,
             hashed=self.hashed,
         )
+
+
+def _ordered(values: set[Any]) -> tuple[Any, ...]:
+    """The values in a stable order: their own where they have one (keys of one type), else by
+    ``repr`` (several types, ``None``)."""
+    try:
+        return tuple(sorted(values))
+    except TypeError:
+        return tuple(sorted(values, key=repr))
 
 
 KeySet = dict[TableId, list[TableKeys]]

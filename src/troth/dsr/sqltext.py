@@ -2,11 +2,14 @@
 
 Rendered from the same SQLAlchemy Core constructs and masking strategies the executor uses, in
 SQLAlchemy's generic dialect; a store's own dialect quotes and binds the same statement its way.
+The text depends on its arguments only (tuples), so it is rendered once per shape and process:
+rendering was most of the time to build a plan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine.default import DefaultDialect
@@ -26,6 +29,7 @@ def _in(t: sa.TableClause, column: str) -> sa.ColumnElement[bool]:
     return t.c[column].in_(sa.bindparam("keys", expanding=True))
 
 
+@lru_cache(maxsize=4096)
 def select_sql(
     table: str,
     columns: Sequence[str],
@@ -51,11 +55,13 @@ def _key_in(t: sa.TableClause, key: Sequence[str]) -> sa.ColumnElement[bool]:
     return sa.tuple_(*(t.c[c] for c in key)).in_(sa.bindparam("keys", expanding=True))
 
 
+@lru_cache(maxsize=4096)
 def delete_sql(table: str, key: Sequence[str]) -> str:
     t = sa.table(table, *(sa.column(c) for c in key))
     return _render(sa.delete(t).where(_key_in(t, key)))
 
 
+@lru_cache(maxsize=4096)
 def mask_sql(table: str, masks: Sequence[tuple[str, str]], key: Sequence[str]) -> str:
     """``UPDATE table SET col = <strategy SQL>, ... WHERE key IN (:keys)``."""
     t = sa.table(table, *(sa.column(c) for c in dict.fromkeys([*key, *(f for f, _ in masks)])))
