@@ -125,7 +125,12 @@ def test_walk_finds_exactly_the_reference_rows(
         expected = _expected(levels, email)
         for k in range(depth + 1):
             entries = res.keys.get(TableId("d", f"t{k}"), [])
-            got = set().union(*(e.values for e in entries)) if entries else set()
+            values = set().union(*(e.values for e in entries)) if entries else set()
+            if k == 0:  # found by the identity: written by its primary keys
+                got = values
+            else:  # found through its parents: written by the parents' keys
+                assert all(e.columns == ("parent",) for e in entries)
+                got = {r["id"] for r in levels[k] if r["parent"] in values}
             assert got == expected[k], (k, levels)
             assert res.counts[TableId("d", f"t{k}")] == len(expected[k])
 

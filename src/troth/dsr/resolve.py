@@ -136,9 +136,7 @@ def resolve(
             new_by_lookup: list[tuple[Lookup, set[Any], set[Any]]] = []
             for lookup in step.lookups:
                 values = _values(lookup, given, known)
-                done = asked.setdefault(
-                    (step.table, lookup.column + "|" + str(lookup.source)), set()
-                )
+                done = asked.setdefault((step.table, _asked_key(lookup)), set())
                 new = values - done
                 if new:
                     new_by_lookup.append((lookup, new, set(done)))
@@ -166,6 +164,9 @@ def resolve(
                 on_step(step, counts[step.table])
         if not plan.cyclic or not found_new:
             break
+    for step in plan.steps:
+        if step.primary_key and step.lookups and all(lk.identity is None for lk in step.lookups):
+            keys[step.table] = _by_parents(step, asked)
     mentions: dict[TableId, int] = {}
     for m in plan.mentions:
         statements += 1
@@ -173,6 +174,22 @@ def resolve(
             m, stores.get(m.connection), given.get(m.identity, []), scope, sink
         )
     return Resolution(keys, counts, statements, passes, mentions)
+
+
+def _by_parents(step: Step, asked: Mapping[tuple[TableId, str], set[Any]]) -> list[TableKeys]:
+    """A table found only through other tables' keys is written by those keys (one indexed
+    ``WHERE fk = ANY(:parents)``, as hand-written SQL would), not by each of its rows' keys: the
+    same rows, and the parents' keys do not change when the person's rows are masked."""
+    out = []
+    for lk in step.lookups:
+        values = asked.get((step.table, _asked_key(lk)), set())
+        if values:
+            out.append(TableKeys((lk.column,), set(values)))
+    return out
+
+
+def _asked_key(lookup: Lookup) -> str:
+    return lookup.column + "|" + str(lookup.source)
 
 
 def _values(

@@ -1,12 +1,30 @@
-"""The stores a plan touches: one connector per connection name, opened lazily, closed together."""
+"""The stores a plan touches: one connector per connection name, opened lazily, closed together.
+
+A store's schema (column types for masking and the export, its foreign keys for erasure's safety)
+is read once and kept for :data:`SCHEMA_TTL` seconds per process and store, so the requests of a
+long-running process do not each pay the catalogue queries. A schema change shows after at most
+that long; a foreign key added meanwhile can only make a store refuse a delete (rolled back, exit
+4), never let one through.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from types import TracebackType
 
 from troth.connectors.base import Connector, SchemaInfo
 from troth.connectors.names import open_connection
+
+
+#: seconds a store's schema is reused by the requests of one process
+SCHEMA_TTL = 30.0
+_SCHEMAS: dict[str, tuple[float, SchemaInfo]] = {}
+
+
+def forget_schemas() -> None:
+    """Drop every cached schema (a test that changes a schema under a running process)."""
+    _SCHEMAS.clear()
 
 
 class Stores:
@@ -39,9 +57,18 @@ class Stores:
         return self._opened[connection]
 
     def schema(self, connection: str) -> SchemaInfo:
-        """The store's schema (types for masking), read once per run."""
+        """The store's schema, read once per run and per :data:`SCHEMA_TTL` seconds."""
         if connection not in self._schemas:
-            self._schemas[connection] = self.get(connection).introspect()
+            conn = self.get(connection)
+            engine = getattr(conn, "engine", None)
+            where = f"{connection}|{engine.url!r}" if engine is not None else None
+            cached = _SCHEMAS.get(where) if where else None
+            if cached is not None and time.monotonic() - cached[0] < SCHEMA_TTL:
+                self._schemas[connection] = cached[1]
+            else:
+                self._schemas[connection] = conn.introspect()
+                if where:
+                    _SCHEMAS[where] = (time.monotonic(), self._schemas[connection])
         return self._schemas[connection]
 
     def close(self) -> None:
