@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from servers import start_serve, troth_command
 from troth.audit.coverage import missing_entries
 from troth.config import Settings
 from troth.store import open_store
@@ -34,37 +31,8 @@ WRITES = 1_000  # per run
 CLIENTS = 8
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _troth() -> str:
-    return shutil.which("troth", path=str(Path(sys.executable).parent)) or "troth"
-
-
 def _start(url: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [_troth(), "serve", str(MD), "--port", str(port), "--db", url],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"troth serve did not start (exit {proc.poll()})")
+    return start_serve(MD, url, env)
 
 
 def _run(base: str, key: str, run: int, proc: subprocess.Popen[bytes], acked: set[str]) -> None:
@@ -127,7 +95,7 @@ def test_killed_server_leaves_every_event_with_its_audit_entry(
     assert acked <= stored  # nothing acknowledged was lost
     assert len(acked) >= RUNS * WRITES // 5
     verified = subprocess.run(
-        [_troth(), "audit", "verify", "--db", state_url],
+        [troth_command(), "audit", "verify", "--db", state_url],
         env=env,
         capture_output=True,
         text=True,

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 
+from servers import start_serve
 from troth.config import Settings
 from troth.consent import ConsentLedger, Decider
 from troth.consent.decide import FRESHNESS
@@ -27,35 +24,8 @@ MD = ROOT / "examples" / "mydigisoft"
 ADA = "ada@example.com"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    troth = shutil.which("troth", path=str(Path(sys.executable).parent)) or "troth"
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen(
-        [troth, "serve", str(MD), "--port", str(port), "--db", url],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"troth serve did not start (exit {proc.poll()})")
+    return start_serve(MD, url, {**os.environ, "PYTHONPATH": str(ROOT / "src")})
 
 
 def test_a_restriction_made_by_another_process_is_seen_by_a_running_server(

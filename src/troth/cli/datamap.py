@@ -218,14 +218,7 @@ def live_findings(dm: DataMapDocument) -> list[Finding]:
 
 
 def _finding(check_id: str, issue: Issue) -> Finding:
-    return Finding(
-        check=check_id,
-        severity=Severity.error,
-        message=issue.message,
-        where=issue.where,
-        fix=issue.fix,
-        field=issue.field,
-    )
+    return Finding.of(check_id, Severity.error, issue)
 
 
 def _policy_taxonomy(path: Path) -> Taxonomy | None:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from troth.cli._console import console, err_console
-from troth.policy.checks import CHECKS, Finding, Issue, Report, Severity, run_checks
+from troth.policy.checks import CHECKS, Finding, Report, Severity, run_checks
 from troth.project import Project, load_project
 
 
@@ -56,7 +56,7 @@ def check(
     if live and datamap is not None:
         from troth.datamap.live import live_issues
 
-        extra = [_error(cid, i) for cid, i in live_issues(datamap)]
+        extra = [Finding.of(cid, Severity.error, i) for cid, i in live_issues(datamap)]
         report = Report(findings=[*report.findings, *extra], checks_run=report.checks_run + 1)
     if actions and datamap is not None:
         _print_actions(project)
@@ -80,17 +80,6 @@ def check(
     failing = report.errors + (report.count(Severity.warning) if strict else 0)
     if failing:
         raise typer.Exit(1)
-
-
-def _error(check_id: str, issue: Issue) -> Finding:
-    return Finding(
-        check=check_id,
-        severity=Severity.error,
-        message=issue.message,
-        where=issue.where,
-        fix=issue.fix,
-        field=issue.field,
-    )
 
 
 def _print_actions(project: Project) -> None:

@@ -164,6 +164,7 @@ def erase(
                 datamap=run.datamap,
                 scope=scope_values,
                 on_step=progress,
+                keys_only=True,
             )
             keys = res.keys
             # before the first write
@@ -213,6 +214,7 @@ def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
             datamap=run.datamap,
             scope=scope_values,
             on_step=progress,
+            keys_only=True,
         )
         tables: list[dict[str, Any]] = []
         for conn in run.plan.connections:

@@ -117,8 +117,13 @@ def resolve(
     scope: Mapping[str, Any] | None = None,
     sink: RowSink | None = None,
     on_step: Callable[[Step, int], None] | None = None,
+    keys_only: bool = False,
 ) -> Resolution:
-    """Find the person's rows. With ``sink``, whole rows stream into it (access)."""
+    """Find the person's rows. With ``sink``, whole rows stream into it (access).
+
+    ``keys_only`` (erasure): a table found only through its parents that yields nothing to other
+    tables is not read at all; it is written by the parents' keys, which already say which of
+    its rows are the person's (its count is then the write's)."""
     given = identity_forms(datamap, identities)
     scope = dict(scope or {})
     known: dict[FieldId, set[Any]] = {}
@@ -145,6 +150,8 @@ def resolve(
                 if on_step is not None:
                     on_step(step, counts[step.table])
                 continue
+            if keys_only and sink is None and _by_parents_only(step):
+                continue  # written by its parents' keys (below), nothing to read
             if step.primary_key:
                 for lookup, new, _ in new_by_lookup:
                     statements += 1
@@ -167,6 +174,8 @@ def resolve(
     for step in plan.steps:
         if step.primary_key and step.lookups and all(lk.identity is None for lk in step.lookups):
             keys[step.table] = _by_parents(step, asked)
+        elif keys_only and _by_parents_only(step):
+            keys[step.table] = _by_parents(step, asked)
     mentions: dict[TableId, int] = {}
     for m in plan.mentions:
         statements += 1
@@ -186,6 +195,13 @@ def _by_parents(step: Step, asked: Mapping[tuple[TableId, str], set[Any]]) -> li
         if values:
             out.append(TableKeys((lk.column,), set(values)))
     return out
+
+
+def _by_parents_only(step: Step) -> bool:
+    """Found only through other tables' keys, and yielding nothing to other tables."""
+    return (
+        bool(step.lookups) and not step.yields and all(lk.identity is None for lk in step.lookups)
+    )
 
 
 def _asked_key(lookup: Lookup) -> str:

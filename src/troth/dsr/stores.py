@@ -16,7 +16,6 @@ from types import TracebackType
 from troth.connectors.base import Connector, SchemaInfo
 from troth.connectors.names import open_connection
 
-
 #: seconds a store's schema is reused by the requests of one process
 SCHEMA_TTL = 30.0
 _SCHEMAS: dict[str, tuple[float, SchemaInfo]] = {}

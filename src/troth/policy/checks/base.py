@@ -53,6 +53,19 @@ class Finding:
     field: str | None = None
     promises: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, check: str, severity: Severity, issue: Issue) -> Finding:
+        """The finding a check makes of one issue."""
+        return cls(
+            check=check,
+            severity=severity,
+            message=issue.message,
+            where=issue.where,
+            fix=issue.fix,
+            field=issue.field,
+            promises=issue.promises,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["severity"] = self.severity.value
@@ -184,18 +197,7 @@ def run_checks(
         if (wanted is not None and check_id not in wanted) or check_id in skipped:
             continue
         run += 1
-        for issue in chk.fn(ctx):
-            findings.append(
-                Finding(
-                    check=check_id,
-                    severity=chk.severity,
-                    message=issue.message,
-                    where=issue.where,
-                    fix=issue.fix,
-                    field=issue.field,
-                    promises=issue.promises,
-                )
-            )
+        findings += [Finding.of(check_id, chk.severity, issue) for issue in chk.fn(ctx)]
     findings.sort(key=lambda f: (f.severity.rank, _line_key(f.where), f.check))
     return Report(findings=findings, checks_run=run)
 
