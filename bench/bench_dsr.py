@@ -135,7 +135,7 @@ class Troth:
     def engine_erase(self, ident: Identity, scope: dict[str, Any] | None) -> int:
         plan = build_plan(self.datamap, [ident.name], "erase", masking_defaults=self.defaults)
         stores = self._stores()
-        res = resolve(plan, stores, [ident], datamap=self.datamap, scope=scope)
+        res = resolve(plan, stores, [ident], datamap=self.datamap, scope=scope, keys_only=True)
         results = erase_store(
             self.datamap,
             plan,
