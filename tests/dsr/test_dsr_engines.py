@@ -234,3 +234,24 @@ def test_plus_erasure_deletes_device_children_first(plus: Path) -> None:
         assert email != "owner3@example.com"
         assert c.execute(sa.text("SELECT count(*) FROM accounts")).scalar() == 10
     engine.dispose()
+
+
+def test_live_check_finds_a_row_two_walks_give_to_two_people(
+    mydigisoft: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A licence reached through its customer and through its order item: when the data gives
+    the two walks two different customers, `troth check --live` names the table and the walks."""
+    from troth.cli import main
+
+    assert main(["check", str(mydigisoft), "--live", "--format", "json"]) == 1  # policy gaps
+    clean = json.loads(capsys.readouterr().out)["findings"]
+    assert not [f for f in clean if f["check"].startswith("map.walk")]
+    engine = _engine()
+    with engine.begin() as c:
+        c.execute(sa.text("UPDATE licences SET customer_id = 3 WHERE id = 5"))
+    engine.dispose()
+    main(["check", str(mydigisoft), "--live", "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    hubs = [f["message"] for f in found if f["check"] == "map.walk-hub"]
+    assert any("a row of shop.licences is reached from up to 2 different email" in m for m in hubs)
+    assert any("shop.order_items.id => shop.licences.order_item_id" in m for m in hubs)

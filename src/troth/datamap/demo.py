@@ -167,7 +167,8 @@ def _mydigisoft(c: int) -> list[tuple[str, int, Gen]]:
             lambda n: {
                 "id": n,
                 "order_item_id": n,
-                "customer_id": fk(n, c),
+                # the customer of the item's order: the two references agree
+                "customer_id": fk(fk(n, o), c),
                 "licence_key": cat(s("LIC-"), txt(1000000 + n)),
                 "issued_at": pick(n, *_DATES),
             },
@@ -244,7 +245,8 @@ def _plus(c: int) -> list[tuple[str, int, Gen]]:
             4 * c,
             lambda n: {
                 "id": n,
-                "account_id": fk(n, c),
+                # the account of the session's device: the two references agree
+                "account_id": fk(fk(n, 2 * c), c),
                 "device_id": fk(n, 2 * c),
                 "ip_address": cat(s("198.51.100."), txt(n % 250)),
                 "started_at": pick(n, *_DATES),

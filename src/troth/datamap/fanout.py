@@ -82,6 +82,73 @@ def walk_issues(
                             f"values along {_describe(path)}: it is not one person's (a hub)",
                         ),
                     )
+        yield from _crossing_walks(dm, graph, engine, root, form)
+
+
+def _crossing_walks(
+    dm: DataMapDocument, graph: Graph, engine: sa.Engine, root: IdentityRef, form: str
+) -> Iterator[tuple[str, Issue]]:
+    """A table reached along several walks (licences through the customer and through the
+    order item) whose walks disagree on whose a row is: the data gives the row two people."""
+    for target, paths in _all_paths(graph, root.table_id).items():
+        pk = graph.tables[target].primary_key()
+        if len(paths) < 2 or not pk:
+            continue
+        dialect = engine.dialect.name
+        parts = []
+        for path in paths:
+            frm, aliases = _join(graph, root, path)
+            mine = MatchSql(dialect).exact(
+                form_sql(_col(aliases[0], root.field.field), form, dialect)
+            )
+            keys = [_col(aliases[-1], c).label(f"k{i}") for i, c in enumerate(pk)]
+            parts.append(
+                sa.select(*keys, mine.label("v")).select_from(frm).where(mine.is_not(None))
+            )
+        every = sa.union(*parts).subquery("every_walk")
+        inner = (
+            sa.select(sa.func.count(sa.distinct(every.c.v)).label("c"))
+            .group_by(*(every.c[f"k{i}"] for i in range(len(pk))))
+            .subquery()
+        )
+        with engine.connect() as c:
+            most = int(
+                c.execute(sa.select(sa.func.coalesce(sa.func.max(inner.c.c), 0))).scalar_one()
+            )
+        if most > 1:
+            yield (
+                "map.walk-hub",
+                _issue(
+                    dm,
+                    paths[1],
+                    f"a row of {target} is reached from up to {most} different {root.name} "
+                    f"values along different walks ({' | '.join(_describe(p) for p in paths)}): "
+                    "the data gives it to several people",
+                ),
+            )
+
+
+def _all_paths(
+    graph: Graph, root: TableId, *, depth: int = 4, most: int = 8
+) -> dict[TableId, list[list[Edge]]]:
+    """Every simple walk (no table twice) from ``root`` within its dataset, up to ``depth``
+    steps and ``most`` walks per table."""
+    out: dict[TableId, list[list[Edge]]] = {}
+
+    def visit(here: TableId, path: list[Edge], seen: frozenset[TableId]) -> None:
+        if len(path) >= depth:
+            return
+        for edge in graph.edges_from(here):
+            there = edge.dst.table_id
+            if there.dataset != root.dataset or there in seen:
+                continue
+            walks = out.setdefault(there, [])
+            if len(walks) < most:
+                walks.append([*path, edge])
+            visit(there, [*path, edge], seen | {there})
+
+    visit(root, [], frozenset({root}))
+    return out
 
 
 def stored_identity_issues(
