@@ -119,9 +119,3 @@ def list_checks() -> None:
     for check_id, chk in CHECKS.items():
         table.add_row(check_id, chk.severity.value, chk.title)
     console.print(table)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the policy commands to the main app."""
-    app.command("check")(check)
-    app.command("checks")(list_checks)

@@ -131,9 +131,3 @@ def diff(
     )
     sys.stdout.write(text)
     sys.stdout.flush()
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``render`` and ``diff`` to the main app."""
-    app.command("render")(render)
-    app.command("diff")(diff)
