@@ -63,6 +63,21 @@ COMMANDS: dict[str, Entry] = {
         "serve",
         "Serve the consent API, the cookie banner and its assets (FastAPI + uvicorn).",
     ),
+    "prove": Entry(
+        "troth.cli.prove",
+        "prove",
+        "Evidence per promise: report.html, report.json and a signed manifest; exit 1 if broken.",
+    ),
+    "verify-proof": Entry(
+        "troth.cli.prove",
+        "verify_proof",
+        "Check a proof's signature, its files, and the ledger head it was signed over.",
+    ),
+    "attest": Entry(
+        "troth.cli.prove",
+        "attest",
+        "Record that a security control was carried out, as the audit event the policy names.",
+    ),
     "audit": Entry("troth.cli.audit", "app", "The tamper-evident audit ledger.", group=True),
     "datamap": Entry(
         "troth.cli.datamap",
