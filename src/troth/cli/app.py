@@ -43,6 +43,11 @@ COMMANDS: dict[str, Entry] = {
     "checks": Entry(
         "troth.cli.policy", "list_checks", "List every registered check with its severity."
     ),
+    "schema": Entry(
+        "troth.cli.policy",
+        "schema",
+        "Print the JSON Schema of policy.yaml or datamap.yaml (for editors and CI).",
+    ),
     "demo": Entry(
         "troth.cli.demo",
         "demo",

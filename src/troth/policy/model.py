@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PrivateAttr,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -44,6 +45,13 @@ DurationField = Annotated[
     Duration,
     BeforeValidator(parse_duration),
     PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "a duration: '2 years', '6 months and 15 days', '30 days', 'P1Y6M'",
+            "examples": ["2 years", "30 days", "P1Y6M"],
+        }
+    ),
 ]
 
 
