@@ -136,3 +136,19 @@ def test_consent_events_count_per_notice_version(settings: Settings, tmp_path: P
     assert sum(fig.events[consent.notice.version].values()) == 3
     assert fig.subjects == 2
     assert fig.given_now == 1  # user-0 withdrew after giving
+
+
+def test_publishing_the_policy_is_evidence_of_versioned_changes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from troth.policy.versions import publish
+
+    project = EXAMPLES / "plus"  # PL-14: policy changes are versioned
+
+    def verdict(result: ProofResult) -> Status:
+        proof = next(p for p in result.promises if p.id == "PL-14")
+        return next(v.status for v in proof.verdicts if v.mechanism == "published versions")
+
+    assert verdict(prove(project, output=tmp_path / "a", settings=settings)) is Status.at_risk
+    publish(open_store(settings), project, actor="dpo")
+    assert verdict(prove(project, output=tmp_path / "b", settings=settings)) is Status.kept

@@ -63,6 +63,11 @@ COMMANDS: dict[str, Entry] = {
         "diff",
         "Say what changed between two versions of a policy, in changelog sentences.",
     ),
+    "publish": Entry(
+        "troth.cli.render",
+        "publish",
+        "Archive this version of the policy and say whom the change concerns (PL-14).",
+    ),
     "serve": Entry(
         "troth.cli.serve",
         "serve",

@@ -63,7 +63,9 @@ def prove(
     until = until or now
     period = Period(since or until - timedelta(days=DEFAULT_DAYS), until)
     engine = open_store(settings)
-    evidence = gather(engine, settings, period, now=until)  # judged as of the end
+    evidence = gather(  # judged as of the end of the period
+        engine, settings, period, now=until, policy_id=proj.policy.policy.policy.id
+    )
     report = run_checks(proj.policy, datamap=proj.datamap)
     policy = proj.policy.policy
     proofs = assess(policy, evidence, report.findings)

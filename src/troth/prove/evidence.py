@@ -107,6 +107,8 @@ class Evidence:
     consents: dict[str, ConsentFigures]
     last_event: dict[str, str]  # audit kind -> time of its newest entry (any time)
     ledger: dict[str, Any]
+    #: versions of the policy published before the end of the period (version, published_at)
+    published: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +121,7 @@ class Evidence:
             },
             "last_event": dict(sorted(self.last_event.items())),
             "ledger": self.ledger,
+            "published": [{"version": v, "published_at": t} for v, t in self.published],
         }
 
 
@@ -248,8 +251,26 @@ def _last_events(conn: sa.Connection, until: str) -> dict[str, str]:
     return {kind: str(ts) for kind, ts in conn.execute(stmt)}
 
 
+def _published(conn: sa.Connection, policy_id: str, until: str) -> list[tuple[str, str]]:
+    t = sa.table(
+        "policy_version", sa.column("id"), sa.column("policy_id"), sa.column("version"),
+        sa.column("published_at"),
+    )  # fmt: skip
+    stmt = (
+        sa.select(t.c.version, t.c.published_at)
+        .where(t.c.policy_id == policy_id, t.c.published_at < until)
+        .order_by(t.c.id)
+    )
+    return [(str(v), str(at)) for v, at in conn.execute(stmt)]
+
+
 def gather(
-    engine: Engine, settings: Settings, period: Period, *, now: datetime | None = None
+    engine: Engine,
+    settings: Settings,
+    period: Period,
+    *,
+    now: datetime | None = None,
+    policy_id: str = "",
 ) -> Evidence:
     """The figures of the period, and the ledger's verification as of now."""
     from troth.audit.verify import verify
@@ -260,6 +281,7 @@ def gather(
         retention = _retention(conn, period)
         consents = _consents(conn, period)
         last_event = _last_events(conn, period.bounds()[1])
+        published = _published(conn, policy_id, period.bounds()[1])
     result = verify(engine, settings=settings)
     ledger = {
         "ok": result.ok,
@@ -268,4 +290,4 @@ def gather(
         "reason": result.reason,
         "first_bad": result.first_bad,
     }
-    return Evidence(period, now, requests, retention, consents, last_event, ledger)
+    return Evidence(period, now, requests, retention, consents, last_event, ledger, published)

@@ -19,6 +19,7 @@ from troth.policy.model import (
     Commitment,
     Consent,
     Policy,
+    PolicyChanges,
     Purpose,
     Recipient,
     RestrictedSource,
@@ -124,6 +125,25 @@ def _element_verdicts(element: Any, evidence: Evidence) -> list[Verdict]:
                 "disclosure register",
                 Status.not_provable,
                 f"disclosures to {element.id} are not recorded by troth",
+            )
+        ]
+    if isinstance(element, PolicyChanges):
+        if not evidence.published:
+            return [
+                Verdict(
+                    "published versions",
+                    Status.at_risk,
+                    "no version of the policy is published in troth (`troth publish`)",
+                )
+            ]
+        version, when = evidence.published[-1]
+        return [
+            Verdict(
+                "published versions",
+                Status.kept,
+                f"{len(evidence.published)} version(s) published, the last {version} on "
+                f"{when[:10]}, each with whom it concerns",
+                {"versions": [v for v, _ in evidence.published]},
             )
         ]
     if isinstance(element, Purpose):
