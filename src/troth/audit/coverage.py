@@ -19,6 +19,7 @@ REF_RULES: tuple[tuple[str, str, str], ...] = (
     ("consent.", "event_id", "consent_event"),
     ("dsr.", "request_id", "dsr_request"),
     ("retention.hold_", "hold_id", "retention_person_hold"),
+    ("breach.", "breach_id", "breach"),
 )
 MAX_REF = 120
 
@@ -76,6 +77,8 @@ _MISSING: dict[str, tuple[str, str]] = {
         + _has("= 'retention.hold_released'", "'retention_person_hold:' || t.id")
         + ")",
     ),
+    # a breach has its opened entry
+    "breach": ("t.id", "NOT " + _has("= 'breach.opened'", "'breach:' || t.id")),
 }
 
 

@@ -89,6 +89,12 @@ COMMANDS: dict[str, Entry] = {
         "Record that a security control was carried out, as the audit event the policy names.",
     ),
     "audit": Entry("troth.cli.audit", "app", "The tamper-evident audit ledger.", group=True),
+    "breach": Entry(
+        "troth.cli.breach",
+        "app",
+        "Personal data breaches: the register, the 72-hour clock, notices.",
+        group=True,
+    ),
     "datamap": Entry(
         "troth.cli.datamap",
         "app",

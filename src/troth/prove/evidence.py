@@ -109,6 +109,9 @@ class Evidence:
     ledger: dict[str, Any]
     #: versions of the policy published before the end of the period (version, published_at)
     published: list[tuple[str, str]] = field(default_factory=list)
+    #: breaches detected in the period: recorded, open, overdue (authority not told in 72 h),
+    #: late (told after 72 h)
+    breaches: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +125,7 @@ class Evidence:
             "last_event": dict(sorted(self.last_event.items())),
             "ledger": self.ledger,
             "published": [{"version": v, "published_at": t} for v, t in self.published],
+            "breaches": self.breaches,
         }
 
 
@@ -264,6 +268,32 @@ def _published(conn: sa.Connection, policy_id: str, until: str) -> list[tuple[st
     return [(str(v), str(at)) for v, at in conn.execute(stmt)]
 
 
+def _breaches(conn: sa.Connection, period: Period, now: datetime) -> dict[str, int]:
+    from troth.breach.register import AUTHORITY_DEADLINE
+
+    since, until = period.bounds()
+    b = sa.table(
+        "breach", sa.column("detected_at"), sa.column("risk"), sa.column("status"),
+        sa.column("authority_notified_at"),
+    )  # fmt: skip
+    rows = conn.execute(
+        sa.select(b.c.detected_at, b.c.risk, b.c.status, b.c.authority_notified_at).where(
+            b.c.detected_at >= since, b.c.detected_at < until
+        )
+    )
+    out = {"recorded": 0, "open": 0, "overdue": 0, "late": 0}
+    for detected, risk, status, told in rows:
+        out["recorded"] += 1
+        out["open"] += int(status != "closed")
+        deadline = _ts(detected) + AUTHORITY_DEADLINE
+        if risk != "unlikely":
+            if told is None and now > deadline:
+                out["overdue"] += 1
+            elif told is not None and _ts(told) > deadline:
+                out["late"] += 1
+    return out
+
+
 def gather(
     engine: Engine,
     settings: Settings,
@@ -282,6 +312,7 @@ def gather(
         consents = _consents(conn, period)
         last_event = _last_events(conn, period.bounds()[1])
         published = _published(conn, policy_id, period.bounds()[1])
+        breaches = _breaches(conn, period, now)
     result = verify(engine, settings=settings)
     ledger = {
         "ok": result.ok,
@@ -290,4 +321,6 @@ def gather(
         "reason": result.reason,
         "first_bad": result.first_bad,
     }
-    return Evidence(period, now, requests, retention, consents, last_event, ledger, published)
+    return Evidence(
+        period, now, requests, retention, consents, last_event, ledger, published, breaches
+    )

@@ -118,7 +118,7 @@ def _element_verdicts(element: Any, evidence: Evidence) -> list[Verdict]:
     if isinstance(element, Right):
         return [_right(element, evidence)]
     if isinstance(element, SecurityMeasure):
-        return [_control(element, evidence)]
+        return [_control(element, evidence), _breaches(evidence)]
     if isinstance(element, Recipient):
         return [
             Verdict(
@@ -259,6 +259,29 @@ def _control(measure: SecurityMeasure, evidence: Evidence) -> Verdict:
             facts,
         )
     return Verdict("attested controls", Status.kept, f"{measure.id}: {kind} on {last[:10]}", facts)
+
+
+def _breaches(evidence: Evidence) -> Verdict:
+    b = evidence.breaches
+    facts = dict(b)
+    if b.get("overdue") or b.get("late"):
+        return Verdict(
+            "breach register",
+            Status.broken,
+            f"{b.get('overdue', 0)} breach(es) not notified to the authority within 72 hours, "
+            f"{b.get('late', 0)} notified late",
+            facts,
+        )
+    if b.get("open"):
+        return Verdict("breach register", Status.at_risk, f"{b['open']} breach(es) open", facts)
+    if not b.get("recorded"):  # no breach says nothing either way about security
+        return Verdict("breach register", Status.not_provable, "no breach recorded", facts)
+    return Verdict(
+        "breach register",
+        Status.kept,
+        f"{b['recorded']} breach(es) in the period, each notified in time and closed",
+        facts,
+    )
 
 
 def _findings(findings: Iterable[Finding]) -> dict[str, list[Verdict]]:

@@ -60,6 +60,7 @@ class AuditHead(Base):
     key_id: Mapped[str | None] = mapped_column(sa.String(16))
 
 
+from troth.breach import models as _breach_models  # noqa: E402, F401  (breach register)
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.policy import models as _policy_models  # noqa: E402, F401  (published versions)

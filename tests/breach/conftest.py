@@ -1,0 +1,1 @@
+from tests.dsr.conftest import db_url, mydigisoft  # noqa: F401  (the three engines, demo data)
