@@ -43,6 +43,16 @@ def prove(
         str | None, typer.Option(help="Start of the period (default: a year ago).")
     ] = None,
     until: Annotated[str | None, typer.Option(help="End of the period (default: now).")] = None,
+    live: Annotated[
+        str | None,
+        typer.Option(help="Base URL of the running troth serve: run the conformance probes."),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TROTH_API_KEY", help="API key (consent:read, consent:write) for --live."
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Evidence per promise: report.html, report.json and a signed manifest; exit 1 if broken."""
@@ -54,7 +64,12 @@ def prove(
         settings=_settings(db),
         since=_day(since, "--since"),
         until=_day(until, "--until"),
+        live=live,
+        api_key=api_key,
     )
+    for probe in result.probes:
+        state = "skipped" if probe.passed is None else "passed" if probe.passed else "FAILED"
+        console.out(f"probe {state:<7} {probe.probe}: {probe.reason}", highlight=False)
     for p in result.promises:
         console.out(f"{p.id:<8} {p.status.value:<13} {p.reason}", highlight=False)
     counts = ", ".join(f"{n} {s}" for s, n in result.summary.items())

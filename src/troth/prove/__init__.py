@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from troth.config import Settings
+from troth.errors import ConfigError
 from troth.prove.evidence import Evidence, Period, gather
 from troth.prove.manifest import verify_manifest, write_manifest
+from troth.prove.probes import ProbeResult
 from troth.prove.status import PromiseProof, Status, assess, summary
 
 __all__ = ["ProofResult", "Status", "prove", "verify_proof"]
@@ -32,6 +34,7 @@ class ProofResult:
     folder: Path
     promises: list[PromiseProof]
     evidence: Evidence
+    probes: list[ProbeResult]
 
     @property
     def summary(self) -> dict[str, int]:
@@ -49,8 +52,14 @@ def prove(
     since: datetime | None = None,
     until: datetime | None = None,
     env: dict[str, str] | None = None,
+    live: str | None = None,
+    api_key: str | None = None,
 ) -> ProofResult:
-    """Write ``report.json``, ``report.html`` and the signed ``manifest.json`` into ``output``."""
+    """Write ``report.json``, ``report.html`` and the signed ``manifest.json`` into ``output``.
+
+    ``live``: the base URL of a running ``troth serve`` of this project (with an API key of
+    scopes ``consent:read`` and ``consent:write``): conformance probes run against it with a
+    canary subject, and the retention probe against the stores."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from troth.policy.checks import run_checks
@@ -68,7 +77,20 @@ def prove(
     )
     report = run_checks(proj.policy, datamap=proj.datamap)
     policy = proj.policy.policy
-    proofs = assess(policy, evidence, report.findings)
+    probes: list[ProbeResult] = []
+    if live is not None:
+        from troth.prove.probes import consent_probes, http_post, retention_probes
+
+        if not api_key:
+            raise ConfigError(
+                "conformance probes need an API key of the deployment",
+                where="--api-key",
+                fix="create one with `troth apikey create --scope consent:read --scope "
+                "consent:write` and pass it (or TROTH_API_KEY)",
+            )
+        probes = consent_probes(policy, http_post(live, api_key))
+        probes += retention_probes(proj, settings.secret_key, env)
+    proofs = assess(policy, evidence, report.findings, probes)
     output.mkdir(parents=True, exist_ok=True)
     generated = now.isoformat(timespec="seconds")
     period_doc = evidence.to_dict()["period"]
@@ -78,6 +100,7 @@ def prove(
         "policy": {"id": policy.policy.id, "version": policy.policy.version, "digest": proj.digest},
         "summary": summary(proofs),
         "promises": [p.to_dict() for p in proofs],
+        "probes": [p.to_dict() for p in probes],
         "evidence": evidence.to_dict(),
     }
     (output / REPORT_JSON).write_text(json.dumps(doc, indent=2, default=str) + "\n", "utf-8")
@@ -104,7 +127,7 @@ def prove(
         "summary": doc["summary"],
     }
     write_manifest(output, [REPORT_JSON, REPORT_HTML], facts, settings.secret_key)
-    return ProofResult(output, proofs, evidence)
+    return ProofResult(output, proofs, evidence, probes)
 
 
 def verify_proof(

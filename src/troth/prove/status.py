@@ -297,19 +297,40 @@ def _findings(findings: Iterable[Finding]) -> dict[str, list[Verdict]]:
     return out
 
 
-def assess(policy: Policy, evidence: Evidence, findings: Iterable[Finding]) -> list[PromiseProof]:
+def probe_verdicts(results: Iterable[Any]) -> dict[str, list[Verdict]]:
+    """Verdicts of conformance probes (:mod:`troth.prove.probes`) per promise."""
+    out: dict[str, list[Verdict]] = {}
+    for r in results:
+        status = (
+            Status.not_provable if r.passed is None else Status.kept if r.passed else Status.broken
+        )
+        for pid in r.promises:
+            out.setdefault(pid, []).append(
+                Verdict("conformance probe", status, f"{r.probe}: {r.reason}", r.to_dict())
+            )
+    return out
+
+
+def assess(
+    policy: Policy,
+    evidence: Evidence,
+    findings: Iterable[Finding],
+    probes: Iterable[Any] = (),
+) -> list[PromiseProof]:
     """Every promise of the policy with its verdicts, in the policy's order."""
     by_promise: dict[str, list[Any]] = {}
     for element in policy.all_elements():
         for pid in getattr(element, "promises", []):
             by_promise.setdefault(pid, []).append(element)
     checks = _findings(findings)
+    probed = probe_verdicts(probes)
     ledger_ok = bool(evidence.ledger.get("ok"))
     out = []
     for promise in policy.promises:
         elements = by_promise.get(promise.id, [])
         verdicts = [v for e in elements for v in _element_verdicts(e, evidence)]
         verdicts += checks.get(promise.id, [])
+        verdicts += probed.get(promise.id, [])
         if elements and not ledger_ok:
             verdicts.append(
                 Verdict(
