@@ -96,6 +96,10 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
         lambda d: _recipient(d, "courier")["dpa"].update(expires="2020-01-01"),
         "recipients[0].dpa.expires",
     ),
+    "processor.no-controllers": (
+        lambda d: _purpose(d, "newsletter").update(role="processor"),
+        "purposes[1].role",
+    ),
     "dpia.missing": (
         lambda d: _purpose(d, "newsletter").update(
             use="marketing.advertising.profiling", risk=["large_scale"]
@@ -346,3 +350,27 @@ def test_dpia_when_the_criteria_say_so(
 
     report = run_checks(_loaded(tmp_path, mutate), select=["dpia.missing"])
     assert bool(report.findings) is fires
+
+
+def test_processor_purposes_get_the_art_30_2_record(tmp_path: Path) -> None:
+    from troth.policy.render import render_markdown
+    from troth.policy.render.record import render_record_csv, render_record_html
+
+    def mutate(d: dict[str, Any]) -> None:
+        _purpose(d, "newsletter").update(
+            role="processor", controllers=["Example Retail Ltd", "Sample Stores plc"]
+        )
+
+    doc = _loaded(tmp_path, mutate)
+    assert run_checks(doc, select=["processor.no-controllers"]).findings == []
+    csv_text = render_record_csv(doc)
+    art30_1, art30_2 = csv_text.split("\n\n")
+    assert "newsletter" not in art30_1
+    assert "Controllers on whose behalf it acts" in art30_2
+    assert "Example Retail Ltd; Sample Stores plc" in art30_2
+    html = render_record_html(doc)
+    assert "Processing on behalf of controllers (Art. 30(2))" in html
+    assert "on behalf of Example Retail Ltd, Sample Stores plc" in render_markdown(doc)
+    plain = _load(tmp_path, copy.deepcopy(CLEAN))
+    assert "\n\n" not in render_record_csv(plain).strip()
+    assert "Art. 30(2)" not in render_record_html(plain)

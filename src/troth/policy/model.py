@@ -216,6 +216,13 @@ class Dpia(BaseModel):
     outcome: str | None = None
 
 
+class ProcessingRole(StrEnum):
+    """In which role the company processes for a purpose (GDPR Art. 4(7), 4(8))."""
+
+    controller = "controller"
+    processor = "processor"
+
+
 class Purpose(Element):
     id: Id
     name: str
@@ -230,6 +237,9 @@ class Purpose(Element):
     #: the criteria the company declares for this purpose (others are derived from the data)
     risk: list[DpiaCriterion] = Field(default_factory=list)
     dpia: Dpia | None = None
+    #: processor: the company processes on behalf of ``controllers`` (its business clients)
+    role: ProcessingRole = ProcessingRole.controller
+    controllers: list[str] = Field(default_factory=list)
 
 
 class CollectionKind(StrEnum):

@@ -6,7 +6,13 @@ from collections.abc import Iterator
 from datetime import date
 
 from troth.policy.checks.base import CheckContext, Issue, check
-from troth.policy.model import Jurisdiction, Recipient, RecipientType, TransferMechanism
+from troth.policy.model import (
+    Jurisdiction,
+    ProcessingRole,
+    Recipient,
+    RecipientType,
+    TransferMechanism,
+)
 
 #: EU member states and the EEA (ISO 3166-1 alpha-2)
 EEA = frozenset(
@@ -98,4 +104,18 @@ def processor_dpa_expired(ctx: CheckContext) -> Iterator[Issue]:
                 f"the data processing agreement with {r.id!r} expired on {r.dpa.expires}",
                 field="dpa.expires",
                 fix="renew it and record the new dates, or stop sending data to the processor",
+            )
+
+
+@check("processor.no-controllers", "warning", "Processing as a processor for no named controller")
+def processor_no_controllers(ctx: CheckContext) -> Iterator[Issue]:
+    for p in ctx.policy.purposes:
+        if p.role is ProcessingRole.processor and not p.controllers:
+            yield ctx.issue(
+                p,
+                f"purpose {p.id!r} is carried out as a processor but names no controller it acts "
+                "for",
+                field="role",
+                fix="name them (`controllers: [each business customer]` or the clients' names); "
+                "the Art. 30(2) record lists them",
             )

@@ -1,4 +1,5 @@
-"""The record of processing activities (GDPR Art. 30(1)): one row per purpose, as CSV or HTML."""
+"""The record of processing activities (GDPR Art. 30(1)): one row per purpose, as CSV or HTML;
+and, for the purposes the company carries out as a processor, the Art. 30(2) record."""
 
 from __future__ import annotations
 
@@ -114,6 +115,8 @@ def record_rows(doc: PolicyDocument) -> list[RecordRow]:
     security = "; ".join(f"{s.description} ({s.kind})" for s in p.security) or NONE
     rows = []
     for pur in p.purposes:
+        if pur.role is m.ProcessingRole.processor:
+            continue  # in the Art. 30(2) record (processor_rows)
         recips = recipients_for(doc, pur)
         rules = retention_for(doc, pur)
         transfers = [
@@ -146,6 +149,69 @@ def record_rows(doc: PolicyDocument) -> list[RecordRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class ProcessorRow:
+    """One activity carried out on behalf of controllers (GDPR Art. 30(2)(a)-(d))."""
+
+    processor: str
+    controllers: str
+    dpo: str
+    purpose_id: str
+    processing: str
+    data_subjects: str
+    data_categories: str
+    transfers: str
+    security: str
+    promises: str
+
+
+PROCESSOR_HEADERS: dict[str, str] = {
+    "processor": "Processor (name and contact)",
+    "controllers": "Controllers on whose behalf it acts",
+    "dpo": "Data protection officer",
+    "purpose_id": "Purpose id",
+    "processing": "Categories of processing",
+    "data_subjects": "Categories of data subjects",
+    "data_categories": "Categories of personal data",
+    "transfers": "Transfers to third countries",
+    "security": "Technical and organisational security measures",
+    "promises": "Promises",
+}
+
+
+def processor_rows(doc: PolicyDocument) -> list[ProcessorRow]:
+    """The Art. 30(2) record: the purposes the company carries out as a processor."""
+    p = doc.policy
+    security = "; ".join(f"{s.description} ({s.kind})" for s in p.security) or NONE
+    rows = []
+    for pur in p.purposes:
+        if pur.role is not m.ProcessingRole.processor:
+            continue
+        recips = recipients_for(doc, pur)
+        transfers = [
+            f"{r.name}: {r.country} (safeguards: "
+            f"{', '.join(x for x in (r.transfer, r.safeguards) if x) or L.NOT_STATED})"
+            for r in recips
+            if r.country
+        ]
+        promises = [*pur.promises, *(pr for r in recips for pr in r.promises)]
+        rows.append(
+            ProcessorRow(
+                processor=_controller(doc),
+                controllers="; ".join(pur.controllers) or L.NOT_STATED,
+                dpo=L.contacts(p.organisation.dpo),
+                purpose_id=pur.id,
+                processing=pur.name + (f": {pur.description}" if pur.description else ""),
+                data_subjects=_subjects(doc, pur),
+                data_categories=L.categories(doc, pur.categories),
+                transfers="; ".join(transfers) or NONE,
+                security=security,
+                promises=" ".join(sorted(set(promises), key=_promise_order)),
+            )
+        )
+    return rows
+
+
 def _promise_order(pid: str) -> tuple[str, int]:
     prefix, _, n = pid.rpartition("-")
     return prefix, int(n)
@@ -158,6 +224,12 @@ def render_record_csv(doc: PolicyDocument) -> str:
     writer.writerow(HEADERS.values())
     for r in record_rows(doc):
         writer.writerow(astuple(r))
+    processed = processor_rows(doc)
+    if processed:  # the Art. 30(2) record follows, after a blank line, with its own header
+        writer.writerow([])
+        writer.writerow(PROCESSOR_HEADERS.values())
+        for pr in processed:
+            writer.writerow(astuple(pr))
     return buf.getvalue()
 
 
@@ -173,4 +245,6 @@ def render_record_html(doc: PolicyDocument) -> str:
         effective=meta.effective.isoformat() if meta.effective else None,
         headers=[HEADERS[f.name] for f in fields(RecordRow)],
         rows=[astuple(r) for r in record_rows(doc)],
+        processor_headers=[PROCESSOR_HEADERS[f.name] for f in fields(ProcessorRow)],
+        processor_rows=[astuple(r) for r in processor_rows(doc)],
     )

@@ -146,6 +146,12 @@ def _purposes(doc: PolicyDocument) -> Section:
         ]
         if pur.subjects:
             details.append(f"Whose data: {L.subjects(doc, pur.subjects)}")
+        if pur.role is m.ProcessingRole.processor:
+            whom = L.join(pur.controllers, empty="the businesses that use our service")
+            details.append(
+                f"We process this data on behalf of {whom}, who decide why and how it is used: "
+                "to exercise your rights over it, contact them (we pass on requests we receive)"
+            )
         text = pur.description or L.use(doc, pur.use)
         entries.append(item(pur, text, title=pur.name, details=details))
     return _items(sec, entries)
