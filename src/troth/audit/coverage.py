@@ -19,6 +19,7 @@ REF_RULES: tuple[tuple[str, str, str], ...] = (
     ("consent.", "event_id", "consent_event"),
     ("dsr.", "request_id", "dsr_request"),
     ("retention.hold_", "hold_id", "retention_person_hold"),
+    ("disclosure.recorded", "batch_id", "disclosure_batch"),
 )
 MAX_REF = 120
 
@@ -75,6 +76,11 @@ _MISSING: dict[str, tuple[str, str]] = {
         + " OR (t.released_at IS NOT NULL AND NOT "
         + _has("= 'retention.hold_released'", "'retention_person_hold:' || t.id")
         + ")",
+    ),
+    # every register row's batch has the ledger entry that sealed it (troth.sharing.register)
+    "disclosure_batch": (
+        "t.id",
+        "NOT " + _has("= 'disclosure.recorded'", "'disclosure_batch:' || t.id"),
     ),
 }
 

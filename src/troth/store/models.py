@@ -63,3 +63,4 @@ class AuditHead(Base):
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.retention import models as _retention_models  # noqa: E402, F401
+from troth.sharing import models as _sharing_models  # noqa: E402, F401  (disclosure register)
