@@ -20,7 +20,7 @@ from troth.config import Settings
 from troth.connectors.base import Connector
 from troth.dsr.execute import crash_point, erase_store, parse_changes, rectify_store
 from troth.dsr.export import CountingSink, ZipExport
-from troth.dsr.identity import Identity
+from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.plan import Plan, PlanKind, Step, build_plan
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
@@ -29,6 +29,7 @@ from troth.dsr.restriction import restrict_identities
 from troth.dsr.run import ProjectLike, Run, evidence, masking_defaults, project_of, utc_now
 from troth.dsr.spool import spool_dir, sweep_spools
 from troth.errors import RequestError, TrothError
+from troth.sharing.register import DisclosedTo, disclosed_to
 from troth.store import open_store
 
 Progress = Callable[[Step, int], None]
@@ -107,6 +108,7 @@ def access(
             datamap=run.datamap,
             types=run.column_types(),
             spool_root=root,
+            disclosed=_disclosed_to(run),
         )
         try:
             res = resolve(
@@ -129,6 +131,12 @@ def access(
         ]
         return DsrResult(run.complete(info, tables), tables, path)
     return DsrResult(failed[0], error=run.error)
+
+
+def _disclosed_to(run: Run) -> list[DisclosedTo]:
+    """The recipients the register says received data of any of the request's identities."""
+    key = run.settings.secret_key
+    return disclosed_to(run.engine, [identity_hash(key, i) for i in run.identities])
 
 
 def erase(
