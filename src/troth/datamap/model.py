@@ -342,6 +342,85 @@ class Dataset(Node):
         return next((t for t in self.tables if t.name == name), None)
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+class KeyField(Node):
+    """A field of a hash a key pattern finds: what it holds, and how erasure masks it
+    (``null`` removes the field; ``redact`` and ``hash`` overwrite it)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    categories: Annotated[list[CategoryKey], BeforeValidator(_as_list)] = Field(
+        default_factory=list
+    )
+    mask: MaskStrategy = MaskStrategy.null
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_mask(cls, data: Any) -> Any:
+        return _mask_none_is_null(data)
+
+    @field_validator("mask")
+    @classmethod
+    def _no_fake(cls, value: MaskStrategy) -> MaskStrategy:
+        if value is MaskStrategy.fake:
+            raise ValueError("a hash field is masked with null, redact or hash (not fake)")
+        return value
+
+
+class KeyPattern(Node):
+    """Keys of a key-value store found by a glob pattern holding the person's identity:
+    ``session:{email}:*`` (each ``{name}`` is a request identity's value, glob-escaped).
+
+    ``erase: delete`` removes the keys; ``erase: mask`` keeps them and masks the ``fields`` of a
+    hash (the key name must then hold no personal identity: ``profile:{user_id}``).
+    """
+
+    name: Id
+    pattern: Annotated[str, Field(min_length=3, max_length=500)]
+    label: str | None = None
+    categories: Annotated[list[CategoryKey], BeforeValidator(_as_list)] = Field(
+        default_factory=list
+    )
+    erase: Literal["delete", "mask"] = "delete"
+    fields: list[KeyField] = Field(default_factory=list)
+
+    @field_validator("pattern")
+    @classmethod
+    def _has_identity(cls, value: str) -> str:
+        if not _PLACEHOLDER.search(value):
+            raise ValueError(
+                "a key pattern names the person with an identity placeholder, "
+                "e.g. session:{email}:*"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _mask_needs_fields(self) -> KeyPattern:
+        if self.erase == "mask" and not self.fields:
+            raise ValueError("`erase: mask` needs the hash `fields` to mask")
+        return self
+
+    @property
+    def identities(self) -> list[str]:
+        return list(dict.fromkeys(_PLACEHOLDER.findall(self.pattern)))
+
+
+class KeyStore(Node):
+    """A key-value store (Redis), reached through a named connection; its keys by pattern."""
+
+    name: Id
+    connection: str = Field(min_length=1, max_length=80)
+    description: str | None = None
+    subject: SubjectKey | None = None
+    keys: list[KeyPattern] = Field(default_factory=list)
+
+    @field_validator("connection")
+    @classmethod
+    def _name_not_url(cls, value: str) -> str:
+        return Dataset._name_not_url(value)
+
+
 class System(Node):
     """An application or service that owns datasets."""
 
@@ -370,6 +449,8 @@ class DataMap(Node):
     kind: Literal["datamap"] = "datamap"
     identities: dict[Id, IdentitySpec] = Field(default_factory=dict)
     systems: list[System] = Field(default_factory=list)
+    #: key-value stores (Redis) whose keys hold the person's identity (troth.connectors.keystore)
+    keystores: list[KeyStore] = Field(default_factory=list)
 
     def identity_spec(self, name: str) -> IdentitySpec:
         """The declared spec, or the default for the name (``email`` and ``phone`` by kind)."""

@@ -21,6 +21,7 @@ from troth.connectors.base import Connector
 from troth.dsr.execute import crash_point, erase_store, parse_changes, rectify_store
 from troth.dsr.export import CountingSink, ZipExport
 from troth.dsr.identity import Identity, identity_hash
+from troth.dsr.keystores import KeyStores, access_keys, erase_keys, plan_keys
 from troth.dsr.plan import Plan, PlanKind, Step, build_plan
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
@@ -110,16 +111,20 @@ def access(
             spool_root=root,
             disclosed=_disclosed_to(run),
         )
+        key_steps = plan_keys(run.datamap, run.identities)
         try:
-            res = resolve(
-                run.plan,
-                run.stores,
-                run.identities,
-                datamap=run.datamap,
-                scope=run.typed_scope(),
-                sink=export,
-                on_step=progress,
-            )
+            with KeyStores(run.env) as keystores:
+                keystores.ping(key_steps)
+                res = resolve(
+                    run.plan,
+                    run.stores,
+                    run.identities,
+                    datamap=run.datamap,
+                    scope=run.typed_scope(),
+                    sink=export,
+                    on_step=progress,
+                )
+                key_tables = access_keys(key_steps, keystores, export)
             export.finish()
         except BaseException:
             export.abort()
@@ -129,6 +134,7 @@ def access(
         tables += [
             {"table": str(t), "action": "mention", "rows": n} for t, n in res.mentions.items()
         ]
+        tables += key_tables
         return DsrResult(run.complete(info, tables), tables, path)
     return DsrResult(failed[0], error=run.error)
 
@@ -161,6 +167,8 @@ def erase(
     info = run.start(Kind.erasure)
     with run.guarded(info) as failed:
         run.ping()
+        with KeyStores(run.env) as keystores:  # every store up before the first write
+            keystores.ping(plan_keys(run.datamap, run.identities))
         scope_values = run.typed_scope()
         if info.resolved_at:
             keys = load_keyset(run.engine, info.id, run.forms)
@@ -206,6 +214,7 @@ def erase(
             )
             tables += dicts
             crash_point("store", n)
+        tables += _erase_keystores(run, info.id, done, actor)
         forget_keys(run.engine, info.id)
         return DsrResult(run.complete(info, tables), tables)
     return DsrResult(failed[0], error=run.error)
@@ -240,9 +249,37 @@ def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
                 rollback=True,
             )
             tables += [r.to_dict() for r in results]
+        key_steps = plan_keys(run.datamap, run.identities)
+        with KeyStores(run.env) as keystores:
+            keystores.ping(key_steps)
+            tables += erase_keys(key_steps, keystores, run.settings.secret_key, dry_run=True)
     finally:
         run.stores.close()
     return DsrResult(None, tables, dry_run=True)
+
+
+def _erase_keystores(
+    run: Run, request_id: str, done: Mapping[str, Mapping[str, Any]], actor: str
+) -> list[dict[str, Any]]:
+    """Erase in each key store (one resumable store each, after the SQL stores)."""
+    steps = plan_keys(run.datamap, run.identities)
+    tables: list[dict[str, Any]] = []
+    with KeyStores(run.env) as keystores:
+        keystores.ping(steps)
+        for name in dict.fromkeys(s.keystore for s in steps):
+            store = f"keystore:{name}"
+            if store in done:
+                tables += done[store]["tables"]
+                continue
+            mine = [s for s in steps if s.keystore == name]
+            dicts = erase_keys(mine, keystores, run.settings.secret_key)
+            proof = {"request_id": request_id, "connection": store,
+                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
+            mark_store_done(
+                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
+            )
+            tables += dicts
+    return tables
 
 
 def rectify(
