@@ -421,6 +421,54 @@ class KeyStore(Node):
         return Dataset._name_not_url(value)
 
 
+class FileTable(Node):
+    """Files of one shape in a folder (CSV, Parquet or NDJSON), read through DuckDB as one table:
+    ``path`` is a glob relative to the connection's folder (``orders/*.parquet``).
+
+    Erasure deletes the person's rows (``erase: delete_row``) or masks their personal fields
+    (``null``, or ``redact`` for text); only the files holding the person's rows are rewritten.
+    """
+
+    name: Id
+    path: Annotated[str, Field(min_length=1, max_length=500)]
+    format: Literal["csv", "parquet", "ndjson"]
+    label: str | None = None
+    subject: SubjectKey | None = None
+    erase: EraseAction = EraseAction.mask
+    fields: list[MapField] = Field(default_factory=list)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.replace("\\", "/").split("/"):
+            raise ValueError("path is a glob inside the connection's folder (no '/' or '..')")
+        return value
+
+    @model_validator(mode="after")
+    def _identity_and_masks(self) -> FileTable:
+        if not any(f.identity for f in self.fields):
+            raise ValueError("a file table needs an identity field (e.g. identity: email)")
+        for f in self.fields:
+            if f.mask not in (None, MaskStrategy.null, MaskStrategy.redact):
+                raise ValueError(f"field {f.name}: files are masked with null or redact")
+        return self
+
+
+class FileSet(Node):
+    """A folder of data files (an export folder, a lake), reached through a named connection
+    whose URL is ``file:///absolute/folder``."""
+
+    name: Id
+    connection: str = Field(min_length=1, max_length=80)
+    description: str | None = None
+    tables: list[FileTable] = Field(default_factory=list)
+
+    @field_validator("connection")
+    @classmethod
+    def _name_not_url(cls, value: str) -> str:
+        return Dataset._name_not_url(value)
+
+
 class System(Node):
     """An application or service that owns datasets."""
 
@@ -451,6 +499,8 @@ class DataMap(Node):
     systems: list[System] = Field(default_factory=list)
     #: key-value stores (Redis) whose keys hold the person's identity (troth.connectors.keystore)
     keystores: list[KeyStore] = Field(default_factory=list)
+    #: folders of CSV, Parquet and NDJSON files, read through DuckDB (troth.connectors.files)
+    filesets: list[FileSet] = Field(default_factory=list)
 
     def identity_spec(self, name: str) -> IdentitySpec:
         """The declared spec, or the default for the name (``email`` and ``phone`` by kind)."""

@@ -20,6 +20,7 @@ from troth.config import Settings
 from troth.connectors.base import Connector
 from troth.dsr.execute import crash_point, erase_store, parse_changes, rectify_store
 from troth.dsr.export import CountingSink, ZipExport
+from troth.dsr.filesets import FileStores, access_files, erase_files, plan_files
 from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.keystores import KeyStores, access_keys, erase_keys, plan_keys
 from troth.dsr.plan import Plan, PlanKind, Step, build_plan
@@ -112,9 +113,11 @@ def access(
             disclosed=_disclosed_to(run),
         )
         key_steps = plan_keys(run.datamap, run.identities)
+        file_steps = plan_files(run.datamap, run.identities)
         try:
-            with KeyStores(run.env) as keystores:
+            with KeyStores(run.env) as keystores, FileStores(run.env) as filestores:
                 keystores.ping(key_steps)
+                filestores.ping(file_steps)
                 res = resolve(
                     run.plan,
                     run.stores,
@@ -125,6 +128,7 @@ def access(
                     on_step=progress,
                 )
                 key_tables = access_keys(key_steps, keystores, export)
+                key_tables += access_files(file_steps, filestores, export)
             export.finish()
         except BaseException:
             export.abort()
@@ -167,8 +171,9 @@ def erase(
     info = run.start(Kind.erasure)
     with run.guarded(info) as failed:
         run.ping()
-        with KeyStores(run.env) as keystores:  # every store up before the first write
-            keystores.ping(plan_keys(run.datamap, run.identities))
+        with KeyStores(run.env) as keystores, FileStores(run.env) as filestores:
+            keystores.ping(plan_keys(run.datamap, run.identities))  # every store up before
+            filestores.ping(plan_files(run.datamap, run.identities))  # the first write
         scope_values = run.typed_scope()
         if info.resolved_at:
             keys = load_keyset(run.engine, info.id, run.forms)
@@ -250,9 +255,12 @@ def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
             )
             tables += [r.to_dict() for r in results]
         key_steps = plan_keys(run.datamap, run.identities)
-        with KeyStores(run.env) as keystores:
+        file_steps = plan_files(run.datamap, run.identities)
+        with KeyStores(run.env) as keystores, FileStores(run.env) as filestores:
             keystores.ping(key_steps)
+            filestores.ping(file_steps)
             tables += erase_keys(key_steps, keystores, run.settings.secret_key, dry_run=True)
+            tables += erase_files(file_steps, filestores, dry_run=True)
     finally:
         run.stores.close()
     return DsrResult(None, tables, dry_run=True)
@@ -261,7 +269,7 @@ def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
 def _erase_keystores(
     run: Run, request_id: str, done: Mapping[str, Mapping[str, Any]], actor: str
 ) -> list[dict[str, Any]]:
-    """Erase in each key store (one resumable store each, after the SQL stores)."""
+    """Erase in each key store, then each file set (one resumable store each, after SQL)."""
     steps = plan_keys(run.datamap, run.identities)
     tables: list[dict[str, Any]] = []
     with KeyStores(run.env) as keystores:
@@ -273,6 +281,21 @@ def _erase_keystores(
                 continue
             mine = [s for s in steps if s.keystore == name]
             dicts = erase_keys(mine, keystores, run.settings.secret_key)
+            proof = {"request_id": request_id, "connection": store,
+                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
+            mark_store_done(
+                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
+            )
+            tables += dicts
+    file_steps = plan_files(run.datamap, run.identities)
+    with FileStores(run.env) as filestores:
+        filestores.ping(file_steps)
+        for name in dict.fromkeys(s.fileset for s in file_steps):
+            store = f"files:{name}"
+            if store in done:
+                tables += done[store]["tables"]
+                continue
+            dicts = erase_files([s for s in file_steps if s.fileset == name], filestores)
             proof = {"request_id": request_id, "connection": store,
                      "tables": [evidence(d) for d in dicts]}  # fmt: skip
             mark_store_done(
