@@ -272,6 +272,7 @@ def _erase_keystores(
     """Erase in each key store, then each file set (one resumable store each, after SQL)."""
     steps = plan_keys(run.datamap, run.identities)
     tables: list[dict[str, Any]] = []
+    n = len(run.plan.connections)  # crash points go on counting after the SQL stores
     with KeyStores(run.env) as keystores:
         keystores.ping(steps)
         for name in dict.fromkeys(s.keystore for s in steps):
@@ -287,6 +288,8 @@ def _erase_keystores(
                 run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
             )
             tables += dicts
+            n += 1
+            crash_point("store", n)
     file_steps = plan_files(run.datamap, run.identities)
     with FileStores(run.env) as filestores:
         filestores.ping(file_steps)
@@ -302,6 +305,8 @@ def _erase_keystores(
                 run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
             )
             tables += dicts
+            n += 1
+            crash_point("store", n)
     return tables
 
 
