@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from troth.datamap.services import Service
 from troth.policy.duration import Duration, parse_duration
 from troth.policy.model import CategoryKey, LegalBasis, SubjectKey
 
@@ -501,6 +502,8 @@ class DataMap(Node):
     keystores: list[KeyStore] = Field(default_factory=list)
     #: folders of CSV, Parquet and NDJSON files, read through DuckDB (troth.connectors.files)
     filesets: list[FileSet] = Field(default_factory=list)
+    #: SaaS HTTP APIs declared in YAML (troth.datamap.services, troth.connectors.http)
+    services: list[Service] = Field(default_factory=list)
 
     def identity_spec(self, name: str) -> IdentitySpec:
         """The declared spec, or the default for the name (``email`` and ``phone`` by kind)."""

@@ -29,6 +29,7 @@ from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
 from troth.dsr.run import ProjectLike, Run, evidence, masking_defaults, project_of, utc_now
+from troth.dsr.services import Services, access_services, erase_services, plan_services
 from troth.dsr.spool import spool_dir, sweep_spools
 from troth.errors import RequestError, TrothError
 from troth.sharing.register import DisclosedTo, disclosed_to
@@ -115,9 +116,15 @@ def access(
         key_steps = plan_keys(run.datamap, run.identities)
         file_steps = plan_files(run.datamap, run.identities)
         try:
-            with KeyStores(run.env) as keystores, FileStores(run.env) as filestores:
+            svc_steps = plan_services(run.datamap, run.identities)
+            with (
+                KeyStores(run.env) as keystores,
+                FileStores(run.env) as filestores,
+                Services(run.env) as services,
+            ):
                 keystores.ping(key_steps)
                 filestores.ping(file_steps)
+                services.open_all(svc_steps)
                 res = resolve(
                     run.plan,
                     run.stores,
@@ -129,6 +136,7 @@ def access(
                 )
                 key_tables = access_keys(key_steps, keystores, export)
                 key_tables += access_files(file_steps, filestores, export)
+                key_tables += access_services(svc_steps, services, export)
             export.finish()
         except BaseException:
             export.abort()
@@ -171,9 +179,14 @@ def erase(
     info = run.start(Kind.erasure)
     with run.guarded(info) as failed:
         run.ping()
-        with KeyStores(run.env) as keystores, FileStores(run.env) as filestores:
+        with (
+            KeyStores(run.env) as keystores,
+            FileStores(run.env) as filestores,
+            Services(run.env) as services,
+        ):
             keystores.ping(plan_keys(run.datamap, run.identities))  # every store up before
             filestores.ping(plan_files(run.datamap, run.identities))  # the first write
+            services.open_all(plan_services(run.datamap, run.identities))
         scope_values = run.typed_scope()
         if info.resolved_at:
             keys = load_keyset(run.engine, info.id, run.forms)
@@ -256,11 +269,17 @@ def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
             tables += [r.to_dict() for r in results]
         key_steps = plan_keys(run.datamap, run.identities)
         file_steps = plan_files(run.datamap, run.identities)
-        with KeyStores(run.env) as keystores, FileStores(run.env) as filestores:
+        svc_steps = plan_services(run.datamap, run.identities)
+        with (
+            KeyStores(run.env) as keystores,
+            FileStores(run.env) as filestores,
+            Services(run.env) as services,
+        ):
             keystores.ping(key_steps)
             filestores.ping(file_steps)
             tables += erase_keys(key_steps, keystores, run.settings.secret_key, dry_run=True)
             tables += erase_files(file_steps, filestores, dry_run=True)
+            tables += erase_services(svc_steps, services, dry_run=True)
     finally:
         run.stores.close()
     return DsrResult(None, tables, dry_run=True)
@@ -269,7 +288,7 @@ def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
 def _erase_keystores(
     run: Run, request_id: str, done: Mapping[str, Mapping[str, Any]], actor: str
 ) -> list[dict[str, Any]]:
-    """Erase in each key store, then each file set (one resumable store each, after SQL)."""
+    """Erase in each key store, file set and service (one resumable store each, after SQL)."""
     steps = plan_keys(run.datamap, run.identities)
     tables: list[dict[str, Any]] = []
     n = len(run.plan.connections)  # crash points go on counting after the SQL stores
@@ -299,6 +318,22 @@ def _erase_keystores(
                 tables += done[store]["tables"]
                 continue
             dicts = erase_files([s for s in file_steps if s.fileset == name], filestores)
+            proof = {"request_id": request_id, "connection": store,
+                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
+            mark_store_done(
+                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
+            )
+            tables += dicts
+            n += 1
+            crash_point("store", n)
+    svc_steps = plan_services(run.datamap, run.identities)
+    with Services(run.env) as services:
+        for svc in dict.fromkeys(s.service.name for s in svc_steps):
+            store = f"service:{svc}"
+            if store in done:
+                tables += done[store]["tables"]
+                continue
+            dicts = erase_services([s for s in svc_steps if s.service.name == svc], services)
             proof = {"request_id": request_id, "connection": store,
                      "tables": [evidence(d) for d in dicts]}  # fmt: skip
             mark_store_done(
