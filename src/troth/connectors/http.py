@@ -33,7 +33,13 @@ def dig(body: Any, path: str) -> Any:
 
 def fill(text: str, values: Mapping[str, str], *, in_path: bool) -> str:
     def one(m: Any) -> str:
-        value = values[m.group(1)]
+        value = values.get(m.group(1))
+        if value is None:
+            raise ConnectorError(
+                f"placeholder {{{m.group(1)}}} has no value here",
+                where="service request",
+                fix="use the resource's identity in find, and {id} or an item field in erase",
+            )
         return quote(value, safe="") if in_path else value
 
     return PLACEHOLDER.sub(one, text)
@@ -69,12 +75,14 @@ class HttpService:
         self._sleep = sleep
         self._token: str | None = None
         a = service.auth
-        for name in (a.token, a.password, a.client_id, a.client_secret):
+        for name in (a.token, a.username_env, a.password, a.client_id, a.client_secret):
             if name is not None:
                 self._secret(name)  # a missing secret fails before any request is sent
         auth: Any = None
         if service.auth.type == "basic":
-            auth = httpx.BasicAuth(service.auth.username or "", self._secret(service.auth.password))
+            user = self._secret(a.username_env) if a.username_env else (a.username or "")
+            password = self._secret(a.password) if a.password else (a.password_text or "")
+            auth = httpx.BasicAuth(user, password)
         self.client = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=service.timeout,
@@ -99,6 +107,8 @@ class HttpService:
         auth = self.service.auth
         if auth.type == "bearer":
             return {"Authorization": f"Bearer {self._secret(auth.token)}"}
+        if auth.type == "header":
+            return {auth.header or "": self._secret(auth.token)}
         if auth.type == "oauth2_client_credentials":
             if self._token is None:
                 self._token = self._fetch_token()
@@ -134,9 +144,12 @@ class HttpService:
         url: str | None = None,
     ) -> Any:
         """Send one declared request (placeholders filled); the httpx response."""
-        params = {k: fill(v, values, in_path=False) for k, v in req.params.items()}
-        params.update(extra or {})
+        params: dict[str, Any] = {k: fill(v, values, in_path=False) for k, v in req.params.items()}
         body = _fill_json(req.json_body, values) if req.json_body is not None else None
+        if resource.pagination.send_in == "json" and req is resource.find:
+            body = {**(body or {}), **(extra or {})}
+        else:
+            params.update(extra or {})
         target = url or fill(req.path, values, in_path=True)
 
         def send() -> Any:
@@ -212,11 +225,10 @@ class HttpService:
         extra: dict[str, Any] = {}
         if pg.limit_param:
             extra[pg.limit_param] = pg.page_size
-        offset = 0
         url: str | None = None
-        for _page in range(pg.max_pages):
-            if pg.type == "offset":
-                extra[pg.offset_param or ""] = offset
+        for page in range(1, pg.max_pages + 1):
+            if pg.type == "page":
+                extra[pg.page_param or ""] = page
             response = self.request(resource, resource.find, values, extra, url)
             if response.status_code == 404:
                 return
@@ -232,10 +244,9 @@ class HttpService:
             yield from (i for i in items if isinstance(i, dict))
             if not items or pg.type == "none":
                 return
-            if pg.type == "offset":
+            if pg.type == "page":
                 if len(items) < pg.page_size:
                     return
-                offset += len(items)
             elif pg.type == "cursor":
                 more = dig(body, pg.has_more) if pg.has_more else True
                 if pg.cursor_from == "id":  # the last item's id (Stripe's starting_after)
@@ -255,10 +266,16 @@ class HttpService:
             fix="raise pagination.max_pages, or check the pagination settings",
         )
 
-    def erase(self, resource: HttpResource, item_id: str) -> bool:
+    def erase(self, resource: HttpResource, item: Mapping[str, Any]) -> bool:
         """Erase one item; False when the service no longer has it (404)."""
         assert resource.erase is not None
-        response = self.request(resource, resource.erase, {"id": item_id})
+        values = {
+            k: str(v)
+            for k, v in item.items()
+            if isinstance(v, str | int) and not isinstance(v, bool)
+        }
+        values["id"] = str(dig(item, resource.id_field))
+        response = self.request(resource, resource.erase, values)
         return bool(response.status_code != 404)
 
     def close(self) -> None:

@@ -28,14 +28,21 @@ class _Node(BaseModel):
 
 
 class HttpAuth(_Node):
-    """``bearer`` (``token``), ``basic`` (``username`` and ``password``) or OAuth2 client
+    """``bearer`` (``token``), ``header`` (``token`` in the named ``header``), ``basic``
+    (``username`` and ``password``) or OAuth2 client
     credentials (``token_url``, ``client_id``, ``client_secret``, ``scope``); every secret is the
     NAME of an environment variable."""
 
-    type: Literal["none", "bearer", "basic", "oauth2_client_credentials"] = "none"
+    type: Literal["none", "bearer", "header", "basic", "oauth2_client_credentials"] = "none"
     token: EnvName | None = None
+    #: for ``header``: the header that carries ``token`` (``X-Shopify-Access-Token``)
+    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$", max_length=80)] | None = None
     username: str | None = None
+    #: basic auth whose user name is the secret (an API key): its variable's name
+    username_env: EnvName | None = None
     password: EnvName | None = None
+    #: a password that is not a secret (Freshdesk's ``X`` beside an API key user name)
+    password_text: str | None = None
     token_url: str | None = None
     client_id: EnvName | None = None
     client_secret: EnvName | None = None
@@ -45,10 +52,15 @@ class HttpAuth(_Node):
     def _complete(self) -> HttpAuth:
         needs = {
             "bearer": ("token",),
+            "header": ("token", "header"),
             "basic": ("username", "password"),
             "oauth2_client_credentials": ("token_url", "client_id", "client_secret"),
         }.get(self.type, ())
         missing = [n for n in needs if getattr(self, n) is None]
+        if self.type == "basic":
+            user = self.username is not None or self.username_env is not None
+            pw = self.password is not None or self.password_text is not None
+            missing = [n for n, ok in (("username", user), ("password", pw)) if not ok]
         if missing:
             raise ValueError(f"auth {self.type} needs {', '.join(missing)}")
         return self
@@ -56,7 +68,8 @@ class HttpAuth(_Node):
 
 class HttpRequest(_Node):
     """One request: ``path`` and the string values of ``params`` and ``json`` may hold
-    placeholders: ``{<identity>}`` (the person's value) or ``{id}`` (an item's id)."""
+    placeholders: ``{<identity>}`` (the person's value) in ``find``; in ``erase``, ``{id}`` (the
+    item's ``id_field``) and ``{<field>}`` (any top-level text or number field of the item)."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
     path: Annotated[str, Field(pattern=r"^/", max_length=500)]
@@ -69,24 +82,27 @@ class HttpRequest(_Node):
 class Pagination(_Node):
     """``cursor``: the next page's ``cursor_param`` is the last item's id (``cursor_from: id``) or
     a value at ``cursor_from`` in the body, while ``has_more`` (a body path) is true or the cursor
-    is set; ``offset``: ``offset_param`` grows by the page size until a page is short; ``link``:
+    is set; ``page``: ``page_param`` counts 1, 2, ... until a page is shorter than ``page_size``;
+    ``link``:
     the ``rel="next"`` URL of the ``Link`` header."""
 
-    type: Literal["none", "cursor", "offset", "link"] = "none"
+    type: Literal["none", "cursor", "page", "link"] = "none"
     limit_param: str | None = None
     page_size: Annotated[int, Field(ge=1, le=1000)] = 100
     cursor_param: str | None = None
     cursor_from: DottedPath = "id"
     has_more: DottedPath | None = None
-    offset_param: str | None = None
+    page_param: str | None = None
     max_pages: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    #: where limit, cursor and page go: the query string, or the JSON body (search by POST)
+    send_in: Literal["query", "json"] = "query"
 
     @model_validator(mode="after")
     def _params(self) -> Pagination:
         if self.type == "cursor" and not self.cursor_param:
             raise ValueError("cursor pagination needs cursor_param")
-        if self.type == "offset" and not self.offset_param:
-            raise ValueError("offset pagination needs offset_param")
+        if self.type == "page" and not (self.page_param and self.limit_param):
+            raise ValueError("page pagination needs page_param and limit_param")
         return self
 
 

@@ -115,7 +115,6 @@ def erase_services(
             out.append({"table": str(step.tid), "action": "not_erasable", "rows": 0,
                         "found": len(items)})  # fmt: skip
             continue
-        ids = [str(dig(i, step.resource.id_field)) for i in items]
-        n = len(ids) if dry_run else sum(client.erase(step.resource, i) for i in ids)
+        n = len(items) if dry_run else sum(client.erase(step.resource, i) for i in items)
         out.append({"table": str(step.tid), "action": "delete", "rows": n})
     return out
