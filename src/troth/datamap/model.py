@@ -530,6 +530,19 @@ class DataMap(Node):
             for f in table.fields:
                 yield ds, table, f
 
+    def other_fields(self) -> Iterator[tuple[str, Any]]:
+        """The key stores', file sets' and services' elements that carry ``categories``, with
+        their address (``cache.sessions``, ``lake.orders.email``, ``stripe.customers``)."""
+        for ks in self.keystores:
+            for kp in ks.keys:
+                yield f"{ks.name}.{kp.name}", kp
+                yield from ((f"{ks.name}.{kp.name}.{f.name}", f) for f in kp.fields)
+        for fs in self.filesets:
+            for ft in fs.tables:
+                yield from ((f"{fs.name}.{ft.name}.{f.name}", f) for f in ft.fields)
+        for svc in self.services:
+            yield from ((f"{svc.name}.{r.name}", r) for r in svc.resources)
+
     def resolve(self, dataset: str, table: str, field: str | None = None) -> Any:
         """The table (or field) at that address, or None when it is not in the map."""
         ds = self.dataset(dataset)
