@@ -60,3 +60,28 @@ def plus_sqlite_gw(troth_env: Path, sqlite_url: str, plus: Project) -> Gateway:
 @pytest.fixture
 def md_gw(troth_env: Path, sqlite_url: str, md: Project) -> Gateway:
     return gateway_for(md, sqlite_url)
+
+
+def approved(
+    gw: Gateway,
+    authority: str = "State police",
+    basis: str = "Court order 2026/17",
+    *,
+    categories: tuple[str, ...] = (),
+    confidential: bool = False,
+) -> str:
+    """A legal request to the Plus authorities, recorded by alice and approved by bob: its id."""
+    req = gw.legal.record(
+        "legal_authorities",
+        "legal_disclosure",
+        authority=authority,
+        basis=basis,
+        reference="case 17",
+        categories=categories,
+        confidential=confidential,
+        reason="an ongoing investigation (fictional provision 17)" if confidential else None,
+        actor="alice",
+    )
+    assert req.id is not None
+    gw.legal.approve(req.id, actor="bob")
+    return req.id

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from troth.config import Settings
 from troth.datamap.demo import create_demo_db
 from troth.dsr import Identity, access
-from troth.sharing import Gateway, LegalRequest
+from troth.sharing import Gateway
 
-from .conftest import PLUS
+from .conftest import PLUS, approved
 
 
 def _copy(email: str) -> tuple[dict[str, Any], str]:
@@ -40,7 +40,7 @@ def test_access_copy_lists_actual_recipients(
     gw = Gateway.from_project(PLUS, Settings.from_env())
     gw.disclose("courier_service", "courier_delivery", shared, table="crm_contacts")
     gw.disclose("courier_service", "courier_delivery", shared, table="crm_contacts")
-    legal = LegalRequest("State police", "Court order 2026/17", categories=("user.name",))
+    legal = approved(gw, categories=("user.name",))
     gw.disclose("legal_authorities", "legal_disclosure", shared, legal_request=legal)
 
     manifest, summary = _copy(shared["email"].upper())  # e-mail compared case-insensitively

@@ -75,8 +75,25 @@ def test_refusals_are_403_and_keys_are_scoped(
     assert "courier_delivery" in r.json()["message"]
     body = _body(recipient="legal_authorities", purpose="legal_disclosure", table=None)
     assert client.post(URL, json=body, headers=sharer).status_code == 403
-    body["legal_request"] = {"authority": "State police", "basis": "Court order 2026/17"}
+    legal = {"recipient": "legal_authorities", "purpose": "legal_disclosure",
+             "authority": "State police", "basis": "Court order 2026/17"}  # fmt: skip
+    r = client.post("/api/v1/legal-requests", json=legal, headers=sharer)
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    body["legal_request_id"] = rid
+    assert client.post(URL, json=body, headers=sharer).status_code == 403  # not approved yet
+    approve = f"/api/v1/legal-requests/{rid}/approve"
+    assert client.post(approve, headers=sharer).status_code == 403  # needs admin
+    admin = _key(settings_, "admin")
+    r = client.post(approve, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
     assert client.post(URL, json=body, headers=sharer).status_code == 201
+    assert client.post(approve, headers=admin).status_code == 403  # already approved
+    assert (
+        client.post("/api/v1/legal-requests/" + "0" * 32 + "/approve", headers=admin).status_code
+        == 422
+    )
     assert client.post(URL, json=_body()).status_code == 401
     reader = _key(settings_, "consent:read")
     assert client.post(URL, json=_body(), headers=reader).status_code == 403

@@ -15,7 +15,7 @@ from troth.project import Project
 from troth.sharing import Gateway, LegalRequest
 from troth.store import connect, open_store
 
-from .conftest import ADDRESS, CONTACT, KEY, PLUS
+from .conftest import ADDRESS, CONTACT, KEY, PLUS, approved
 
 
 def _count(gw: Gateway, table: str) -> int:
@@ -104,24 +104,50 @@ def test_md_7_no_recipient_declared_so_every_disclosure_is_refused(md_gw: Gatewa
     assert _count(md_gw, "disclosure") == 0
 
 
-def test_pl_9_authorities_only_on_a_recorded_legal_request(plus_gw: Gateway) -> None:
+def test_pl_9_authorities_only_on_a_recorded_approved_legal_request(plus_gw: Gateway) -> None:
     with pytest.raises(DisclosureRefusedError, match="only on a legal request"):
         plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT)
-    request = LegalRequest(
-        authority="Springfield police", basis="Court order 2026/17", reference="case 17"
-    )
-    d = plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT, legal_request=request)
+    inline = LegalRequest(authority="Springfield police", basis="Court order 2026/17")
+    with pytest.raises(DisclosureRefusedError, match="recorded, approved legal request"):
+        plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT, legal_request=inline)
+    pending = plus_gw.legal.record(
+        "legal_authorities", "legal_disclosure", authority="Springfield police",
+        basis="Court order 2026/17", actor="alice",
+    )  # fmt: skip
+    assert pending.id is not None
+    with pytest.raises(DisclosureRefusedError, match="is not approved"):
+        plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT, legal_request=pending.id)
+    with pytest.raises(DisclosureRefusedError, match="someone other than who recorded it"):
+        plus_gw.legal.approve(pending.id, actor="alice")  # four eyes
+    plus_gw.legal.approve(pending.id, actor="bob")
+    d = plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT, legal_request=pending.id)
     # categories: all, and the purpose lists none: every personal field, never the ids
     assert set(d.fields) == set(CONTACT) - {"id", "account_id", "created_at"}
-    narrow = LegalRequest("Springfield police", "Court order 2026/18", categories=("user.name",))
+    narrow = approved(
+        plus_gw, "Springfield police", "Court order 2026/18", categories=("user.name",)
+    )
     d2 = plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT, legal_request=narrow)
     assert set(d2.fields) == {"first_name", "last_name"}
     [seal, seal2] = _entries(plus_gw, "disclosure.recorded")
     assert seal["authority"] == "Springfield police"
     assert seal["legal_basis"] == "Court order 2026/17"
+    assert seal["legal_request_id"] == pending.id
     assert seal2["categories"] == ["user.name.first", "user.name.last"]
+    # an approved request is for its recipient and purpose only
+    refused = plus_gw.legal.record(
+        "legal_authorities", "legal_disclosure", authority="x", basis="y", actor="alice"
+    )
+    assert refused.id is not None
+    plus_gw.legal.refuse(refused.id, actor="bob")
+    with pytest.raises(DisclosureRefusedError, match="it is refused"):
+        plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT, legal_request=refused.id)
     with pytest.raises(DisclosureRefusedError, match="legal request needs its basis"):
         LegalRequest(authority="Springfield police", basis=" ")
+    with pytest.raises(DisclosureRefusedError, match="needs the reason"):
+        plus_gw.legal.record(
+            "legal_authorities", "legal_disclosure", authority="x", basis="y",
+            confidential=True, actor="alice",
+        )  # fmt: skip
 
 
 def test_a_record_that_names_no_person_refuses_the_batch(plus_gw: Gateway) -> None:

@@ -6,11 +6,11 @@ import pytest
 
 from troth.audit.coverage import missing_entries
 from troth.audit.verify import verify
-from troth.sharing import Gateway, LegalRequest, disclosed_to, verify_register
+from troth.sharing import Gateway, disclosed_to, verify_register
 from troth.sharing import gateway as gateway_module
 from troth.store import connect
 
-from .conftest import CONTACT
+from .conftest import CONTACT, approved
 
 
 def _people(n: int) -> list[dict[str, object]]:
@@ -60,7 +60,7 @@ def test_register_entries_one_per_disclosure_sealed_per_batch(
 def test_ledger_and_register_hold_no_values(plus_gw: Gateway) -> None:
     people = _people(3)
     plus_gw.disclose_many("courier_service", "courier_delivery", people)
-    legal = LegalRequest("State police", "Court order 2026/17")
+    legal = approved(plus_gw)
     plus_gw.disclose("legal_authorities", "legal_disclosure", CONTACT, legal_request=legal)
     text = _dump(plus_gw)
     for person in [*people, CONTACT]:
@@ -94,8 +94,10 @@ def test_disclosed_to_lists_the_recipients_of_the_person_only(plus_gw: Gateway) 
     people = _people(2)
     out = plus_gw.disclose_many("courier_service", "courier_delivery", people)
     plus_gw.disclose("courier_service", "courier_delivery", people[0])
-    legal = LegalRequest("Springfield police", "Court order 2026/17", categories=("user.name",))
+    legal = approved(plus_gw, categories=("user.name",))
     plus_gw.disclose("legal_authorities", "legal_disclosure", people[0], legal_request=legal)
+    secret = approved(plus_gw, "Tax office", "Tax code 99", confidential=True)
+    plus_gw.disclose("legal_authorities", "legal_disclosure", people[1], legal_request=secret)
     [courier, police] = disclosed_to(plus_gw.engine, [out[0].subject])
     assert courier.recipient == "courier_service"
     assert courier.count == 2
@@ -105,6 +107,7 @@ def test_disclosed_to_lists_the_recipients_of_the_person_only(plus_gw: Gateway) 
     assert police.recipient == "legal_authorities"
     assert police.categories == ("user.name.first", "user.name.last")
     assert police.legal_request
+    # the confidential request's disclosure stays out of the second person's list
     [only] = disclosed_to(plus_gw.engine, [out[1].subject])
     assert only.recipient == "courier_service"
     assert only.count == 1

@@ -20,6 +20,7 @@ REF_RULES: tuple[tuple[str, str, str], ...] = (
     ("dsr.", "request_id", "dsr_request"),
     ("retention.hold_", "hold_id", "retention_person_hold"),
     ("disclosure.recorded", "batch_id", "disclosure_batch"),
+    ("legal_request.", "legal_request_id", "legal_request"),
 )
 MAX_REF = 120
 
@@ -81,6 +82,11 @@ _MISSING: dict[str, tuple[str, str]] = {
     "disclosure_batch": (
         "t.id",
         "NOT " + _has("= 'disclosure.recorded'", "'disclosure_batch:' || t.id"),
+    ),
+    # a legal request's current status is the kind of an entry about it (troth.sharing.legal)
+    "legal_request": (
+        "t.id",
+        "NOT " + _has("= 'legal_request.' || t.status", "'legal_request:' || t.id"),
     ),
 }
 

@@ -21,6 +21,7 @@ _EXPORTS = {
     "Disclosure": "gateway",
     "Gateway": "gateway",
     "LegalRequest": "rules",
+    "LegalRequests": "legal",
     "Rule": "rules",
     "Rules": "rules",
     "DisclosedTo": "register",

@@ -30,6 +30,7 @@ from troth.datamap.model import DataMap
 from troth.dsr.identity import Identity, identity_hash
 from troth.errors import DisclosureRefusedError, RequestError, TrothError
 from troth.policy.model import Policy
+from troth.sharing.legal import LegalRequests
 from troth.sharing.register import RowTuple, Statements, write_batch
 from troth.sharing.rules import LegalRequest, Rule, Rules, Shape, shown
 
@@ -79,6 +80,7 @@ class Gateway:
         self.key = key
         self.ledger = ledger if ledger is not None else Ledger(engine)
         self._sql = Statements.of(engine)
+        self.legal = LegalRequests(engine, self.ledger)
         self._hmac = hmac.new(key, digestmod="sha256")
 
     @classmethod
@@ -98,7 +100,7 @@ class Gateway:
         *,
         table: str | None = None,
         subject: Identity | None = None,
-        legal_request: LegalRequest | None = None,
+        legal_request: LegalRequest | str | None = None,
         actor: str = "troth",
     ) -> Disclosure:
         """The part of *record* the recipient may receive for the purpose, registered."""
@@ -121,7 +123,7 @@ class Gateway:
         *,
         table: str | None = None,
         subjects: Sequence[Identity | None] | None = None,
-        legal_request: LegalRequest | None = None,
+        legal_request: LegalRequest | str | None = None,
         actor: str = "troth",
     ) -> list[Disclosure]:
         """Many records to one recipient for one purpose: all are minimised and registered, or
@@ -133,6 +135,7 @@ class Gateway:
                 fix="pass one subject (or None) per record",
             )
         try:
+            legal_request = self._approved(recipient, purpose, legal_request)
             rule = self.rules.rule(recipient, purpose, table, legal_request)
         except DisclosureRefusedError as exc:
             self._refused(recipient, purpose, exc, len(records), actor)
@@ -164,7 +167,8 @@ class Gateway:
         # every record checked before anything is written; then one transaction per batch
         for batch, rows, shapes in batches:
             kinds = json.dumps([[s.categories, s.fields] for _k, s in shapes.values()])
-            head = (batch, rid, pid, rule.source, now, *tail, actor, len(rows), kinds)
+            legal_id = legal.id if legal else None
+            head = (batch, rid, pid, rule.source, now, *tail, actor, len(rows), kinds, legal_id)
             write_batch(self.ledger, self._sql, head, rows, actor)
         return out
 
@@ -177,6 +181,25 @@ class Gateway:
     ) -> Rule:
         """The compiled rule (raises when the policy refuses), without disclosing anything."""
         return self.rules.rule(recipient, purpose, table, legal_request)
+
+    def _approved(
+        self, recipient: str, purpose: str, legal: LegalRequest | str | None
+    ) -> LegalRequest | None:
+        """The approved legal request a recipient that needs one gets (loaded by its id)."""
+        rec = self.rules.recipients.get(recipient)
+        if rec is None or not rec.legal_request_required:
+            return legal if isinstance(legal, LegalRequest) else None
+        if legal is None:
+            return None  # the rule refuses: a legal request is required
+        request_id = legal if isinstance(legal, str) else legal.id
+        if not request_id:
+            raise DisclosureRefusedError(
+                f"recipient {rec.id!r} may receive data only on a recorded, approved legal request",
+                where="legal_request",
+                fix="record it (LegalRequests.record), have a second person approve it, and pass "
+                "its id",
+            )
+        return self.legal.check_approved(request_id, recipient, purpose)
 
     def _subject(
         self,

@@ -32,6 +32,8 @@ class DisclosureBatch(Base):
     legal_reference: Mapped[str | None] = mapped_column(sa.String(200))
     actor: Mapped[str] = mapped_column(sa.String(200))
     count: Mapped[int] = mapped_column(sa.Integer)
+    #: the approved legal request the batch was disclosed on (PL-9), if any
+    legal_request: Mapped[str | None] = mapped_column(sa.String(32))
     #: JSON list of [categories, fields] (space-separated keys and field names) per record shape
     shapes: Mapped[str] = mapped_column(sa.Text)
 
@@ -47,3 +49,27 @@ class Disclosure(Base):
     n: Mapped[int] = mapped_column(sa.Integer)
     subject: Mapped[str] = mapped_column(sa.String(80))
     shape: Mapped[int] = mapped_column(sa.Integer)
+
+
+class LegalRequestRow(Base):
+    """A request from an authority (PL-9): recorded, then approved or refused by another person.
+
+    ``confidential``: the law lets (or obliges) the controller keep it out of the person's access
+    copy; ``reason`` says why, and is in the ledger."""
+
+    __tablename__ = "legal_request"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(80))
+    purpose: Mapped[str] = mapped_column(sa.String(80))
+    authority: Mapped[str] = mapped_column(sa.String(200))
+    basis: Mapped[str] = mapped_column(sa.String(200))
+    reference: Mapped[str | None] = mapped_column(sa.String(200))
+    categories: Mapped[str] = mapped_column(sa.String(2000))
+    confidential: Mapped[bool] = mapped_column(sa.Boolean)
+    reason: Mapped[str | None] = mapped_column(sa.String(400))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    requested_by: Mapped[str] = mapped_column(sa.String(200))
+    requested_at: Mapped[str] = mapped_column(sa.String(32))
+    decided_by: Mapped[str | None] = mapped_column(sa.String(200))
+    decided_at: Mapped[str | None] = mapped_column(sa.String(32))

@@ -20,20 +20,21 @@ from sqlalchemy.engine import Connection, Engine
 
 from troth.audit import Ledger
 from troth.audit.ledger import placeholders
-from troth.sharing.models import Disclosure, DisclosureBatch
+from troth.sharing.models import Disclosure, DisclosureBatch, LegalRequestRow
 from troth.store.db import connect
 
 KIND = "disclosure.recorded"
 BATCHES: sa.Table = DisclosureBatch.__table__  # type: ignore[assignment]
 ROWS: sa.Table = Disclosure.__table__  # type: ignore[assignment]
+LEGAL: sa.Table = LegalRequestRow.__table__  # type: ignore[assignment]
 BATCH_COLUMNS = (
     "id", "recipient", "purpose", "source", "disclosed_at", "legal_basis", "authority",
-    "legal_reference", "actor", "count", "shapes",
+    "legal_reference", "actor", "count", "shapes", "legal_request",
 )  # fmt: skip
 ROW_COLUMNS = ("batch", "n", "subject", "shape")
 
 #: (id, recipient, purpose, source, disclosed_at, legal_basis, authority, legal_reference, actor,
-#: count, shapes)
+#: count, shapes, legal_request)
 BatchTuple = tuple[Any, ...]
 #: (batch, n, subject, shape)
 RowTuple = tuple[str, int, str, int]
@@ -77,7 +78,8 @@ def seal(batch: BatchTuple, rows: Sequence[RowTuple]) -> dict[str, Any]:
         "digest": digest(batch, rows),
     }
     if batch[6] is not None:
-        data |= {"authority": batch[6], "legal_basis": batch[5], "legal_reference": batch[7]}
+        data |= {"authority": batch[6], "legal_basis": batch[5], "legal_reference": batch[7],
+                 "legal_request_id": batch[11]}  # fmt: skip
     return data
 
 
@@ -119,7 +121,8 @@ class DisclosedTo:
 
 
 def disclosed_to(engine: Engine, subjects: Iterable[str]) -> list[DisclosedTo]:
-    """The recipients disclosures were recorded to for any of the subject hashes (one query)."""
+    """The recipients disclosures were recorded to for any of the subject hashes (one query),
+    without those made on a confidential legal request."""
     keys = sorted(set(subjects))
     if not keys:
         return []
@@ -129,7 +132,10 @@ def disclosed_to(engine: Engine, subjects: Iterable[str]) -> list[DisclosedTo]:
             b.recipient, b.purpose, b.shapes, d.shape, b.disclosed_at, b.authority, sa.func.count()
         )
         .join(BATCHES, b.id == d.batch)
+        .outerjoin(LEGAL, LEGAL.c.id == b.legal_request)
         .where(d.subject.in_(keys))
+        # a legal request the law lets the controller keep from the person stays out of the copy
+        .where(sa.or_(LEGAL.c.confidential.is_(None), LEGAL.c.confidential == sa.false()))
         .group_by(b.id, d.shape)
     )
     with connect(engine) as conn:

@@ -42,6 +42,9 @@ class LegalRequest:
     basis: str
     reference: str | None = None
     categories: tuple[str, ...] = ()
+    #: the recorded request (:mod:`troth.sharing.legal`); a disclosure needs it approved
+    id: str | None = None
+    confidential: bool = False
 
     def __post_init__(self) -> None:
         for name in ("authority", "basis", "reference"):

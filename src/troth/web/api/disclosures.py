@@ -8,10 +8,10 @@ purpose or legal request the policy does not allow is a 403 (and recorded in the
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-from typing import Annotated, Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from troth.dsr.identity import Identity
@@ -38,10 +38,14 @@ class SubjectIn(BaseModel):
 class LegalRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    recipient: IdText
+    purpose: IdText
     authority: Annotated[str, Field(min_length=1, max_length=200)]
     basis: Annotated[str, Field(min_length=1, max_length=200)]
     reference: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     categories: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=50)] = []
+    confidential: bool = False
+    reason: Annotated[str, Field(min_length=1, max_length=400)] | None = None
 
 
 class DisclosuresIn(BaseModel):
@@ -57,7 +61,9 @@ class DisclosuresIn(BaseModel):
         default=None,
         description="per record, the person's identity when the record carries none",
     )
-    legal_request: LegalRequestIn | None = None
+    legal_request_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = Field(
+        default=None, description="an approved legal request (POST /api/v1/legal-requests)"
+    )
 
     @model_validator(mode="after")
     def _one_subject_per_record(self) -> DisclosuresIn:
@@ -75,7 +81,7 @@ def gateway(request: Request, svc: Services) -> Gateway:
             if gw is None:
                 from troth.dsr.run import project_of
 
-                project: Path = request.app.state.project
+                project: FilePath = request.app.state.project
                 _proj, datamap = project_of(project)
                 gw = Gateway(svc.policy, datamap, svc.engine, key=svc.settings.secret_key)
                 request.app.state.disclosure_gateway = gw
@@ -99,17 +105,13 @@ def disclose(
         if body.subjects is None
         else [None if s is None else Identity(s.name, s.value) for s in body.subjects]
     )
-    legal = None
-    if body.legal_request is not None:
-        lr = body.legal_request
-        legal = LegalRequest(lr.authority, lr.basis, lr.reference, tuple(lr.categories))
     out = gw.disclose_many(
         body.recipient,
         body.purpose,
         body.records,
         table=body.table,
         subjects=subjects,
-        legal_request=legal,
+        legal_request=body.legal_request_id,
         actor=f"api-key:{key.id}",
     )
     return {
@@ -117,3 +119,60 @@ def disclose(
         "purpose": body.purpose,
         "disclosures": [d.to_dict() for d in out],
     }
+
+
+def _legal(request: LegalRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "authority": request.authority,
+        "basis": request.basis,
+        "reference": request.reference,
+        "categories": list(request.categories),
+        "confidential": request.confidential,
+    }
+
+
+@router.post(
+    "/legal-requests",
+    status_code=201,
+    summary="Record a request from an authority (PL-9); it discloses nothing until approved",
+)
+def record_legal_request(
+    body: LegalRequestIn,
+    request: Request,
+    svc: Svc,
+    key: Annotated[KeyInfo, require("disclosure:write")],
+) -> dict[str, Any]:
+    legal = gateway(request, svc).legal.record(
+        body.recipient,
+        body.purpose,
+        authority=body.authority,
+        basis=body.basis,
+        reference=body.reference,
+        categories=body.categories,
+        confidential=body.confidential,
+        reason=body.reason,
+        actor=f"api-key:{key.id}",
+    )
+    return {**_legal(legal), "status": "pending"}
+
+
+@router.post(
+    "/legal-requests/{request_id}/{decision}",
+    summary="Approve or refuse a legal request (admin; not by the key that recorded it)",
+)
+def decide_legal_request(
+    request_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    decision: Literal["approve", "refuse"],
+    request: Request,
+    svc: Svc,
+    key: Annotated[KeyInfo, require("admin")],
+) -> dict[str, Any]:
+    legal = gateway(request, svc).legal
+    actor = f"api-key:{key.id}"
+    done = (
+        legal.approve(request_id, actor=actor)
+        if decision == "approve"
+        else legal.refuse(request_id, actor=actor)
+    )
+    return {**_legal(done), "status": legal.status(request_id)}
