@@ -84,6 +84,14 @@ def plan_request(
     return build_plan(datamap, identities, kind, masking_defaults=masking_defaults(proj))
 
 
+def plan_other_stores(project: ProjectLike, identities: Sequence[str]) -> list[dict[str, Any]]:
+    """The key stores, file sets and services a request with these identity names reaches."""
+    from troth.dsr.others import plan_others
+
+    _proj, datamap = project_of(project)
+    return plan_others(datamap, list(identities))
+
+
 def access(
     project: ProjectLike,
     identities: Sequence[Identity],
