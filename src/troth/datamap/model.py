@@ -424,7 +424,8 @@ class KeyStore(Node):
 
 class FileTable(Node):
     """Files of one shape in a folder (CSV, Parquet or NDJSON), read through DuckDB as one table:
-    ``path`` is a glob relative to the connection's folder (``orders/*.parquet``).
+    ``path`` is a glob relative to the connection's folder (``orders/*.parquet``); or a Delta Lake
+    table (``format: delta``, ``path`` its folder), written through ``deltalake``.
 
     Erasure deletes the person's rows (``erase: delete_row``) or masks their personal fields
     (``null``, or ``redact`` for text); only the files holding the person's rows are rewritten.
@@ -432,7 +433,10 @@ class FileTable(Node):
 
     name: Id
     path: Annotated[str, Field(min_length=1, max_length=500)]
-    format: Literal["csv", "parquet", "ndjson"]
+    format: Literal["csv", "parquet", "ndjson", "delta"]
+    #: Delta tables: after an erasure, vacuum files older than this many hours (0: at once), since
+    #: earlier versions still hold the erased data; unset: old versions are kept (and reported)
+    vacuum_hours: Annotated[int, Field(ge=0)] | None = None
     label: str | None = None
     subject: SubjectKey | None = None
     erase: EraseAction = EraseAction.mask
