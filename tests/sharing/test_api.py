@@ -77,6 +77,8 @@ def test_refusals_are_403_and_keys_are_scoped(
     assert client.post(URL, json=body, headers=sharer).status_code == 403
     legal = {"recipient": "legal_authorities", "purpose": "legal_disclosure",
              "authority": "State police", "basis": "Court order 2026/17"}  # fmt: skip
+    undeclared = {**legal, "recipient": "courier_service"}  # not for this purpose
+    assert client.post("/api/v1/legal-requests", json=undeclared, headers=sharer).status_code == 403
     r = client.post("/api/v1/legal-requests", json=legal, headers=sharer)
     assert r.status_code == 201, r.text
     rid = r.json()["id"]

@@ -182,6 +182,27 @@ class Gateway:
         """The compiled rule (raises when the policy refuses), without disclosing anything."""
         return self.rules.rule(recipient, purpose, table, legal_request)
 
+    def record_legal_request(
+        self,
+        recipient: str,
+        purpose: str,
+        *,
+        authority: str,
+        basis: str,
+        reference: str | None = None,
+        categories: Sequence[str] = (),
+        confidential: bool = False,
+        reason: str | None = None,
+        actor: str,
+    ) -> LegalRequest:
+        """Record a legal request for a recipient and purpose the policy declares (pending)."""
+        request = LegalRequest(authority, basis, reference, tuple(categories))
+        self.rules.rule(recipient, purpose, None, request)  # refuses an undeclared pair
+        return self.legal.record(
+            recipient, purpose, authority=authority, basis=basis, reference=reference,
+            categories=categories, confidential=confidential, reason=reason, actor=actor,
+        )  # fmt: skip
+
     def _approved(
         self, recipient: str, purpose: str, legal: LegalRequest | str | None
     ) -> LegalRequest | None:

@@ -143,7 +143,7 @@ def record_legal_request(
     svc: Svc,
     key: Annotated[KeyInfo, require("disclosure:write")],
 ) -> dict[str, Any]:
-    legal = gateway(request, svc).legal.record(
+    legal = gateway(request, svc).record_legal_request(
         body.recipient,
         body.purpose,
         authority=body.authority,
