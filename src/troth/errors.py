@@ -171,6 +171,12 @@ class RetentionError(TrothError):
     """A retention rule cannot be planned or run."""
 
 
+class DisclosureRefusedError(TrothError):
+    """The policy does not let this recipient receive the person's data for this purpose."""
+
+    exit_code = 1
+
+
 def did_you_mean(name: str, valid: Iterable[str], *, n: int = 3) -> str:
     """``"; did you mean 'x'?"`` for the nearest valid names, or an empty string."""
     close = get_close_matches(name, list(valid), n=n, cutoff=0.6)

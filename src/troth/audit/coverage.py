@@ -20,6 +20,8 @@ REF_RULES: tuple[tuple[str, str, str], ...] = (
     ("dsr.", "request_id", "dsr_request"),
     ("retention.hold_", "hold_id", "retention_person_hold"),
     ("breach.", "breach_id", "breach"),
+    ("disclosure.recorded", "batch_id", "disclosure_batch"),
+    ("legal_request.", "legal_request_id", "legal_request"),
 )
 MAX_REF = 120
 
@@ -79,6 +81,16 @@ _MISSING: dict[str, tuple[str, str]] = {
     ),
     # a breach has its opened entry
     "breach": ("t.id", "NOT " + _has("= 'breach.opened'", "'breach:' || t.id")),
+    # every register row's batch has the ledger entry that sealed it (troth.sharing.register)
+    "disclosure_batch": (
+        "t.id",
+        "NOT " + _has("= 'disclosure.recorded'", "'disclosure_batch:' || t.id"),
+    ),
+    # a legal request's current status is the kind of an entry about it (troth.sharing.legal)
+    "legal_request": (
+        "t.id",
+        "NOT " + _has("= 'legal_request.' || t.status", "'legal_request:' || t.id"),
+    ),
 }
 
 

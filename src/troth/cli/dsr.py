@@ -196,10 +196,26 @@ def plan_cmd(
         raise RequestError(f"unknown plan type {kind!r}", where="--type", fix="access or erase")
     names = [i.name for i in _ids(email, phone, user_id, identity)]
     plan = api.plan_request(path, names, "erase" if kind == "erase" else "access")
+    others = api.plan_other_stores(path, names)
     if as_json:
-        console.out(json.dumps(plan.to_dict(), indent=2), highlight=False)
+        out = plan.to_dict()
+        if others:
+            out["other_stores"] = others
+        console.out(json.dumps(out, indent=2), highlight=False)
     else:
         _print_plan(plan)
+        _print_others(others)
+
+
+def _print_others(others: list[dict[str, Any]]) -> None:
+    if not others:
+        return
+    table = Table("table", "kind", "found by", "erasure", "fields", "reached",
+                  title="Other stores", box=None)  # fmt: skip
+    for o in others:
+        table.add_row(o["table"], o["kind"], o["found_by"], o["erase"], "\n".join(o["fields"]),
+                      "yes" if o["reached"] else "no (identity not given)")  # fmt: skip
+    console.print(table)
 
 
 @app.command("access")

@@ -79,7 +79,8 @@ def serve(
 @apikey_app.command("create")
 def create(
     scope: Annotated[
-        list[str], typer.Option("--scope", help="consent:read, consent:write or admin.")
+        list[str],
+        typer.Option("--scope", help="consent:read, consent:write, disclosure:write or admin."),
     ],
     label: Annotated[str, typer.Option(help="What the key is for.")] = "",
     db: DbOption = None,

@@ -8,6 +8,7 @@ check`` can run them without a policy.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from troth.datamap.graph import Graph
 from troth.datamap.loader import DataMapDocument
@@ -73,6 +74,13 @@ def unreachable_tables(dm: DataMapDocument, graph: Graph | None = None) -> Itera
         )
 
 
+def _all_fields(dm: DataMapDocument) -> Iterator[tuple[str, Any]]:
+    """Every element with categories: SQL fields, then key stores, file sets and services."""
+    for ds, table, f in dm.datamap.fields():
+        yield f"{ds.name}.{table.name}.{f.name}", f
+    yield from dm.datamap.other_fields()
+
+
 # --- registered checks (need the policy) -----------------------------------------------------
 
 
@@ -99,7 +107,7 @@ def map_uncollected(ctx: CheckContext) -> Iterator[Issue]:
     dm = ctx.datamap
     if dm is None:
         return
-    for ds, table, f in dm.datamap.fields():
+    for where, f in _all_fields(dm):
         for i, key in enumerate(f.categories):
             personal = key == "user" or key.startswith("user.")
             if not personal or ("data_categories", key) not in dm.taxonomy:
@@ -108,7 +116,7 @@ def map_uncollected(ctx: CheckContext) -> Iterator[Issue]:
                 yield map_issue(
                     dm,
                     f,
-                    f"{ds.name}.{table.name}.{f.name} holds {key!r} "
+                    f"{where} holds {key!r} "
                     f"({dm.taxonomy.name('data_categories', key)}), which the policy never says "
                     "it collects",
                     field=f"categories.{i}",
@@ -125,7 +133,7 @@ def map_restricted_stored(ctx: CheckContext) -> Iterator[Issue]:
     for src in ctx.policy.restricted_sources:
         if src.storage is Storage.durable:
             continue
-        for ds, table, f in dm.datamap.fields():
+        for where, f in _all_fields(dm):
             for i, key in enumerate(f.categories):
                 hit = next((c for c in src.categories if covers(c, key) or covers(key, c)), None)
                 if hit is None:
@@ -133,7 +141,7 @@ def map_restricted_stored(ctx: CheckContext) -> Iterator[Issue]:
                 yield map_issue(
                     dm,
                     f,
-                    f"{ds.name}.{table.name}.{f.name} stores {key!r}, data of restricted source "
+                    f"{where} stores {key!r}, data of restricted source "
                     f"{src.id!r} ({src.provider}) that the policy says is never stored "
                     f"(storage: {src.storage.value})",
                     field=f"categories.{i}",

@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from troth.datamap.services import Service
 from troth.policy.duration import Duration, parse_duration
 from troth.policy.model import CategoryKey, LegalBasis, SubjectKey
 
@@ -342,6 +343,137 @@ class Dataset(Node):
         return next((t for t in self.tables if t.name == name), None)
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+class KeyField(Node):
+    """A field of a hash a key pattern finds: what it holds, and how erasure masks it
+    (``null`` removes the field; ``redact`` and ``hash`` overwrite it)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    categories: Annotated[list[CategoryKey], BeforeValidator(_as_list)] = Field(
+        default_factory=list
+    )
+    mask: MaskStrategy = MaskStrategy.null
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_mask(cls, data: Any) -> Any:
+        return _mask_none_is_null(data)
+
+    @field_validator("mask")
+    @classmethod
+    def _no_fake(cls, value: MaskStrategy) -> MaskStrategy:
+        if value is MaskStrategy.fake:
+            raise ValueError("a hash field is masked with null, redact or hash (not fake)")
+        return value
+
+
+class KeyPattern(Node):
+    """Keys of a key-value store found by a glob pattern holding the person's identity:
+    ``session:{email}:*`` (each ``{name}`` is a request identity's value, glob-escaped).
+
+    ``erase: delete`` removes the keys; ``erase: mask`` keeps them and masks the ``fields`` of a
+    hash (the key name must then hold no personal identity: ``profile:{user_id}``).
+    """
+
+    name: Id
+    pattern: Annotated[str, Field(min_length=3, max_length=500)]
+    label: str | None = None
+    categories: Annotated[list[CategoryKey], BeforeValidator(_as_list)] = Field(
+        default_factory=list
+    )
+    erase: Literal["delete", "mask"] = "delete"
+    fields: list[KeyField] = Field(default_factory=list)
+
+    @field_validator("pattern")
+    @classmethod
+    def _has_identity(cls, value: str) -> str:
+        if not _PLACEHOLDER.search(value):
+            raise ValueError(
+                "a key pattern names the person with an identity placeholder, "
+                "e.g. session:{email}:*"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _mask_needs_fields(self) -> KeyPattern:
+        if self.erase == "mask" and not self.fields:
+            raise ValueError("`erase: mask` needs the hash `fields` to mask")
+        return self
+
+    @property
+    def identities(self) -> list[str]:
+        return list(dict.fromkeys(_PLACEHOLDER.findall(self.pattern)))
+
+
+class KeyStore(Node):
+    """A key-value store (Redis), reached through a named connection; its keys by pattern."""
+
+    name: Id
+    connection: str = Field(min_length=1, max_length=80)
+    description: str | None = None
+    subject: SubjectKey | None = None
+    keys: list[KeyPattern] = Field(default_factory=list)
+
+    @field_validator("connection")
+    @classmethod
+    def _name_not_url(cls, value: str) -> str:
+        return Dataset._name_not_url(value)
+
+
+class FileTable(Node):
+    """Files of one shape in a folder (CSV, Parquet or NDJSON), read through DuckDB as one table:
+    ``path`` is a glob relative to the connection's folder (``orders/*.parquet``); or a Delta Lake
+    table (``format: delta``, ``path`` its folder), written through ``deltalake``.
+
+    Erasure deletes the person's rows (``erase: delete_row``) or masks their personal fields
+    (``null``, or ``redact`` for text); only the files holding the person's rows are rewritten.
+    """
+
+    name: Id
+    path: Annotated[str, Field(min_length=1, max_length=500)]
+    format: Literal["csv", "parquet", "ndjson", "delta"]
+    #: Delta tables: after an erasure, vacuum files older than this many hours (0: at once), since
+    #: earlier versions still hold the erased data; unset: old versions are kept (and reported)
+    vacuum_hours: Annotated[int, Field(ge=0)] | None = None
+    label: str | None = None
+    subject: SubjectKey | None = None
+    erase: EraseAction = EraseAction.mask
+    fields: list[MapField] = Field(default_factory=list)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.replace("\\", "/").split("/"):
+            raise ValueError("path is a glob inside the connection's folder (no '/' or '..')")
+        return value
+
+    @model_validator(mode="after")
+    def _identity_and_masks(self) -> FileTable:
+        if not any(f.identity for f in self.fields):
+            raise ValueError("a file table needs an identity field (e.g. identity: email)")
+        for f in self.fields:
+            if f.mask not in (None, MaskStrategy.null, MaskStrategy.redact):
+                raise ValueError(f"field {f.name}: files are masked with null or redact")
+        return self
+
+
+class FileSet(Node):
+    """A folder of data files (an export folder, a lake), reached through a named connection
+    whose URL is ``file:///absolute/folder``."""
+
+    name: Id
+    connection: str = Field(min_length=1, max_length=80)
+    description: str | None = None
+    tables: list[FileTable] = Field(default_factory=list)
+
+    @field_validator("connection")
+    @classmethod
+    def _name_not_url(cls, value: str) -> str:
+        return Dataset._name_not_url(value)
+
+
 class System(Node):
     """An application or service that owns datasets."""
 
@@ -370,6 +502,12 @@ class DataMap(Node):
     kind: Literal["datamap"] = "datamap"
     identities: dict[Id, IdentitySpec] = Field(default_factory=dict)
     systems: list[System] = Field(default_factory=list)
+    #: key-value stores (Redis) whose keys hold the person's identity (troth.connectors.keystore)
+    keystores: list[KeyStore] = Field(default_factory=list)
+    #: folders of CSV, Parquet and NDJSON files, read through DuckDB (troth.connectors.files)
+    filesets: list[FileSet] = Field(default_factory=list)
+    #: SaaS HTTP APIs declared in YAML (troth.datamap.services, troth.connectors.http)
+    services: list[Service] = Field(default_factory=list)
 
     def identity_spec(self, name: str) -> IdentitySpec:
         """The declared spec, or the default for the name (``email`` and ``phone`` by kind)."""
@@ -395,6 +533,19 @@ class DataMap(Node):
         for ds, table in self.tables():
             for f in table.fields:
                 yield ds, table, f
+
+    def other_fields(self) -> Iterator[tuple[str, Any]]:
+        """The key stores', file sets' and services' elements that carry ``categories``, with
+        their address (``cache.sessions``, ``lake.orders.email``, ``stripe.customers``)."""
+        for ks in self.keystores:
+            for kp in ks.keys:
+                yield f"{ks.name}.{kp.name}", kp
+                yield from ((f"{ks.name}.{kp.name}.{f.name}", f) for f in kp.fields)
+        for fs in self.filesets:
+            for ft in fs.tables:
+                yield from ((f"{fs.name}.{ft.name}.{f.name}", f) for f in ft.fields)
+        for svc in self.services:
+            yield from ((f"{svc.name}.{r.name}", r) for r in svc.resources)
 
     def resolve(self, dataset: str, table: str, field: str | None = None) -> Any:
         """The table (or field) at that address, or None when it is not in the map."""

@@ -20,15 +20,19 @@ from troth.config import Settings
 from troth.connectors.base import Connector
 from troth.dsr.execute import crash_point, erase_store, parse_changes, rectify_store
 from troth.dsr.export import CountingSink, ZipExport
-from troth.dsr.identity import Identity
+from troth.dsr.filesets import FileStores, access_files, erase_files, plan_files
+from troth.dsr.identity import Identity, identity_hash
+from troth.dsr.keystores import KeyStores, access_keys, erase_keys, plan_keys
 from troth.dsr.plan import Plan, PlanKind, Step
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
 from troth.dsr.run import ProjectLike, Run, evidence, plan_for, project_of, utc_now
+from troth.dsr.services import Services, access_services, erase_services, plan_services
 from troth.dsr.spool import spool_dir, sweep_spools
 from troth.errors import RequestError, TrothError
+from troth.sharing.register import DisclosedTo, disclosed_to
 from troth.store import open_store
 
 Progress = Callable[[Step, int], None]
@@ -80,6 +84,14 @@ def plan_request(
     return plan_for(proj, set(identities), kind)
 
 
+def plan_other_stores(project: ProjectLike, identities: Sequence[str]) -> list[dict[str, Any]]:
+    """The key stores, file sets and services a request with these identity names reaches."""
+    from troth.dsr.others import plan_others
+
+    _proj, datamap = project_of(project)
+    return plan_others(datamap, list(identities))
+
+
 def access(
     project: ProjectLike,
     identities: Sequence[Identity],
@@ -107,18 +119,33 @@ def access(
             datamap=run.datamap,
             types=run.column_types(),
             spool_root=root,
+            disclosed=_disclosed_to(run),
         )
+        key_steps = plan_keys(run.datamap, run.identities)
+        file_steps = plan_files(run.datamap, run.identities)
         try:
-            with run.reading():
-                res = resolve(
-                    run.plan,
-                    run.stores,
-                    run.identities,
-                    datamap=run.datamap,
-                    scope=run.typed_scope(),
-                    sink=export,
-                    on_step=progress,
-                )
+            svc_steps = plan_services(run.datamap, run.identities)
+            with (
+                KeyStores(run.env) as keystores,
+                FileStores(run.env) as filestores,
+                Services(run.env) as services,
+            ):
+                keystores.ping(key_steps)
+                filestores.ping(file_steps)
+                services.open_all(svc_steps)
+                with run.reading():
+                    res = resolve(
+                        run.plan,
+                        run.stores,
+                        run.identities,
+                        datamap=run.datamap,
+                        scope=run.typed_scope(),
+                        sink=export,
+                        on_step=progress,
+                    )
+                key_tables = access_keys(key_steps, keystores, export)
+                key_tables += access_files(file_steps, filestores, export)
+                key_tables += access_services(svc_steps, services, export)
             export.finish()
         except BaseException:
             export.abort()
@@ -128,8 +155,15 @@ def access(
         tables += [
             {"table": str(t), "action": "mention", "rows": n} for t, n in res.mentions.items()
         ]
+        tables += key_tables
         return DsrResult(run.complete(info, tables), tables, path)
     return DsrResult(failed[0], error=run.error)
+
+
+def _disclosed_to(run: Run) -> list[DisclosedTo]:
+    """The recipients the register says received data of any of the request's identities."""
+    key = run.settings.secret_key
+    return disclosed_to(run.engine, [identity_hash(key, i) for i in run.identities])
 
 
 def erase(
@@ -154,6 +188,14 @@ def erase(
     info = run.start(Kind.erasure)
     with run.guarded(info) as failed:
         run.ping()
+        with (
+            KeyStores(run.env) as keystores,
+            FileStores(run.env) as filestores,
+            Services(run.env) as services,
+        ):
+            keystores.ping(plan_keys(run.datamap, run.identities))  # every store up before
+            filestores.ping(plan_files(run.datamap, run.identities))  # the first write
+            services.open_all(plan_services(run.datamap, run.identities))
         scope_values = run.typed_scope()
         if info.resolved_at:
             keys = load_keyset(run.engine, info.id, run.forms)
@@ -200,6 +242,7 @@ def erase(
             )
             tables += dicts
             crash_point("store", n)
+        tables += _erase_keystores(run, info.id, done, actor)
         forget_keys(run.engine, info.id)
         return DsrResult(run.complete(info, tables), tables)
     return DsrResult(failed[0], error=run.error)
@@ -234,9 +277,82 @@ def _erase_dry_run(run: Run, progress: Progress | None) -> DsrResult:
                 rollback=True,
             )
             tables += [r.to_dict() for r in results]
+        key_steps = plan_keys(run.datamap, run.identities)
+        file_steps = plan_files(run.datamap, run.identities)
+        svc_steps = plan_services(run.datamap, run.identities)
+        with (
+            KeyStores(run.env) as keystores,
+            FileStores(run.env) as filestores,
+            Services(run.env) as services,
+        ):
+            keystores.ping(key_steps)
+            filestores.ping(file_steps)
+            tables += erase_keys(key_steps, keystores, run.settings.secret_key, dry_run=True)
+            tables += erase_files(file_steps, filestores, dry_run=True)
+            tables += erase_services(svc_steps, services, dry_run=True)
     finally:
         run.stores.close()
     return DsrResult(None, tables, dry_run=True)
+
+
+def _erase_keystores(
+    run: Run, request_id: str, done: Mapping[str, Mapping[str, Any]], actor: str
+) -> list[dict[str, Any]]:
+    """Erase in each key store, file set and service (one resumable store each, after SQL)."""
+    steps = plan_keys(run.datamap, run.identities)
+    tables: list[dict[str, Any]] = []
+    n = len(run.plan.connections)  # crash points go on counting after the SQL stores
+    with KeyStores(run.env) as keystores:
+        keystores.ping(steps)
+        for name in dict.fromkeys(s.keystore for s in steps):
+            store = f"keystore:{name}"
+            if store in done:
+                tables += done[store]["tables"]
+                continue
+            mine = [s for s in steps if s.keystore == name]
+            dicts = erase_keys(mine, keystores, run.settings.secret_key)
+            proof = {"request_id": request_id, "connection": store,
+                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
+            mark_store_done(
+                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
+            )
+            tables += dicts
+            n += 1
+            crash_point("store", n)
+    file_steps = plan_files(run.datamap, run.identities)
+    with FileStores(run.env) as filestores:
+        filestores.ping(file_steps)
+        for name in dict.fromkeys(s.fileset for s in file_steps):
+            store = f"files:{name}"
+            if store in done:
+                tables += done[store]["tables"]
+                continue
+            dicts = erase_files([s for s in file_steps if s.fileset == name], filestores)
+            proof = {"request_id": request_id, "connection": store,
+                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
+            mark_store_done(
+                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
+            )
+            tables += dicts
+            n += 1
+            crash_point("store", n)
+    svc_steps = plan_services(run.datamap, run.identities)
+    with Services(run.env) as services:
+        for svc in dict.fromkeys(s.service.name for s in svc_steps):
+            store = f"service:{svc}"
+            if store in done:
+                tables += done[store]["tables"]
+                continue
+            dicts = erase_services([s for s in svc_steps if s.service.name == svc], services)
+            proof = {"request_id": request_id, "connection": store,
+                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
+            mark_store_done(
+                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
+            )
+            tables += dicts
+            n += 1
+            crash_point("store", n)
+    return tables
 
 
 def rectify(

@@ -28,13 +28,13 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
@@ -48,6 +48,9 @@ from troth.dsr.spool import Spool
 from troth.dsr.values import render, renderer, text
 from troth.errors import RequestError
 from troth.policy.model import Policy
+
+if TYPE_CHECKING:
+    from troth.sharing.register import DisclosedTo
 
 #: rows of each table (and mentions) shown in summary.html; the files hold them all
 PREVIEW_ROWS = 100
@@ -99,8 +102,10 @@ class ZipExport:
         datamap: DataMap,
         types: Mapping[TableId, Mapping[str, str]],
         spool_root: Path,
+        disclosed: Sequence[DisclosedTo] = (),
     ) -> None:
         self.path = path
+        self.disclosed = list(disclosed)
         self.request_id = request_id
         self.policy = policy
         self.datamap = datamap
@@ -262,7 +267,8 @@ class ZipExport:
     def _information(self) -> list[Part]:
         tables = sorted(self._tables)
         held = held_categories(self.datamap, tables, sorted(self._paths))
-        return information(policy_document(self.policy), self.datamap, tables, held)
+        doc = policy_document(self.policy)
+        return information(doc, self.datamap, tables, held, self.disclosed)
 
     def _manifest(
         self, generated: str, files: dict[str, dict[str, str]], info: list[Part]
@@ -289,6 +295,7 @@ class ZipExport:
         }
         if self._mentions is not None:
             out["mentions"] = {"rows": self._mentions.rows, **files[MENTIONS]}
+        out["disclosed_to"] = [d.to_dict() for d in self.disclosed]
         out["information"] = as_dicts(info)
         return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from troth.datamap.graph import TableId
 from troth.datamap.model import DataMap, LegalHold, is_personal_category
@@ -22,6 +22,9 @@ from troth.policy.model import LegalHold as PolicyHold
 from troth.policy.render import labels as L
 from troth.policy.taxonomy import Taxonomy, covers
 from troth.policy.yamlsrc import SourceMap
+
+if TYPE_CHECKING:
+    from troth.sharing.register import DisclosedTo
 
 #: the rights every copy names (Art. 15(1)(e)), then portability (Art. 20)
 RIGHTS = (
@@ -93,14 +96,19 @@ def held_categories(
 
 
 def information(
-    doc: PolicyDocument, datamap: DataMap, tables: Sequence[TableId], held: Sequence[str]
+    doc: PolicyDocument,
+    datamap: DataMap,
+    tables: Sequence[TableId],
+    held: Sequence[str],
+    disclosed: Sequence[DisclosedTo] = (),
 ) -> list[Part]:
-    """The Art. 15 parts for an export of ``tables`` holding the categories ``held``."""
+    """The Art. 15 parts for an export of ``tables`` holding the categories ``held``;
+    ``disclosed``: the recipients the disclosure register says received the person's data."""
     return [
         _controller(doc),
         _purposes(doc, held),
         _categories(doc, held),
-        _recipients(doc, held),
+        _recipients(doc, held, disclosed),
         _retention(doc, datamap, tables, held),
         _sources(doc, held),
         _automated(doc),
@@ -163,7 +171,9 @@ def _categories(doc: PolicyDocument, held: Sequence[str]) -> Part:
     return part
 
 
-def _recipients(doc: PolicyDocument, held: Sequence[str]) -> Part:
+def _recipients(
+    doc: PolicyDocument, held: Sequence[str], disclosed: Sequence[DisclosedTo] = ()
+) -> Part:
     part = Part("recipients", "Who receives your data", "Art. 15(1)(c), 15(2)")
     for r in doc.policy.recipients:
         if not _meets(r.categories, held):
@@ -181,11 +191,31 @@ def _recipients(doc: PolicyDocument, held: Sequence[str]) -> Part:
         )
     if not part.entries:
         part.entries.append(Entry("Recipients", "The policy names no recipient of this data."))
+    _disclosed(doc, part, disclosed)
     sharing = {CommitmentKind.no_third_party_sharing, CommitmentKind.no_sale}
     part.entries += [
         Entry("Our commitment", c.text) for c in doc.policy.commitments if c.kind in sharing
     ]
     return part
+
+
+def _disclosed(doc: PolicyDocument, part: Part, disclosed: Sequence[DisclosedTo]) -> None:
+    """The recipients your data was actually disclosed to (from the disclosure register)."""
+    names = {r.id: r.name for r in doc.policy.recipients}
+    for d in disclosed:
+        details = [
+            f"Data: {L.categories(doc, list(d.categories))}",
+            f"For: {L.purposes(doc, list(d.purposes))}",
+            f"Times: {d.count}, from {d.first[:10]} to {d.last[:10]}",
+        ]
+        if d.legal_request:
+            details.append("On a legal request.")
+        title = f"Disclosed to {names.get(d.recipient, d.recipient)}"
+        part.entries.append(Entry(title, "Your data was disclosed to this recipient.", details))
+    if not disclosed:
+        part.entries.append(
+            Entry("Disclosures", "Our register records no disclosure of your data to anyone.")
+        )
 
 
 def _retention(

@@ -100,6 +100,7 @@ class Run:
         self.forms = identity_forms(self.datamap, self.identities)  # refuses bad values early
         self.scope = _check_scope(self.plan, scope or {})
         self.settings = settings or Settings.from_env(env)
+        self.env = env
         self.stores = Stores(env, connectors, hash_key=self.settings.secret_key)
         for name in self.plan.connections:  # configuration errors surface before any request
             self.stores.get(name)

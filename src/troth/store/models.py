@@ -65,3 +65,4 @@ from troth.consent import models as _consent_models  # noqa: E402,F401  (consent
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.policy import models as _policy_models  # noqa: E402, F401  (published versions)
 from troth.retention import models as _retention_models  # noqa: E402, F401
+from troth.sharing import models as _sharing_models  # noqa: E402, F401  (disclosure register)

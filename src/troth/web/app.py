@@ -89,6 +89,7 @@ def create_app(
         description="Consent ledger and purpose decisions of a troth policy.",
     )
     app.state.services = services
+    app.state.project = Path(project)
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=max_body)
     if origins:
@@ -97,9 +98,11 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
 
     from troth.web import browser, consent_api
+    from troth.web.api import disclosures
 
     app.include_router(consent_api.router)
     app.include_router(browser.router)
+    app.include_router(disclosures.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

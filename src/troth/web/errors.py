@@ -20,6 +20,7 @@ from troth.consent.ledger import UnknownSubjectError
 from troth.errors import (
     ConfigError,
     ConsentError,
+    DisclosureRefusedError,
     PurposeDeniedError,
     StoreError,
     StoreUnavailableError,
@@ -36,6 +37,7 @@ STATUS: list[tuple[type[TrothError], int]] = [
     (UnknownSubjectError, 404),
     (UnknownNameError, 422),
     (PurposeDeniedError, 403),
+    (DisclosureRefusedError, 403),
     (ConsentError, 422),
     (StoreUnavailableError, 503),
     (StoreError, 500),

@@ -1,0 +1,107 @@
+"""Delta Lake tables (``deltalake``): read through DuckDB (the table's current version as an Arrow
+dataset), erased with a MERGE whose source is an Arrow table of the person's values, so no value
+is ever written into a predicate's text; only the files holding a matched row are rewritten (a new
+table version). Earlier versions still hold the data until a vacuum removes their files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from troth.connectors.files import FileStore, quote
+from troth.errors import ConnectorError, StoreDownError
+
+
+class DeltaTableStore:
+    """One Delta table inside a file set's folder."""
+
+    def __init__(self, store: FileStore, path: str) -> None:
+        try:
+            import deltalake
+        except ImportError as exc:  # pragma: no cover - the extra is not installed
+            raise ConnectorError(
+                "the deltalake library is not installed",
+                where=f"connection {store.name!r}",
+                fix="pip install 'troth[files]'",
+            ) from exc
+        self._deltalake = deltalake
+        self.store = store
+        self.folder: Path = store.folder / path
+        if not (self.folder / "_delta_log").is_dir():
+            raise StoreDownError(
+                f"file set {store.name!r}: {path} is not a Delta table",
+                where=f"connection {store.name!r}",
+                fix="point `path` at the table's folder (the one holding _delta_log)",
+            )
+        self.table: Any = deltalake.DeltaTable(str(self.folder))
+        self.view = "troth_delta_" + str(abs(hash(str(self.folder))))
+
+    def register(self) -> str:
+        """Register the current version in the store's DuckDB; the view's name."""
+        self.table = self._deltalake.DeltaTable(str(self.folder))
+        self.store.db.register(self.view, self.table.to_pyarrow_dataset())
+        return self.view
+
+    @property
+    def version(self) -> int:
+        return int(self.table.version())
+
+    def merge(
+        self,
+        identities: Mapping[str, str],
+        values: Mapping[str, Sequence[str]],
+        updates: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        """Delete (``updates`` None) or update the rows whose identity columns match ``values``.
+
+        ``identities``: column -> identity name; e-mail columns compared lower-cased and trimmed.
+        """
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        names = sorted({n for n in identities.values() if values.get(n)})
+        rows = [{f"troth_{m}": (v if m == n else None) for m in names}
+                for n in names for v in values[n]]  # fmt: skip
+        source = pa.Table.from_pylist(
+            rows, schema=pa.schema([(f"troth_{n}", pa.string()) for n in names])
+        )
+        parts = []
+        for column, name in identities.items():
+            if name not in names:
+                continue
+            text = f"trim(CAST(t.{quote(column)} AS VARCHAR))"
+            if name == "email":
+                text = f"lower({text})"
+            parts.append(f"{text} = s.troth_{name}")
+        merger = self.table.merge(
+            source=source, predicate=" OR ".join(parts), source_alias="s", target_alias="t"
+        )
+        merger = (
+            merger.when_matched_delete()
+            if updates is None
+            else merger.when_matched_update(updates=dict(updates))
+        )
+        try:
+            metrics: dict[str, Any] = merger.execute()
+        except Exception as exc:  # deltalake raises its own and Python errors
+            raise ConnectorError(
+                f"file set {self.store.name!r}: the Delta table could not be written "
+                f"({type(exc).__name__})",
+                where=f"connection {self.store.name!r}",
+                fix="check the mapped columns against the table's schema",
+            ) from None
+        self.table = self._deltalake.DeltaTable(str(self.folder))
+        return metrics
+
+    def vacuum(self, hours: int) -> int:
+        """Remove files no version newer than ``hours`` needs; how many were removed. Nothing to
+        remove: no vacuum is run (a vacuum is itself a table version)."""
+        options = {"retention_hours": hours, "enforce_retention_duration": False}
+        # the dry run also names files an earlier vacuum removed (their tombstones stay)
+        due = [f for f in self.table.vacuum(dry_run=True, **options) if (self.folder / f).exists()]
+        if not due:
+            return 0
+        removed = self.table.vacuum(dry_run=False, **options)
+        self.table = self._deltalake.DeltaTable(str(self.folder))
+        return len(removed)
