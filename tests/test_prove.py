@@ -152,3 +152,29 @@ def test_publishing_the_policy_is_evidence_of_versioned_changes(
     assert verdict(prove(project, output=tmp_path / "a", settings=settings)) is Status.at_risk
     publish(open_store(settings), project, actor="dpo")
     assert verdict(prove(project, output=tmp_path / "b", settings=settings)) is Status.kept
+
+
+def test_disclosures_through_the_gateway_are_the_recipients_evidence(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from troth.errors import DisclosureRefusedError
+    from troth.sharing.gateway import Gateway
+
+    project = EXAMPLES / "plus"  # PL-8: delivery addresses go to the courier
+    gw = Gateway.from_project(project, settings)
+    contact = {
+        "id": 7,
+        "email": "ada@example.com",
+        "street": "1 Example Street",
+        "city": "Springfield",
+    }
+    gw.disclose("courier_service", "courier_delivery", contact, table="crm_contacts")
+    with pytest.raises(DisclosureRefusedError):
+        gw.disclose("nobody", "courier_delivery", contact, table="crm_contacts")
+    result = prove(project, output=tmp_path / "p", settings=settings)
+    assert result.evidence.disclosures == {"courier_service": 1}
+    assert result.evidence.refused == 1
+    proof = next(p for p in result.promises if p.id == "PL-8")
+    verdict = next(v for v in proof.verdicts if v.mechanism == "disclosure gateway and register")
+    assert verdict.status is Status.kept
+    assert verdict.facts == {"records": 1}

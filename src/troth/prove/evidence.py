@@ -112,6 +112,9 @@ class Evidence:
     #: breaches detected in the period: recorded, open, overdue (authority not told in 72 h),
     #: late (told after 72 h)
     breaches: dict[str, int] = field(default_factory=dict)
+    #: per recipient: records disclosed in the period, and refusals recorded in the ledger
+    disclosures: dict[str, int] = field(default_factory=dict)
+    refused: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +129,8 @@ class Evidence:
             "ledger": self.ledger,
             "published": [{"version": v, "published_at": t} for v, t in self.published],
             "breaches": self.breaches,
+            "disclosures": self.disclosures,
+            "refused_disclosures": self.refused,
         }
 
 
@@ -294,6 +299,24 @@ def _breaches(conn: sa.Connection, period: Period, now: datetime) -> dict[str, i
     return out
 
 
+def _disclosures(conn: sa.Connection, period: Period) -> tuple[dict[str, int], int]:
+    since, until = period.bounds()
+    b = sa.table("disclosure_batch", sa.column("recipient"), sa.column("disclosed_at"),
+                 sa.column("count"))  # fmt: skip
+    stmt = (
+        sa.select(b.c.recipient, sa.func.coalesce(sa.func.sum(b.c.count), 0))
+        .where(b.c.disclosed_at >= since, b.c.disclosed_at < until)
+        .group_by(b.c.recipient)
+    )
+    out = {str(r): int(n) for r, n in conn.execute(stmt)}
+    refused = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(_AUDIT)
+        .where(_AUDIT.c.kind == "disclosure.refused", _AUDIT.c.ts >= since, _AUDIT.c.ts < until)
+    ).scalar_one()
+    return out, int(refused)
+
+
 def gather(
     engine: Engine,
     settings: Settings,
@@ -313,6 +336,7 @@ def gather(
         last_event = _last_events(conn, period.bounds()[1])
         published = _published(conn, policy_id, period.bounds()[1])
         breaches = _breaches(conn, period, now)
+        disclosures, refused = _disclosures(conn, period)
     result = verify(engine, settings=settings)
     ledger = {
         "ok": result.ok,
@@ -322,5 +346,15 @@ def gather(
         "first_bad": result.first_bad,
     }
     return Evidence(
-        period, now, requests, retention, consents, last_event, ledger, published, breaches
+        period,
+        now,
+        requests,
+        retention,
+        consents,
+        last_event,
+        ledger,
+        published,
+        breaches,
+        disclosures,
+        refused,
     )

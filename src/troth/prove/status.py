@@ -120,11 +120,14 @@ def _element_verdicts(element: Any, evidence: Evidence) -> list[Verdict]:
     if isinstance(element, SecurityMeasure):
         return [_control(element, evidence), _breaches(evidence)]
     if isinstance(element, Recipient):
+        n = evidence.disclosures.get(element.id, 0)
         return [
             Verdict(
-                "disclosure register",
-                Status.not_provable,
-                f"disclosures to {element.id} are not recorded by troth",
+                "disclosure gateway and register",
+                Status.kept,
+                f"{n} record(s) disclosed to {element.id} through the gateway, each limited to "
+                "the fields the policy allows",
+                {"records": n},
             )
         ]
     if isinstance(element, PolicyChanges):
@@ -154,7 +157,19 @@ def _element_verdicts(element: Any, evidence: Evidence) -> list[Verdict]:
                 f"purpose {element.id} is declared; decisions and views give only its fields",
             )
         ]
-    if isinstance(element, RestrictedSource | Commitment):
+    if isinstance(element, Commitment):
+        shared = sum(evidence.disclosures.values())
+        return [
+            Verdict(
+                "disclosure gateway and register",
+                Status.kept,
+                f"{element.id} is checked against the recipients; the gateway refuses every "
+                f"disclosure the policy does not declare ({evidence.refused} refused, {shared} "
+                "disclosed in the period)",
+                {"refused": evidence.refused, "disclosed": shared},
+            )
+        ]
+    if isinstance(element, RestrictedSource):
         return [
             Verdict(
                 "policy checks",
