@@ -60,6 +60,7 @@ class AuditHead(Base):
     key_id: Mapped[str | None] = mapped_column(sa.String(16))
 
 
+from troth.centre import models as _centre_models  # noqa: E402, F401
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.retention import models as _retention_models  # noqa: E402, F401

@@ -1,0 +1,101 @@
+"""What the centre's routes share: the flow, the guard, the templates (one per app)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from troth.centre.service import KIND_LABELS, Centre
+from troth.policy.loader import PolicyDocument
+from troth.policy.model import Policy
+from troth.policy.render.labels import RIGHT, legal_basis
+from troth.web.centre.security import CSRF_COOKIE, Guard, harden, set_cookie
+
+STATIC = files("troth.web.centre") / "static"
+TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass
+class CentreWeb:
+    centre: Centre
+    guard: Guard
+    templates: Environment
+    policy: Policy
+    document: PolicyDocument
+
+    def page(
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        *,
+        status: int = 200,
+        title: str = "",
+    ) -> HTMLResponse:
+        token, fresh = self.guard.csrf(request)
+        org = self.policy.organisation
+        html = self.templates.get_template(name).render(
+            org=org,
+            policy=self.policy,
+            title=title,
+            csrf=token,
+            signed_in=self.guard.subject(request) is not None,
+            path=request.url.path,
+            kind_labels=KIND_LABELS,
+            **(context or {}),
+        )
+        response = HTMLResponse(html, status_code=status)
+        if fresh:
+            set_cookie(request, response, CSRF_COOKIE, fresh, max_age=None)
+        harden(request, response)
+        return response
+
+
+def centre_web(request: Request) -> CentreWeb:
+    web: CentreWeb = request.app.state.centre
+    return web
+
+
+def _templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("troth.web.centre", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["right_label"] = lambda kind: RIGHT.get(str(kind), str(kind))
+    env.globals["basis_label"] = legal_basis
+    env.globals["today"] = date.today
+    return env
+
+
+def install(app: FastAPI, document: PolicyDocument, centre_args: dict[str, Any]) -> None:
+    """Add the privacy centre to *app* (routes and shared state)."""
+    from troth.web.centre import pages, prefs
+
+    env = dict(os.environ)
+    policy = document.policy
+    centre = Centre(
+        policy=policy,
+        env=env,
+        manual_erasure=(env.get("TROTH_CENTRE_MANUAL_ERASURE") or "").lower() in TRUE,
+        base_url=env.get("TROTH_PUBLIC_URL") or "",
+        **centre_args,
+    )
+    app.state.centre = CentreWeb(
+        centre=centre,
+        guard=Guard(centre.secret),
+        templates=_templates(),
+        policy=policy,
+        document=document,
+    )
+    app.include_router(pages.router)
+    app.include_router(prefs.router)
