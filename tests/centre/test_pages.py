@@ -1,0 +1,232 @@
+"""The privacy centre's pages against the app of ``troth serve``, with a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import sqlalchemy as sa
+from helpers import ask, client, csrf, verify
+
+from conftest import EXAMPLES, Mailbox
+from troth.audit import Ledger
+from troth.centre.unsubscribe import list_unsubscribe_headers
+from troth.consent.events import NewEvent
+from troth.dsr.requests import Requests
+
+ADA = "ada@example.com"
+
+
+def _db_text(c: object) -> str:
+    engine = c.app.state.services.engine  # type: ignore[attr-defined]
+    out = []
+    with engine.connect() as conn:
+        for table in ("centre_code", "centre_request", "audit_entry", "dsr_request"):
+            out += [
+                json.dumps(list(r), default=str)
+                for r in conn.execute(sa.text(f"SELECT * FROM {table}"))
+            ]
+    return "\n".join(out)
+
+
+def test_access_request_is_filed_only_after_the_right_code(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    engine = c.app.state.services.engine
+    requests = Requests(engine, b"")
+    sent = ask(c, ADA)
+    assert sent.status_code == 303
+    location = sent.headers["location"]
+    assert location.startswith("/privacy/verify/")
+    assert requests.list() == []  # nothing filed before the code
+    code = centre_env.code(ADA)
+    done = verify(c, location, code)
+    assert done.status_code == 303
+    status_url = done.headers["location"]
+    assert status_url.startswith("/privacy/status/")
+    (info,) = requests.list()
+    assert (info.kind, info.status) == ("access", "identity_verified")
+    page = c.get(status_url)
+    assert 'data-status="identity_verified"' in page.text
+    # the "received" notice carries the status link, and the ledger records it without the address
+    notice = centre_env.wait(ADA, 2)
+    assert "received" in notice["Subject"].lower()
+    assert "http://testserver" + status_url in notice.get_content()
+    kinds = [e.kind for e in Ledger(engine).tail(10)]
+    assert "notice.sent" in kinds
+    assert "dsr.identity_verified" in kinds
+    # no personal value anywhere in troth's state: codes hashed, contact encrypted
+    text = _db_text(c)
+    assert ADA not in text
+    assert code not in text
+
+
+def test_unknown_and_known_identities_get_the_same_answer(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    # ada has a consent history (troth knows her); nobody@ has never been seen
+    c.app.state.services.ledger.record(NewEvent(ADA, "marketing_email", "given"))
+    answers = []
+    for who in (ADA, "nobody@example.com"):
+        sent = ask(c, who)
+        page = c.get(sent.headers["location"])
+        answers.append(
+            (
+                sent.status_code,
+                re.sub(r"[0-9a-f]{32}", "ID", sent.headers["location"]),
+                page.status_code,
+                re.sub(r"[0-9a-f]{32}", "ID", page.text),
+            )
+        )
+    assert answers[0] == answers[1]
+    assert centre_env.to("nobody@example.com")  # the unknown address gets a code too
+
+
+def test_wrong_code_says_how_many_tries_are_left(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    location = ask(c, ADA).headers["location"]
+    code = centre_env.code(ADA)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    page = verify(c, location, wrong)
+    assert page.status_code == 400
+    assert "4 tries left" in page.text
+    for _ in range(4):
+        page = verify(c, location, wrong)
+    assert "can no longer be used" in page.text
+    assert verify(c, location, code).status_code == 400  # too many tries: locked
+    assert Requests(c.app.state.services.engine, b"").list() == []
+
+
+def test_forms_without_a_valid_csrf_token_are_refused(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    no_token = c.post("/privacy/request", data={"kind": "access", "identity": ADA})
+    assert no_token.status_code == 403
+    csrf(c)  # this browser has a cookie now; a token made for another cookie does not fit it
+    other = client(EXAMPLES / "mydigisoft")
+    foreign = c.post(
+        "/privacy/request", data={"csrf": csrf(other), "kind": "access", "identity": ADA}
+    )
+    assert foreign.status_code == 403
+    assert centre_env.to(ADA) == []
+    assert str(_count(c, "centre_code")) == "0"
+
+
+def _count(c: object, table: str) -> int:
+    engine = c.app.state.services.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_codes_are_rate_limited_per_identity(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    assert [ask(c, ADA).status_code for _ in range(5)] == [303] * 5
+    limited = ask(c, ADA)
+    assert limited.status_code == 429
+    assert len(centre_env.to(ADA)) == 5
+    assert ask(c, "grace@example.com").status_code == 303  # another person is not limited
+
+
+def test_codes_are_rate_limited_per_client_address(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    codes = [ask(c, f"p{i}@example.com").status_code for i in range(31)]
+    assert codes[:30] == [303] * 30
+    assert codes[30] == 429
+
+
+def test_pages_carry_security_headers_and_no_scripts(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "plus", base_url="https://testserver")
+    cookie = c.get("/privacy/request").headers.get("set-cookie", "")
+    assert "samesite=strict" in cookie.lower()
+    assert "httponly" in cookie.lower()
+    assert "secure" in cookie.lower()
+    for path in ("/privacy", "/privacy/request", "/privacy/policy", "/privacy/preferences"):
+        page = c.get(path)
+        assert page.status_code == 200, path
+        csp = page.headers["content-security-policy"]
+        assert "script-src" not in csp
+        assert "default-src 'none'" in csp
+        assert "<script" not in page.text
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "AUTODIGI" in page.text  # Plus's own name on its centre
+    plain = client(EXAMPLES / "plus")
+    assert "strict-transport-security" not in plain.get("/privacy").headers
+
+
+def test_notice_template_of_the_project_overrides_the_shipped_one(
+    centre_env: Mailbox, tmp_path: Path
+) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    for name in ("policy.yaml", "datamap.yaml"):
+        shutil.copy(EXAMPLES / "mydigisoft" / name, project / name)
+    notices = project / "templates" / "notices"
+    notices.mkdir(parents=True)
+    (notices / "code.txt").write_text(
+        "Subject: Ihr Code\n\nCode: {{ code }} ({{ organisation }})\n"
+    )
+    c = client(project)
+    ask(c, ADA)
+    mail = centre_env.wait(ADA)
+    assert mail["Subject"] == "Ihr Code"
+    assert re.match(r"Code: \d{6} \(MyDigiSoft", mail.get_content())
+
+
+def test_one_click_unsubscribe_withdraws_at_once(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    svc = c.app.state.services
+    svc.ledger.record(NewEvent(ADA, "marketing_email", "given"))
+    assert svc.decider.allows(ADA, "marketing_email")
+    headers = list_unsubscribe_headers(
+        svc.settings.secret_key, "http://testserver", ADA, "marketing_email"
+    )
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = headers["List-Unsubscribe"].strip("<>")
+    assert ADA not in url
+    # a mail client posts without cookies or CSRF token (RFC 8058)
+    c.cookies.clear()
+    posted = c.post(
+        url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert posted.status_code == 200
+    assert not svc.decider.allows(ADA, "marketing_email")
+    assert svc.ledger.state(ADA)["marketing_email"].channel == "privacy_centre"
+    forged = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    assert c.post(forged).status_code == 404
+
+
+def test_withdrawal_in_the_preference_centre_shows_in_decisions(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    svc = c.app.state.services
+    svc.ledger.record(NewEvent(ADA, "marketing_email", "given", channel="notification_desk"))
+    assert svc.decider.allows(ADA, "marketing_email")
+    login = c.post(
+        "/privacy/preferences/sign-in",
+        data={"csrf": csrf(c, "/privacy/preferences"), "identity": ADA},
+    )
+    location = login.headers["location"]
+    signed_in = verify(c, location, centre_env.code(ADA))
+    assert signed_in.status_code == 303
+    page = c.get("/privacy/preferences")
+    assert 'data-state="given"' in page.text
+    assert "notification desk" in page.text  # its history
+    token = csrf(c, "/privacy/preferences")
+    done = c.post(
+        "/privacy/preferences",
+        data={"csrf": token, "consent": "marketing_email", "action": "withdraw"},
+    )
+    assert done.status_code == 303
+    assert not svc.decider.allows(ADA, "marketing_email")
+    assert 'data-state="withdrawn"' in c.get("/privacy/preferences").text
+    # without the session cookie nobody can change it
+    stranger = client(EXAMPLES / "mydigisoft")
+    stranger.post(
+        "/privacy/preferences",
+        data={
+            "csrf": csrf(stranger, "/privacy/preferences"),
+            "consent": "marketing_email",
+            "action": "give",
+        },
+    )
+    assert not svc.decider.allows(ADA, "marketing_email")
