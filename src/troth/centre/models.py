@@ -59,3 +59,21 @@ class CentreRate(Base):
     bucket: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     slot: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class CentreDownload(Base):
+    """An access copy waiting for its person: a single-use link, the file encrypted at rest."""
+
+    __tablename__ = "centre_download"
+
+    #: keyed hash of the link's token (the token itself is only in the person's notice)
+    token_hash: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    request_id: Mapped[str] = mapped_column(
+        sa.String(32), sa.ForeignKey("dsr_request.id", ondelete="CASCADE"), index=True
+    )
+    #: file name in the centre's folder (``TROTH_HOME/centre``), encrypted content
+    file: Mapped[str] = mapped_column(sa.String(80))
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+    expires_at: Mapped[str] = mapped_column(sa.String(32), index=True)
+    used_at: Mapped[str | None] = mapped_column(sa.String(32))
+    deleted_at: Mapped[str | None] = mapped_column(sa.String(32))

@@ -306,10 +306,10 @@ class Centre:
 
     def details(self, request_id: str) -> dict[str, Any]:
         """The decrypted details of a centre request (fields to correct, purpose, scope)."""
-        row = self._row(request_id)
+        row = self.filed(request_id)
         return dict(self.box.open(row["details"])) if row["details"] else {}
 
-    def _row(self, request_id: str) -> Mapping[str, Any]:
+    def filed(self, request_id: str) -> Mapping[str, Any]:
         with connect(self.engine) as conn:
             row = (
                 conn.execute(sa.select(TABLE).where(TABLE.c.request_id == request_id))
@@ -332,7 +332,7 @@ class Centre:
     ) -> None:
         """Send notice *notice* (received, verified, completed, denied, extended) to the person
         who filed *request_id*; recorded in the ledger without the address."""
-        row = self._row(request_id)
+        row = self.filed(request_id)
         if row["contact"] is None:
             raise RequestError(
                 f"the contact data of request {request_id} was purged", where="privacy centre"

@@ -107,6 +107,7 @@ def create_app(
     centre.install(
         app,
         loaded.policy,
+        settings.home / "centre",
         {
             "engine": engine,
             "datamap": loaded.datamap.datamap if loaded.datamap else None,

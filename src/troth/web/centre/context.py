@@ -6,12 +6,14 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from troth.centre.downloads import Downloads
 from troth.centre.service import KIND_LABELS, Centre
 from troth.policy.loader import PolicyDocument
 from troth.policy.model import Policy
@@ -29,6 +31,7 @@ class CentreWeb:
     templates: Environment
     policy: Policy
     document: PolicyDocument
+    downloads: Downloads
 
     def page(
         self,
@@ -77,9 +80,11 @@ def _templates() -> Environment:
     return env
 
 
-def install(app: FastAPI, document: PolicyDocument, centre_args: dict[str, Any]) -> None:
-    """Add the privacy centre to *app* (routes and shared state)."""
-    from troth.web.centre import pages, prefs
+def install(
+    app: FastAPI, document: PolicyDocument, folder: Path, centre_args: dict[str, Any]
+) -> None:
+    """Add the privacy centre to *app* (routes and shared state); access copies in *folder*."""
+    from troth.web.centre import download, pages, prefs
 
     env = dict(os.environ)
     policy = document.policy
@@ -96,6 +101,8 @@ def install(app: FastAPI, document: PolicyDocument, centre_args: dict[str, Any])
         templates=_templates(),
         policy=policy,
         document=document,
+        downloads=Downloads(centre, folder),
     )
     app.include_router(pages.router)
     app.include_router(prefs.router)
+    app.include_router(download.router)

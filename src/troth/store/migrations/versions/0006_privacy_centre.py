@@ -1,4 +1,4 @@
-"""privacy centre: one-time codes, requests filed through the centre, rate limits
+"""privacy centre: one-time codes, requests filed through the centre, rate limits, downloads
 
 Revision ID: 0006
 Revises: 0005
@@ -57,9 +57,31 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("bucket", "slot", name="pk_centre_rate"),
     )
+    op.create_table(
+        "centre_download",
+        sa.Column("token_hash", sa.String(80), nullable=False),
+        sa.Column("request_id", sa.String(32), nullable=False),
+        sa.Column("file", sa.String(80), nullable=False),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("expires_at", sa.String(32), nullable=False),
+        sa.Column("used_at", sa.String(32), nullable=True),
+        sa.Column("deleted_at", sa.String(32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["dsr_request.id"],
+            name="fk_centre_download_request_id_dsr_request",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("token_hash", name="pk_centre_download"),
+    )
+    op.create_index("ix_centre_download_request_id", "centre_download", ["request_id"])
+    op.create_index("ix_centre_download_expires_at", "centre_download", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_centre_download_expires_at", table_name="centre_download")
+    op.drop_index("ix_centre_download_request_id", table_name="centre_download")
+    op.drop_table("centre_download")
     op.drop_table("centre_rate")
     op.drop_table("centre_request")
     op.drop_index("ix_centre_code_expires_at", table_name="centre_code")
