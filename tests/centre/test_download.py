@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, Mailbox
 from fastapi.testclient import TestClient
 from helpers import ask, client, csrf, verify
 
+from conftest import EXAMPLES, Mailbox
 from troth.audit import Ledger
 from troth.config import Settings
 from troth.datamap.demo import create_demo_db
@@ -34,7 +34,9 @@ def _completed_access(c: TestClient, box: Mailbox, who: str) -> tuple[str, Path]
     sent = ask(c, who)
     verify(c, sent.headers["location"], box.code(who))
     result = access(PROJECT, [Identity("email", who)], settings=Settings.from_env(), env=os.environ)
-    assert result.ok and result.request and result.export
+    assert result.ok
+    assert result.request
+    assert result.export
     return result.request.id, result.export
 
 
