@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from troth.cli import audit, datamap, demo, dsr, policy, retention, serve, views
+from troth.cli import audit, centre, consent, datamap, demo, dsr, policy, retention, serve, views
 from troth.cli import render as render_cli
 from troth.cli._console import err_console
 from troth.errors import PolicyLoadError, TrothError
@@ -28,6 +28,8 @@ policy.register(app)
 demo.register(app)
 render_cli.register(app)
 app.add_typer(audit.app, name="audit")
+app.add_typer(centre.app, name="centre")
+app.add_typer(consent.app, name="consent")
 app.add_typer(datamap.app, name="datamap")
 app.add_typer(dsr.app, name="dsr")
 app.add_typer(retention.app, name="retention")
