@@ -230,3 +230,23 @@ def test_withdrawal_in_the_preference_centre_shows_in_decisions(centre_env: Mail
         },
     )
     assert not svc.decider.allows(ADA, "marketing_email")
+
+
+def test_a_project_brands_its_centre_with_a_stylesheet_and_logo(
+    centre_env: Mailbox, tmp_path: Path
+) -> None:
+    project = tmp_path / "shop"
+    (project / "centre").mkdir(parents=True)
+    for name in ("policy.yaml", "datamap.yaml"):
+        shutil.copy(EXAMPLES / "mydigisoft" / name, project / name)
+    plain = client(project).get("/privacy").text
+    assert "/privacy/brand.css" not in plain
+    assert client(project).get("/privacy/brand.css").status_code == 404
+    (project / "centre" / "brand.css").write_text(":root { --brand: #7a0040; }\n")
+    (project / "centre" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    c = client(project)
+    page = c.get("/privacy").text
+    assert '<link rel="stylesheet" href="/privacy/brand.css">' in page
+    assert '<img src="/privacy/logo" alt="MyDigiSoft"' in page
+    assert "#7a0040" in c.get("/privacy/brand.css").text
+    assert c.get("/privacy/logo").headers["content-type"] == "image/svg+xml"

@@ -32,6 +32,20 @@ class CentreWeb:
     policy: Policy
     document: PolicyDocument
     downloads: Downloads
+    #: the project's ``centre/`` folder: ``brand.css`` and ``logo.svg``/``logo.png`` if present
+    brand_dir: Path
+
+    @property
+    def brand_css(self) -> Path | None:
+        path = self.brand_dir / "brand.css"
+        return path if path.is_file() else None
+
+    @property
+    def logo(self) -> Path | None:
+        for name in ("logo.svg", "logo.png"):
+            if (self.brand_dir / name).is_file():
+                return self.brand_dir / name
+        return None
 
     def page(
         self,
@@ -52,6 +66,8 @@ class CentreWeb:
             signed_in=self.guard.subject(request) is not None,
             path=request.url.path,
             kind_labels=KIND_LABELS,
+            brand_css=self.brand_css is not None,
+            logo=self.logo is not None,
             **(context or {}),
         )
         response = HTMLResponse(html, status_code=status)
@@ -102,6 +118,7 @@ def install(
         policy=policy,
         document=document,
         downloads=Downloads(centre, folder),
+        brand_dir=document.path.parent / "centre",
     )
     app.include_router(pages.router)
     app.include_router(prefs.router)

@@ -46,6 +46,28 @@ def stylesheet(request: Request) -> Response:
     return response
 
 
+@router.get("/brand.css")
+def brand_stylesheet(request: Request, web: Web) -> Response:
+    """The company's own stylesheet (``<project>/centre/brand.css``), after troth's."""
+    path = web.brand_css
+    if path is None:
+        return web.page(request, "notfound.html", status=404, title="Not found")
+    response = Response(path.read_text(), media_type="text/css")
+    harden(request, response)
+    return response
+
+
+@router.get("/logo")
+def logo(request: Request, web: Web) -> Response:
+    path = web.logo
+    if path is None:
+        return web.page(request, "notfound.html", status=404, title="Not found")
+    kind = "image/svg+xml" if path.suffix == ".svg" else "image/png"
+    response = Response(path.read_bytes(), media_type=kind)
+    harden(request, response)
+    return response
+
+
 @router.get("/policy")
 def policy(request: Request, web: Web) -> HTMLResponse:
     return web.page(request, "policy.html", {"html_url": "/privacy/policy.html"}, title="Policy")
