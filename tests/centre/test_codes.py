@@ -28,6 +28,8 @@ def test_right_code_unlocks_its_payload_once(state_url: str) -> None:
     assert got.outcome is Outcome.ok
     assert got.payload == {"kind": "access"}
     assert codes.check(code_id, "request", code).outcome is Outcome.locked  # single use
+    with codes.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT payload FROM centre_code")).scalar_one() == ""
 
 
 def test_code_and_payload_are_not_stored_in_clear(state_url: str) -> None:

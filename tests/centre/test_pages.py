@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from helpers import ask, client, csrf, verify
 
@@ -161,7 +162,9 @@ def test_notice_template_of_the_project_overrides_the_shipped_one(
         shutil.copy(EXAMPLES / "mydigisoft" / name, project / name)
     notices = project / "templates" / "notices"
     notices.mkdir(parents=True)
-    (notices / "code.txt").write_text(
+    (notices / "code.txt").write_text("Subject: Ignored\n\nplain\n")
+    # the template for the policy's language (en) wins over the plain one
+    (notices / "code.en.txt").write_text(
         "Subject: Ihr Code\n\nCode: {{ code }} ({{ organisation }})\n"
     )
     c = client(project)
@@ -250,3 +253,38 @@ def test_a_project_brands_its_centre_with_a_stylesheet_and_logo(
     assert '<img src="/privacy/logo" alt="MyDigiSoft"' in page
     assert "#7a0040" in c.get("/privacy/brand.css").text
     assert c.get("/privacy/logo").headers["content-type"] == "image/svg+xml"
+
+
+def test_objection_and_consent_withdrawal_through_the_request_form(centre_env: Mailbox) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    svc = c.app.state.services
+    svc.ledger.record(NewEvent(ADA, "marketing_email", "given"))
+    sent = ask(c, ADA, kind="withdraw_consent", consent="marketing_email")
+    done = verify(c, sent.headers["location"], centre_env.code(ADA))
+    assert done.headers["location"] == "/privacy/preferences?done=withdraw_consent"
+    assert not svc.decider.allows(ADA, "marketing_email")  # at once, no request to wait for
+    assert Requests(svc.engine, b"").list() == []
+    sent = ask(c, ADA, kind="objection", purpose="marketing_email")
+    verify(c, sent.headers["location"], centre_env.code(ADA, 2))
+    (info,) = Requests(svc.engine, b"").list()
+    assert (info.kind, info.status) == ("objection", "identity_verified")
+    assert c.app.state.centre.centre.details(info.id) == {"purpose": "marketing_email"}
+    bad = ask(c, ADA, kind="objection", purpose="no_such_purpose")
+    assert bad.status_code == 400
+    assert "choose the purpose" in bad.text
+
+
+def test_the_whole_request_flow_on_a_postgresql_state_db(
+    centre_env: Mailbox, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TROTH_DATABASE_URL", pg_url)
+    c = client(EXAMPLES / "plus")
+    sent = ask(c, ADA, kind="erasure")
+    location = sent.headers["location"]
+    code = centre_env.code(ADA)
+    assert verify(c, location, f"{(int(code) + 1) % 10**6:06d}").status_code == 400
+    done = verify(c, location, code)
+    page = c.get(done.headers["location"])
+    assert 'data-status="identity_verified"' in page.text
+    assert c.app.state.services.engine.dialect.name == "postgresql"
+    assert ADA not in _db_text(c)

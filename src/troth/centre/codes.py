@@ -126,7 +126,7 @@ class Codes:
             won = conn.execute(
                 sa.update(TABLE)
                 .where(TABLE.c.id == code_id, TABLE.c.used_at.is_(None))
-                .values(used_at=moment)
+                .values(used_at=moment, payload="")  # what it unlocked is not kept
             )
             if won.rowcount != 1:
                 return Checked(Outcome.locked)
