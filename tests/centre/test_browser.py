@@ -267,3 +267,38 @@ def test_withdrawal_in_the_preference_centre_and_by_unsubscribe_in_chromium(
     assert "You are unsubscribed" in driver.page_source
     assert ledger.state(other)["marketing_email"].kind.value == "withdrawn"
     check_page(driver, axe_js, "unsubscribed")
+
+
+def test_error_pages_and_the_full_policy_have_no_axe_violations(
+    served: tuple[str, Mailbox, str], driver: Any, axe_js: str
+) -> None:
+    base, box, _store = served
+    driver.get(base + "/privacy/policy.html")
+    check_page(driver, axe_js, "policy-full")
+    driver.get(base + "/privacy/status/no-such-token")
+    assert "Not found" in driver.title
+    check_page(driver, axe_js, "not-found")
+    # a wrong code
+    who = "customer2@example.com"
+    driver.get(base + "/privacy/request")
+    by_id(driver, "identity").send_keys(who)
+    submit(driver)
+    code = box.code(who)
+    by_id(driver, "code").send_keys(f"{(int(code) + 1) % 10**6:06d}")
+    submit(driver)
+    assert "4 tries left" in driver.page_source
+    check_page(driver, axe_js, "wrong-code")
+    # a form whose CSRF cookie is gone (another browser's session, an expired form)
+    driver.get(base + "/privacy/request")
+    driver.delete_cookie("troth_csrf")
+    by_id(driver, "identity").send_keys(who)
+    submit(driver)
+    assert "This form has expired" in driver.page_source
+    check_page(driver, axe_js, "refused")
+    # the request form with an error
+    driver.get(base + "/privacy/request")
+    by_id(driver, "kind-objection").click()
+    by_id(driver, "identity").send_keys(who)
+    submit(driver)
+    assert "choose the purpose" in driver.page_source
+    check_page(driver, axe_js, "request-error")
