@@ -120,3 +120,18 @@ def test_centre_upkeep_command_purges_closed_requests_contacts(
     assert "1 requests' contact data purged" in capsys.readouterr().out
     assert centre.filed(request_id)["contact"] is None
     assert any(e.kind == "centre.contacts_purged" for e in Ledger(centre.engine).tail(5))
+
+
+def test_a_failed_received_notice_leaves_the_request_filed_and_says_so_in_the_ledger(
+    centre_env: Mailbox,
+) -> None:
+    c = client(EXAMPLES / "mydigisoft")
+    centre = c.app.state.centre.centre
+    sent = ask(c, ADA)
+    code = centre_env.code(ADA)
+    centre.env.update({"TROTH_SMTP_PORT": str(free_port()), "TROTH_SMTP_ATTEMPTS": "1"})
+    done = verify(c, sent.headers["location"], code)
+    assert done.status_code == 303
+    assert "identity_verified" in c.get(done.headers["location"]).text
+    failed = [e for e in Ledger(centre.engine).tail(5) if e.kind == "notice.failed"]
+    assert failed[0].data["error"] == "NotifyError"

@@ -11,6 +11,7 @@ looks): a code goes to whatever address was given. The request exists only after
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,13 +33,16 @@ from troth.consent.subjects import SubjectRef
 from troth.datamap.model import DataMap
 from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
-from troth.errors import RequestError
+from troth.errors import NotifyError, RequestError
 from troth.notify.base import notifier_for
 from troth.notify.notices import Notices, send_notice
 from troth.policy.model import Policy
 from troth.store.db import connect
 
 TABLE: sa.Table = CentreRequest.__table__  # type: ignore[assignment]
+log = logging.getLogger("troth.centre")
+#: the longest value a person may give for a field to correct
+MAX_VALUE = 1000
 #: what a person can ask for on the request form
 KINDS = ("access", "erasure", "rectification", "restriction", "objection", "withdraw_consent")
 KIND_LABELS = {
@@ -154,6 +158,8 @@ class Centre:
             changes = d.get("changes") or {}
             if not changes or any(a not in valid for a in changes):
                 raise RequestError("name at least one field to correct, and its new value")
+            if any(len(str(v)) > MAX_VALUE for v in changes.values()):
+                raise RequestError(f"a new value is longer than {MAX_VALUE} characters")
         if ask.kind == "objection" and d.get("purpose") not in {p.id for p in self.policy.purposes}:
             raise RequestError("choose the purpose you object to")
         if ask.kind == "withdraw_consent" and d.get("consent") not in {
@@ -205,7 +211,13 @@ class Centre:
     def verify(
         self, code_id: str, code: str, purpose: str = "request", base_url: str | None = None
     ) -> Verified:
-        checked: Checked = self.codes.check(code_id, purpose, code)
+        """Check the code and, when it is right, do what it unlocks (:meth:`complete`)."""
+        return self.complete(self.codes.check(code_id, purpose, code), base_url)
+
+    def complete(self, checked: Checked, base_url: str | None = None) -> Verified:
+        """What a checked code unlocks: a session, a withdrawal, or a filed request. Kept apart
+        from the check so a server can run the (slower, ledger-writing) filing in its own pool
+        and never make a wrong code wait behind it."""
         if checked.outcome is not Outcome.ok or checked.payload is None:
             return Verified(checked.outcome, checked.tries_left)
         payload = checked.payload
@@ -275,7 +287,20 @@ class Centre:
                 Status.identity_verified,
                 data={"method": "one_time_code", "channel": identity.name},
             )
-        self.notify(info.id, "received", token=token, base_url=base_url)
+        try:
+            self.notify(info.id, "received", token=token, base_url=base_url)
+        except NotifyError as exc:  # the request stands; the person sees its status page now
+            log.error("privacy centre: the received notice failed (%s)", type(exc).__name__)
+            self.ledger.append_many(
+                [
+                    Event(
+                        "notice.failed",
+                        {"request_id": info.id, "notice": "received", "error": type(exc).__name__},
+                        "privacy-centre",
+                        f"dsr:{info.id}",
+                    )
+                ]
+            )
         return Verified(
             Outcome.ok, kind=kind, request=info, status_token=token, manual=manual, subject=subject
         )

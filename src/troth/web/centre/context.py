@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -22,6 +25,8 @@ from troth.web.centre.security import CSRF_COOKIE, Guard, harden, set_cookie
 
 STATIC = files("troth.web.centre") / "static"
 TRUE = {"1", "true", "yes", "on"}
+FILING_THREADS = 4
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,6 +39,14 @@ class CentreWeb:
     downloads: Downloads
     #: the project's ``centre/`` folder: ``brand.css`` and ``logo.svg``/``logo.png`` if present
     brand_dir: Path
+    #: a few threads that file requests (ledger writes, notices), apart from the shared pool, so
+    #: that checking a code or serving a page never waits behind a filing
+    filing_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(FILING_THREADS, thread_name_prefix="centre")
+    )
+
+    async def filing(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.filing_pool, fn, *args)
 
     @property
     def brand_css(self) -> Path | None:

@@ -195,9 +195,8 @@ async def verify_submit(request: Request, web: Web, code_id: str) -> Response:
     if not web.guard.csrf_ok(request, str(form.get("csrf") or "")):
         return refused(web, request)
     code = str(form.get("code") or "")[:20]
-    result = await run_in_threadpool(
-        web.centre.verify, code_id, code, "request", str(request.base_url)
-    )
+    checked = await run_in_threadpool(web.centre.codes.check, code_id, "request", code)
+    result = await web.filing(web.centre.complete, checked, str(request.base_url))
     if result.outcome is not Outcome.ok:
         return verify_page(web, request, code_id, error=outcome_error(result), status=400)
     if result.status_token:
