@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,7 @@ async def run_load(
     """*clients* connections each running ``make(i)`` (an async generator of requests)."""
     latencies: list[float] = []
     errors = 0
+    kinds: Counter[str] = Counter()
     end = time.monotonic() + seconds
 
     async def one(i: int) -> None:
@@ -109,18 +111,24 @@ async def run_load(
                     break
                 t0 = time.perf_counter()
                 try:
-                    status, _, _ = await http(reader, writer, request)
-                except (OSError, asyncio.IncompleteReadError):
+                    status, _, body = await http(reader, writer, request)
+                except (OSError, asyncio.IncompleteReadError) as exc:
                     errors += 1
+                    kinds[type(exc).__name__] += 1
                     reader, writer = await asyncio.open_connection("127.0.0.1", base_port)
                     continue
                 latencies.append(time.perf_counter() - t0)
                 if status not in ok:
                     errors += 1
+                    kinds[f"HTTP {status}"] += 1
+                    if os.environ.get("BENCH_DEBUG"):
+                        print(request[:200], status, body[:300])
         finally:
             writer.close()
 
     await asyncio.gather(*(one(i) for i in range(clients)))
+    if kinds:
+        print(f"  errors by kind: {dict(kinds)}")
     return latencies, errors
 
 
@@ -137,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--only", default="pages,wrong,right", help="parts to run")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     name = f"troth_bench_{uuid.uuid4().hex[:8]}"
@@ -159,7 +168,9 @@ def main() -> None:
     }
     troth = str(Path(sys.executable).parent / "troth")
     cmd = [troth, "serve", str(PROJECT), "--port", str(port), "--db", url]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (home / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+    print(f"troth serve log: {home / 'serve.log'}")
     try:
         import httpx
 
@@ -176,8 +187,10 @@ def main() -> None:
                 yield get(PAGES[n % len(PAGES)]), {200}
                 n += 1
 
-        lat, err = asyncio.run(run_load(port, args.clients, args.seconds, pages))
-        report("page GETs", lat, err, args.seconds)
+        parts = set(args.only.split(","))
+        if "pages" in parts:
+            lat, err = asyncio.run(run_load(port, args.clients, args.seconds, pages))
+            report("page GETs", lat, err, args.seconds)
 
         # codes issued ahead, as the centre does (one keyed hash each), enough for the run
         from troth.centre.codes import Codes
@@ -214,18 +227,16 @@ def main() -> None:
 
             return run
 
-        wrong_codes = issue(max(5, int(args.seconds / 3)), "w")
-        lat, err = asyncio.run(
-            run_load(port, args.clients, args.seconds, verifying(wrong_codes, False))
-        )
-        report(
-            "wrong codes (the check: count the try, compare the keyed hash)", lat, err, args.seconds
-        )
-        right_codes = issue(max(2, int(args.seconds / 8)), "r")
-        lat, err = asyncio.run(
-            run_load(port, args.clients, args.seconds, verifying(right_codes, True))
-        )
-        report("right codes (file the request, send the received notice)", lat, err, args.seconds)
+        if "wrong" in parts:
+            wrong_codes = issue(max(5, int(args.seconds / 3)), "w")
+            load = verifying(wrong_codes, False)
+            lat, err = asyncio.run(run_load(port, args.clients, args.seconds, load))
+            report("wrong codes (count the try, compare the keyed hash)", lat, err, args.seconds)
+        if "right" in parts:
+            right_codes = issue(max(2, int(args.seconds / 8)), "r")
+            load = verifying(right_codes, True)
+            lat, err = asyncio.run(run_load(port, args.clients, args.seconds, load))
+            report("right codes (file the request, received notice)", lat, err, args.seconds)
         print(f"mail sent during the run: {sink.count:,}")
     finally:
         proc.terminate()
