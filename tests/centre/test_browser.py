@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from centre_support import EXAMPLES, ROOT, Mailbox
 
-from conftest import EXAMPLES, ROOT, Mailbox
 from servers import start_serve
 from troth.config import Settings
 from troth.consent import ConsentLedger
@@ -134,10 +134,15 @@ def by_id(driver: Any, ident: str) -> Any:
     return driver.find_element(By.ID, ident)
 
 
-def submit(driver: Any) -> None:
+def submit(driver: Any, selector: str = "main form button[type=submit]") -> None:
+    """Click the form's button and wait until the next page replaced this one."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
 
 
 def ask_and_verify(
@@ -197,7 +202,7 @@ def test_access_journey_in_chromium(
     check_page(driver, axe_js, "download")
     submit(driver)
     by_id(driver, "code").send_keys(box.code(who, 4))
-    submit(driver)
+    by_id(driver, "code").submit()  # a download: the page stays
     zip_path = driver.downloads / "your-data.zip"
     end = time.monotonic() + 20
     while not zip_path.exists() and time.monotonic() < end:
@@ -255,7 +260,7 @@ def test_withdrawal_in_the_preference_centre_and_by_unsubscribe_in_chromium(
     by_id(driver, "code").send_keys(box.code(who))
     submit(driver)
     check_page(driver, axe_js, "preferences")
-    by_id(driver, "withdraw-marketing_email").click()
+    submit(driver, "#withdraw-marketing_email")
     assert "It takes effect at once" in driver.page_source
     assert ledger.state(who)["marketing_email"].kind.value == "withdrawn"
     check_page(driver, axe_js, "preferences-saved")
@@ -290,7 +295,8 @@ def test_error_pages_and_the_full_policy_have_no_axe_violations(
     check_page(driver, axe_js, "wrong-code")
     # a form whose CSRF cookie is gone (another browser's session, an expired form)
     driver.get(base + "/privacy/request")
-    driver.delete_cookie("troth_csrf")
+    driver.delete_all_cookies()
+    assert driver.get_cookie("troth_csrf") is None
     by_id(driver, "identity").send_keys(who)
     submit(driver)
     assert "This form has expired" in driver.page_source

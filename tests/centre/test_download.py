@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from centre_helpers import ask, client, csrf, verify
+from centre_support import EXAMPLES, Mailbox
 from fastapi.testclient import TestClient
-from helpers import ask, client, csrf, verify
 
-from conftest import EXAMPLES, Mailbox
 from troth.audit import Ledger
 from troth.config import Settings
 from troth.datamap.demo import create_demo_db

@@ -6,11 +6,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from helpers import client, csrf
+from centre_helpers import client, csrf
+from centre_support import EXAMPLES, Mailbox
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import EXAMPLES, Mailbox
 
 ROUTES = [
     ("POST", "/privacy/request"),

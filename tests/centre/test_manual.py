@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from helpers import ask, client, verify
+from centre_helpers import ask, client, verify
+from centre_support import EXAMPLES, Mailbox
 
-from conftest import EXAMPLES, Mailbox
 from servers import free_port
 from troth.audit import Ledger
 from troth.dsr.requests import Requests

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import ask, client, csrf, verify
+from centre_helpers import ask, client, csrf, verify
+from centre_support import EXAMPLES, Mailbox
 
-from conftest import EXAMPLES, Mailbox
 from troth.audit import Ledger
 from troth.centre.unsubscribe import list_unsubscribe_headers
 from troth.consent.events import NewEvent
