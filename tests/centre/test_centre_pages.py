@@ -288,3 +288,44 @@ def test_the_whole_request_flow_on_a_postgresql_state_db(
     assert 'data-status="identity_verified"' in page.text
     assert c.app.state.services.engine.dialect.name == "postgresql"
     assert ADA not in _db_text(c)
+
+
+def test_pages_speak_the_policys_language_from_a_project_catalogue(
+    centre_env: Mailbox, tmp_path: Path
+) -> None:
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    project = tmp_path / "shop"
+    project.mkdir()
+    policy = (EXAMPLES / "mydigisoft" / "policy.yaml").read_text()
+    assert "  language: en\n" in policy
+    (project / "policy.yaml").write_text(policy.replace("  language: en\n", "  language: de\n"))
+    shutil.copy(EXAMPLES / "mydigisoft" / "datamap.yaml", project / "datamap.yaml")
+    catalog = Catalog(locale="de")
+    catalog.add("Make a request", "Antrag stellen")
+    catalog.add("Your privacy at %(name)s", "Ihre Privatsphäre bei %(name)s")
+    catalog.add(
+        (
+            "That code is not right. You have %(left)d try left.",
+            "That code is not right. You have %(left)d tries left.",
+        ),
+        (
+            "Der Code stimmt nicht. Sie haben noch %(left)d Versuch.",
+            "Der Code stimmt nicht. Sie haben noch %(left)d Versuche.",
+        ),
+    )
+    folder = project / "locale" / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "troth.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+    c = client(project)
+    home = c.get("/privacy").text
+    assert '<html lang="de">' in home
+    assert "Ihre Privatsphäre bei MyDigiSoft" in home
+    assert "Antrag stellen" in home
+    assert "Your preferences" in home  # not translated: English, the source language
+    location = ask(c, ADA).headers["location"]
+    code = centre_env.code(ADA)
+    wrong = verify(c, location, f"{(int(code) + 1) % 10**6:06d}")
+    assert "Sie haben noch 4 Versuche." in wrong.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gettext
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,9 @@ from troth.policy.render.labels import RIGHT, legal_basis
 from troth.web.centre.security import CSRF_COOKIE, Guard, harden, set_cookie
 
 STATIC = files("troth.web.centre") / "static"
+#: troth's own catalogues (``<lang>/LC_MESSAGES/troth.mo``); English is the source language
+LOCALE = Path(__file__).parent / "locale"
+DOMAIN = "troth"
 TRUE = {"1", "true", "yes", "on"}
 FILING_THREADS = 4
 T = TypeVar("T")
@@ -36,6 +40,7 @@ class CentreWeb:
     templates: Environment
     policy: Policy
     document: PolicyDocument
+    messages: gettext.NullTranslations
     downloads: Downloads
     #: the project's ``centre/`` folder: ``brand.css`` and ``logo.svg``/``logo.png`` if present
     brand_dir: Path
@@ -44,6 +49,9 @@ class CentreWeb:
     filing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(FILING_THREADS, thread_name_prefix="centre")
     )
+
+    def gettext(self, message: str) -> str:
+        return self.messages.gettext(message)
 
     async def filing(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.filing_pool, fn, *args)
@@ -74,7 +82,7 @@ class CentreWeb:
         html = self.templates.get_template(name).render(
             org=org,
             policy=self.policy,
-            title=title,
+            title=self.gettext(title),
             csrf=token,
             signed_in=self.guard.subject(request) is not None,
             path=request.url.path,
@@ -95,14 +103,29 @@ def centre_web(request: Request) -> CentreWeb:
     return web
 
 
-def _templates() -> Environment:
+def translations(project_dir: Path, language: str) -> gettext.NullTranslations:
+    """The centre's messages in *language*: the project's catalogue
+    (``<project>/locale/<lang>/LC_MESSAGES/troth.mo``), then troth's own, then English."""
+    shipped = gettext.translation(DOMAIN, str(LOCALE), languages=[language], fallback=True)
+    own = gettext.translation(
+        DOMAIN, str(project_dir / "locale"), languages=[language], fallback=True
+    )
+    if own is not shipped:
+        own.add_fallback(shipped)
+    return own
+
+
+def _templates(messages: gettext.NullTranslations) -> Environment:
     env = Environment(
         loader=PackageLoader("troth.web.centre", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(messages, newstyle=True)  # type: ignore[attr-defined]
     env.globals["right_label"] = lambda kind: RIGHT.get(str(kind), str(kind))
     env.globals["basis_label"] = legal_basis
     env.globals["today"] = date.today
@@ -124,10 +147,12 @@ def install(
         base_url=env.get("TROTH_PUBLIC_URL") or "",
         **centre_args,
     )
+    messages = translations(document.path.parent, policy.policy.language)
     app.state.centre = CentreWeb(
         centre=centre,
         guard=Guard(centre.secret),
-        templates=_templates(),
+        templates=_templates(messages),
+        messages=messages,
         policy=policy,
         document=document,
         downloads=Downloads(centre, folder),

@@ -62,7 +62,7 @@ async def download_file(request: Request, web: Web, token: str, code_id: str) ->
     if outcome is not Outcome.ok or content is None:
         if outcome is Outcome.unknown:
             return gone(web, request)
-        error = outcome_error(Verified(outcome, left))
+        error = outcome_error(web, Verified(outcome, left))
         return verify_page(
             web, request, code_id, error=error, status=400, action=f"download/{token}/code"
         )

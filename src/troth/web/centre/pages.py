@@ -148,7 +148,7 @@ async def request_submit(request: Request, web: Web) -> Response:
         log.error("privacy centre: a code could not be sent (%s)", type(exc).__name__)
         return web.page(request, "unavailable.html", status=503, title="Try again later")
     except RequestError as exc:
-        return form_page(web, request, values, error=exc.message)
+        return form_page(web, request, values, error=web.gettext(exc.message))
     return RedirectResponse(f"/privacy/verify/{code_id}", status_code=303)
 
 
@@ -182,11 +182,16 @@ MESSAGES = {
 }
 
 
-def outcome_error(result: Verified) -> str:
+def outcome_error(web: CentreWeb, result: Verified) -> str:
     if result.outcome is Outcome.wrong:
         left = result.tries_left
-        return f"That code is not right. You have {left} {'try' if left == 1 else 'tries'} left."
-    return MESSAGES[result.outcome]
+        text = web.messages.ngettext(
+            "That code is not right. You have %(left)d try left.",
+            "That code is not right. You have %(left)d tries left.",
+            left,
+        )
+        return text % {"left": left}
+    return web.gettext(MESSAGES[result.outcome])
 
 
 @router.post("/verify/{code_id}")
@@ -198,7 +203,7 @@ async def verify_submit(request: Request, web: Web, code_id: str) -> Response:
     checked = await run_in_threadpool(web.centre.codes.check, code_id, "request", code)
     result = await web.filing(web.centre.complete, checked, str(request.base_url))
     if result.outcome is not Outcome.ok:
-        return verify_page(web, request, code_id, error=outcome_error(result), status=400)
+        return verify_page(web, request, code_id, error=outcome_error(web, result), status=400)
     if result.status_token:
         target = f"/privacy/status/{result.status_token}"
     else:

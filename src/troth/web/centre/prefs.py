@@ -102,7 +102,7 @@ async def sign_in(request: Request, web: Web) -> Response:
         return web.page(
             request,
             "prefs_login.html",
-            {"error": exc.message},
+            {"error": web.gettext(exc.message)},
             status=400,
             title="Your preferences",
         )
@@ -126,7 +126,7 @@ async def prefs_verify(request: Request, web: Web, code_id: str) -> Response:
             web,
             request,
             code_id,
-            error=outcome_error(result),
+            error=outcome_error(web, result),
             status=400,
             action="preferences/verify",
         )
