@@ -329,3 +329,25 @@ def test_pages_speak_the_policys_language_from_a_project_catalogue(
     code = centre_env.code(ADA)
     wrong = verify(c, location, f"{(int(code) + 1) % 10**6:06d}")
     assert "Sie haben noch 4 Versuche." in wrong.text
+
+
+def test_a_scoped_map_asks_for_the_scope_and_files_the_request_in_it(
+    centre_env: Mailbox, tmp_path: Path
+) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    shutil.copy(EXAMPLES / "mydigisoft" / "policy.yaml", project / "policy.yaml")
+    datamap = (EXAMPLES / "mydigisoft" / "datamap.yaml").read_text()
+    marker = "          - name: customers\n            subject: customer\n"
+    assert marker in datamap
+    scoped = marker + "            scope: {tenant: country}\n"
+    (project / "datamap.yaml").write_text(datamap.replace(marker, scoped))
+    c = client(project)
+    form = c.get("/privacy/request").text
+    assert '<input type="text" name="scope_tenant" id="scope_tenant"' in form
+    sent = ask(c, ADA, scope_tenant="acme")
+    verify(c, sent.headers["location"], centre_env.code(ADA))
+    (info,) = Requests(c.app.state.services.engine, b"").list()
+    assert info.identity_names == ("email", "scope_tenant")
+    assert c.app.state.centre.centre.details(info.id) == {"scope": {"tenant": "acme"}}
+    assert ask(c, ADA, scope_region="x").status_code == 400  # not a scope of this map

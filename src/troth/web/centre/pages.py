@@ -175,10 +175,14 @@ def verify_page(
     )
 
 
+def N_(message: str) -> str:
+    return message
+
+
 MESSAGES = {
-    Outcome.expired: "This code has expired. Ask for a new one.",
-    Outcome.locked: "This code can no longer be used. Ask for a new one.",
-    Outcome.unknown: "This code can no longer be used. Ask for a new one.",
+    Outcome.expired: N_("This code has expired. Ask for a new one."),
+    Outcome.locked: N_("This code can no longer be used. Ask for a new one."),
+    Outcome.unknown: N_("This code can no longer be used. Ask for a new one."),
 }
 
 
