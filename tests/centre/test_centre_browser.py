@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from centre_support import EXAMPLES, ROOT, Mailbox
 
 from servers import start_serve
+from troth.audit import Ledger
 from troth.config import Settings
 from troth.consent import ConsentLedger
 from troth.consent.events import NewEvent
@@ -239,6 +240,16 @@ def test_erasure_and_rectification_journeys_in_chromium(
         names = dict(conn.execute(sa.text("SELECT email, first_name FROM customers")).all())
     assert names[fixer] == "Adaline"
     assert leaver not in names  # erased (masked or deleted by the map)
+    # the audit ledger: each request verified by its code, then completed
+    entries = Ledger(open_store(settings)).tail(200)
+    for request in requests.list():
+        mine = [e for e in entries if e.data.get("request_id") == request.id]
+        kinds = [e.kind for e in mine]
+        assert "dsr.identity_verified" in kinds, kinds
+        assert "dsr.completed" in kinds, kinds
+        verified = next(e for e in mine if e.kind == "dsr.identity_verified")
+        assert verified.data["method"] == "one_time_code"
+        assert all(fixer not in str(e.data) and leaver not in str(e.data) for e in mine)
 
 
 def test_withdrawal_in_the_preference_centre_and_by_unsubscribe_in_chromium(
@@ -272,6 +283,12 @@ def test_withdrawal_in_the_preference_centre_and_by_unsubscribe_in_chromium(
     assert "You are unsubscribed" in driver.page_source
     assert ledger.state(other)["marketing_email"].kind.value == "withdrawn"
     check_page(driver, axe_js, "unsubscribed")
+    withdrawals = [e for e in ledger.audit.tail(20) if e.kind == "consent.withdrawn"]
+    assert [e.actor for e in withdrawals] == ["privacy-centre", "privacy-centre"]
+    assert {e.subject for e in withdrawals} == {
+        ledger.subject_ref("customer6@example.com"),
+        ledger.subject_ref(other),
+    }
 
 
 def test_error_pages_and_the_full_policy_have_no_axe_violations(
