@@ -135,3 +135,28 @@ def test_a_failed_received_notice_leaves_the_request_filed_and_says_so_in_the_le
     assert "identity_verified" in c.get(done.headers["location"]).text
     failed = [e for e in Ledger(centre.engine).tail(5) if e.kind == "notice.failed"]
     assert failed[0].data["error"] == "NotifyError"
+
+
+def test_every_shipped_notice_renders_with_a_subject() -> None:
+    from troth.notify.notices import NOTICES, Notices
+
+    context = {
+        "organisation": "MyDigiSoft",
+        "code": "123456",
+        "minutes": 15,
+        "kind_label": "access",
+        "received": "2026-01-01",
+        "due": "2026-02-01",
+        "status_url": "https://shop.example/privacy/status/t",
+        "manual": True,
+        "reason": "a reason",
+        "contact": "privacy@shop.example",
+        "download_url": "https://shop.example/privacy/download/t",
+        "expires": "2026-01-08",
+    }
+    for name in NOTICES:
+        subject, body = Notices(None).render(name, context)
+        assert subject, name
+        assert "MyDigiSoft" in subject + body, name
+    with pytest.raises(NotifyError, match="unknown notice"):
+        Notices(None).render("welcome", context)
