@@ -136,6 +136,9 @@ def test_codes_are_rate_limited_per_client_address(centre_env: Mailbox) -> None:
 
 def test_pages_carry_security_headers_and_no_scripts(centre_env: Mailbox) -> None:
     c = client(EXAMPLES / "plus", base_url="https://testserver")
+    other = client(EXAMPLES / "plus", base_url="https://testserver")
+    assert csrf(c) != csrf(other)  # the same cached page, each browser its own token
+    c.cookies.clear()
     cookie = c.get("/privacy/request").headers.get("set-cookie", "")
     assert "samesite=strict" in cookie.lower()
     assert "httponly" in cookie.lower()
@@ -147,6 +150,7 @@ def test_pages_carry_security_headers_and_no_scripts(centre_env: Mailbox) -> Non
         assert "script-src" not in csp
         assert "default-src 'none'" in csp
         assert "<script" not in page.text
+        assert "@@troth-csrf@@" not in page.text  # a cached page gets this browser's token
         assert page.headers["strict-transport-security"].startswith("max-age=")
         assert "AUTODIGI" in page.text  # Plus's own name on its centre
     plain = client(EXAMPLES / "plus")

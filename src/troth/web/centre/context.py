@@ -30,6 +30,8 @@ LOCALE = Path(__file__).parent / "locale"
 DOMAIN = "troth"
 TRUE = {"1", "true", "yes", "on"}
 FILING_THREADS = 4
+#: where a cached page's CSRF token goes (HTML-safe, never a real token: those are base64url)
+CSRF_SLOT = "@@troth-csrf@@"
 T = TypeVar("T")
 
 
@@ -46,6 +48,7 @@ class CentreWeb:
     brand_dir: Path
     #: a few threads that file requests (ledger writes, notices), apart from the shared pool, so
     #: that checking a code or serving a page never waits behind a filing
+    _cache: dict[tuple[str, str, str], str] = field(default_factory=dict)
     filing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(FILING_THREADS, thread_name_prefix="centre")
     )
@@ -76,26 +79,40 @@ class CentreWeb:
         *,
         status: int = 200,
         title: str = "",
+        cached: bool = False,
     ) -> HTMLResponse:
+        """Render template *name*. A *cached* page depends on nothing but its name, title and
+        path: it is rendered once per process, and only its CSRF token is filled in per call."""
         token, fresh = self.guard.csrf(request)
-        org = self.policy.organisation
-        html = self.templates.get_template(name).render(
-            org=org,
-            policy=self.policy,
-            title=self.gettext(title),
-            csrf=token,
-            signed_in=self.guard.subject(request) is not None,
-            path=request.url.path,
-            kind_labels=KIND_LABELS,
-            brand_css=self.brand_css is not None,
-            logo=self.logo is not None,
-            **(context or {}),
-        )
+        path = request.url.path
+        key = (name, title, path)
+        html = self._cache.get(key) if cached else None
+        if html is None:
+            html = self._render(name, title, path, CSRF_SLOT if cached else token, context)
+            if cached:
+                self._cache[key] = html
+        if cached:
+            html = html.replace(CSRF_SLOT, token)
         response = HTMLResponse(html, status_code=status)
         if fresh:
             set_cookie(request, response, CSRF_COOKIE, fresh, max_age=None)
         harden(request, response)
         return response
+
+    def _render(
+        self, name: str, title: str, path: str, token: str, context: dict[str, Any] | None
+    ) -> str:
+        return self.templates.get_template(name).render(
+            org=self.policy.organisation,
+            policy=self.policy,
+            title=self.gettext(title),
+            csrf=token,
+            path=path,
+            kind_labels=KIND_LABELS,
+            brand_css=self.brand_css is not None,
+            logo=self.logo is not None,
+            **(context or {}),
+        )
 
 
 def centre_web(request: Request) -> CentreWeb:

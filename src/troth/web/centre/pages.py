@@ -35,7 +35,7 @@ def refused(web: CentreWeb, request: Request) -> HTMLResponse:
 @router.get("")
 @router.get("/")
 def home(request: Request, web: Web) -> HTMLResponse:
-    return web.page(request, "home.html", title="Your privacy")
+    return web.page(request, "home.html", title="Your privacy", cached=True)
 
 
 @router.get("/style.css")
@@ -70,7 +70,8 @@ def logo(request: Request, web: Web) -> Response:
 
 @router.get("/policy")
 def policy(request: Request, web: Web) -> HTMLResponse:
-    return web.page(request, "policy.html", {"html_url": "/privacy/policy.html"}, title="Policy")
+    context = {"html_url": "/privacy/policy.html"}
+    return web.page(request, "policy.html", context, title="Policy", cached=True)
 
 
 @router.get("/policy.html")
@@ -83,11 +84,17 @@ def policy_document(request: Request, web: Web) -> HTMLResponse:
 
 @router.get("/request")
 def request_form(request: Request, web: Web, kind: str = "access") -> HTMLResponse:
-    return form_page(web, request, {"kind": kind if kind in KINDS else "access"})
+    kind = kind if kind in KINDS else "access"
+    return form_page(web, request, {"kind": kind}, cached=kind == "access")
 
 
 def form_page(
-    web: CentreWeb, request: Request, values: dict[str, Any], error: str | None = None
+    web: CentreWeb,
+    request: Request,
+    values: dict[str, Any],
+    error: str | None = None,
+    *,
+    cached: bool = False,
 ) -> HTMLResponse:
     return web.page(
         request,
@@ -102,6 +109,7 @@ def form_page(
         },
         status=400 if error else 200,
         title="Make a request",
+        cached=cached,
     )
 
 

@@ -52,7 +52,9 @@ def consents_of(web: CentreWeb, subject: str) -> list[dict[str, Any]]:
 def preferences(request: Request, web: Web, done: str = "") -> HTMLResponse:
     subject = web.guard.subject(request)
     if subject is None:
-        return web.page(request, "prefs_login.html", {"error": None}, title="Your preferences")
+        return web.page(
+            request, "prefs_login.html", {"error": None}, title="Your preferences", cached=True
+        )
     return web.page(
         request,
         "prefs.html",
