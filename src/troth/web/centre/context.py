@@ -115,7 +115,7 @@ class CentreWeb:
         )
 
 
-def centre_web(request: Request) -> CentreWeb:
+async def centre_web(request: Request) -> CentreWeb:  # async: no thread hop to read state
     web: CentreWeb = request.app.state.centre
     return web
 

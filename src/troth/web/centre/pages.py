@@ -32,9 +32,10 @@ def refused(web: CentreWeb, request: Request) -> HTMLResponse:
     return web.page(request, "refused.html", status=403, title="Form expired")
 
 
+# pages without database work run on the event loop (no thread hop): they only render
 @router.get("")
 @router.get("/")
-def home(request: Request, web: Web) -> HTMLResponse:
+async def home(request: Request, web: Web) -> HTMLResponse:
     return web.page(request, "home.html", title="Your privacy", cached=True)
 
 
@@ -69,7 +70,7 @@ def logo(request: Request, web: Web) -> Response:
 
 
 @router.get("/policy")
-def policy(request: Request, web: Web) -> HTMLResponse:
+async def policy(request: Request, web: Web) -> HTMLResponse:
     context = {"html_url": "/privacy/policy.html"}
     return web.page(request, "policy.html", context, title="Policy", cached=True)
 
@@ -83,7 +84,7 @@ def policy_document(request: Request, web: Web) -> HTMLResponse:
 
 
 @router.get("/request")
-def request_form(request: Request, web: Web, kind: str = "access") -> HTMLResponse:
+async def request_form(request: Request, web: Web, kind: str = "access") -> HTMLResponse:
     kind = kind if kind in KINDS else "access"
     return form_page(web, request, {"kind": kind}, cached=kind == "access")
 

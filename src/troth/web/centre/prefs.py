@@ -49,7 +49,7 @@ def consents_of(web: CentreWeb, subject: str) -> list[dict[str, Any]]:
 
 
 @router.get("/preferences")
-def preferences(request: Request, web: Web, done: str = "") -> HTMLResponse:
+async def preferences(request: Request, web: Web, done: str = "") -> HTMLResponse:
     subject = web.guard.subject(request)
     if subject is None:
         return web.page(
@@ -58,7 +58,7 @@ def preferences(request: Request, web: Web, done: str = "") -> HTMLResponse:
     return web.page(
         request,
         "prefs.html",
-        {"consents": consents_of(web, subject), "done": done},
+        {"consents": await run_in_threadpool(consents_of, web, subject), "done": done},
         title="Your preferences",
     )
 
