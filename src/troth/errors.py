@@ -167,6 +167,12 @@ class PurposeDeniedError(TrothError):
     exit_code = 1
 
 
+class NotifyError(TrothError):
+    """A message to a person could not be sent (SMTP server, SMS webhook, settings)."""
+
+    exit_code = 3
+
+
 class RetentionError(TrothError):
     """A retention rule cannot be planned or run."""
 

@@ -2,7 +2,7 @@
 
 Each plug-in point is a :class:`Registry`: ``CHECKS`` (troth.policy.checks.base), ``CONNECTORS``
 (troth.connectors.base), ``KEYSTORES`` (troth.connectors.keystore), ``MASKING``
-(troth.masking.base). Each names the modules whose import
+(troth.masking.base), ``NOTIFIERS`` (troth.notify.base). Each names the modules whose import
 registers its built-ins, and these register through the same :meth:`Registry.register` call a
 third-party package uses; third parties are discovered through the ``troth.plugins`` entry-point
 group, whose modules register themselves on import.
@@ -10,6 +10,7 @@ group, whose modules register themselves on import.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -34,13 +35,24 @@ class Registry(Generic[T]):
         self.builtins = builtins
         self._items: dict[str, T] = {}
         self._loaded = False
+        self._loading = False
+        # threads that look a plug-in up at once wait until the built-ins are registered
+        self._lock = threading.RLock()
 
     def _load(self) -> None:
-        if not self._loaded:
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded or self._loading:  # done, or this thread's own import re-entered
+                return
+            self._loading = True
+            try:
+                for module in self.builtins:
+                    import_module(module)
+                load_entry_points()
+            finally:
+                self._loading = False
             self._loaded = True
-            for module in self.builtins:
-                import_module(module)
-            load_entry_points()
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: ``@registry.register("null")``."""

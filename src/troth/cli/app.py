@@ -95,6 +95,15 @@ COMMANDS: dict[str, Entry] = {
         "Personal data breaches: the register, the 72-hour clock, notices.",
         group=True,
     ),
+    "centre": Entry(
+        "troth.cli.centre",
+        "app",
+        "The privacy centre for people (served by troth serve).",
+        group=True,
+    ),
+    "consent": Entry(
+        "troth.cli.consent", "app", "The consent ledger: import existing opt-ins.", group=True
+    ),
     "datamap": Entry(
         "troth.cli.datamap",
         "app",

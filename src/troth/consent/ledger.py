@@ -124,6 +124,10 @@ class ConsentLedger:
             raise UnknownNameError("consent id", consent_id, self.consents, where="policy.consents")
         return found
 
+    def check(self, event: NewEvent, *, actor: str = "troth") -> None:
+        """Refuse *event* as :meth:`record` would, without recording it (dry runs, imports)."""
+        self._row(event, actor)
+
     def record(self, event: NewEvent, *, actor: str = "troth") -> StoredEvent:
         """Record one event (given, refused, withdrawn or expired); returns it as stored."""
         return self.record_many([event], actor=actor)[0]

@@ -39,6 +39,8 @@ class Kind(StrEnum):
     erasure = "erasure"
     rectification = "rectification"
     restriction = "restriction"
+    #: filed by the privacy centre; the purpose objected to is in the centre's details
+    objection = "objection"
 
 
 class Status(StrEnum):

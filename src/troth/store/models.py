@@ -61,6 +61,7 @@ class AuditHead(Base):
 
 
 from troth.breach import models as _breach_models  # noqa: E402, F401  (breach register)
+from troth.centre import models as _centre_models  # noqa: E402, F401
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.policy import models as _policy_models  # noqa: E402, F401  (published versions)

@@ -70,7 +70,8 @@ def create_app(
     ``X-Forwarded-Proto`` and ``X-Forwarded-For`` are believed (TLS ends at the proxy).
     """
     origins = check_origins(allowed_origins)
-    policy = load_project(project).policy.policy
+    loaded = load_project(project)
+    policy = loaded.policy.policy
     engine = open_store(settings)
     window = TimeWindow(future=settings.consent_max_future, past=settings.consent_max_past)
     ledger = ConsentLedger(engine, policy, key=settings.secret_key, window=window)
@@ -103,6 +104,21 @@ def create_app(
     app.include_router(consent_api.router)
     app.include_router(browser.router)
     app.include_router(disclosures.router)
+
+    from troth.web import centre
+
+    centre.install(
+        app,
+        loaded.policy,
+        settings.home / "centre",
+        {
+            "engine": engine,
+            "datamap": loaded.datamap.datamap if loaded.datamap else None,
+            "secret": settings.secret_key,
+            "project_dir": loaded.policy.path.parent,
+            "consents": ledger,
+        },
+    )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
