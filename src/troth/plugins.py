@@ -1,7 +1,8 @@
 """The one place where plug-ins are registered.
 
 Each plug-in point is a :class:`Registry`: ``CHECKS`` (troth.policy.checks.base), ``CONNECTORS``
-(troth.connectors.base), ``MASKING`` (troth.masking.base). Each names the modules whose import
+(troth.connectors.base), ``MASKING`` (troth.masking.base), ``DETECTORS``
+(troth.discovery.base). Each names the modules whose import
 registers its built-ins, and these register through the same :meth:`Registry.register` call a
 third-party package uses; third parties are discovered through the ``troth.plugins`` entry-point
 group, whose modules register themselves on import.

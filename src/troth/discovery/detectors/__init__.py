@@ -1,0 +1,29 @@
+"""The built-in detectors, one per module; importing this package registers them."""
+
+from troth.discovery.detectors import (
+    card,
+    dob,
+    email,
+    google,
+    iban,
+    ip,
+    national_id,
+    person_name,
+    phone,
+    postal,
+    secrets,
+)
+
+__all__ = [
+    "card",
+    "dob",
+    "email",
+    "google",
+    "iban",
+    "ip",
+    "national_id",
+    "person_name",
+    "phone",
+    "postal",
+    "secrets",
+]

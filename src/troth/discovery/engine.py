@@ -1,0 +1,179 @@
+"""The scanner: every detector's rules compiled into ONE regular expression, one pass per text.
+
+The rules of all detectors are the alternatives of a single pattern, ordered by the detectors'
+priority (the most specific shapes first: a card number before a phone number). Two things keep
+the pass cheap: a match never starts right after a letter or digit (one look-behind skips the
+inside of every word), and the alternatives are split by the kind of their first character
+(lower-case letter, capital, digit, other), so at the start of a lower-case word only the rules
+that can start with one are tried.
+
+For each match, the scanner finds the rule that matched (the first of its section that matches at
+that position, as the alternation chose) and asks only that rule's detector to validate it. When
+the validator rejects it, the later rules of the section are tried at the same position (a
+16-digit run that fails Luhn may still be a phone number) before the pass moves on, so a rejected
+candidate never hides a valid one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from troth.discovery.base import CONTEXT_BOOST, DETECTORS, Candidate, Detector, Rule, Span
+
+#: detectors scanned first when several rules can match at one position (lower first)
+PRIORITY = {
+    "secret": 0,
+    "google": 1,
+    "email": 2,
+    "iban": 3,
+    "payment_card": 4,
+    "national_id": 5,
+    "ip_address": 6,
+    "date_of_birth": 7,
+    "postal_code": 8,
+    "phone": 9,
+    "person_name": 10,
+}
+
+#: sections of the combined pattern: the look-ahead that selects it, and sample characters
+_SECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("lower", "(?=[a-z])", "abcdefghijklmnopqrstuvwxyz"),
+    ("upper", "(?=[A-Z])", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    ("digit", "(?=[0-9])", "0123456789"),
+    ("other", "(?![a-zA-Z0-9])", "+(-/_.:#$%&*!~[{<'\"\\ÄÖÜÉäöüéßøåñ"),
+)
+
+
+def _kind(ch: str) -> int:
+    if "a" <= ch <= "z":
+        return 0
+    if "A" <= ch <= "Z":
+        return 1
+    if "0" <= ch <= "9":
+        return 2
+    return 3
+
+
+@dataclass(frozen=True)
+class _Alt:
+    detector: Detector
+    rule: Rule
+    compiled: re.Pattern[str]
+
+
+def _admits(rule: Rule, sample: str) -> bool:
+    if not rule.first:
+        return True
+    cls = re.compile(f"[{rule.first}]", re.IGNORECASE if rule.ignore_case else 0)
+    return any(cls.match(c) for c in sample)
+
+
+class Scanner:
+    """Scans texts with a set of detectors (all registered ones by default)."""
+
+    def __init__(
+        self, detectors: Sequence[str] | None = None, *, min_confidence: float = 0.5
+    ) -> None:
+        names = list(detectors) if detectors is not None else DETECTORS.names()
+        chosen = [DETECTORS.get(n) for n in names]
+        chosen.sort(key=lambda d: (PRIORITY.get(d.name, 50), d.name))
+        self.detectors = tuple(chosen)
+        self.min_confidence = min_confidence
+        alts: list[_Alt] = []
+        for det in chosen:
+            for rule in det.rules:
+                flags = re.IGNORECASE if rule.ignore_case else 0
+                alts.append(_Alt(det, rule, re.compile(rule.pattern, flags)))
+        #: the rules of each section, in priority order
+        self._sections: list[tuple[_Alt, ...]] = []
+        branches: list[str] = []
+        for _, ahead, sample in _SECTIONS:
+            members = tuple(a for a in alts if _admits(a.rule, sample))
+            self._sections.append(members)
+            if members:
+                body = "|".join(
+                    f"(?i:{a.rule.pattern})" if a.rule.ignore_case else f"(?:{a.rule.pattern})"
+                    for a in members
+                )
+                branches.append(f"{ahead}(?:{body})")
+        self._combined = re.compile(r"(?<![^\W_])(?:" + "|".join(branches) + ")")
+
+    @property
+    def pattern(self) -> str:
+        """The one pattern the scanner passes over a text with."""
+        return self._combined.pattern
+
+    def _accept(self, alt: _Alt, m: re.Match[str]) -> Span | None:
+        rule = alt.rule
+        text = m.string
+        start, end = m.span(1) if rule.group else m.span()
+        if start < 0:
+            return None
+        cand = Candidate(text, start, end, rule)
+        det = alt.detector
+        conf = det.validate(cand)
+        if conf is None:
+            return None
+        if det.context and conf < 1.0 and cand.near(det.context):
+            conf = min(1.0, conf + CONTEXT_BOOST)
+        if conf < self.min_confidence:
+            return None
+        return Span(
+            start,
+            end,
+            rule.entity or det.entity,
+            rule.category or det.category,
+            round(conf, 3),
+            rule.name,
+        )
+
+    def scan(self, text: str) -> list[Span]:
+        """The spans found in ``text``, in order, not overlapping."""
+        out: list[Span] = []
+        search = self._combined.search
+        sections = self._sections
+        pos = 0
+        while True:
+            found = search(text, pos)
+            if found is None:
+                break
+            start = found.start()
+            span: Span | None = None
+            end = start + 1
+            # the rule the alternation chose is the first of the section matching here; when
+            # its validator rejects the match, the later rules are tried at the same position
+            for alt in sections[_kind(text[start])]:
+                m = alt.compiled.match(text, start)
+                if m is not None:
+                    span = self._accept(alt, m)
+                    if span is not None:
+                        end = max(m.end(), span.end)
+                        break
+            if span is not None:
+                out.append(span)
+            pos = end
+        return out
+
+    def scan_many(self, texts: Iterable[str | None]) -> Iterator[list[Span]]:
+        """Spans of each text (``None`` gives no spans)."""
+        scan = self.scan
+        for t in texts:
+            yield scan(t) if t else []
+
+
+_default: Scanner | None = None
+
+
+def default_scanner() -> Scanner:
+    """A shared scanner with every registered detector."""
+    global _default
+    if _default is None:
+        _default = Scanner()
+    return _default
+
+
+def scan(text: str) -> list[Span]:
+    """Spans of every registered detector in ``text``."""
+    return default_scanner().scan(text)

@@ -1,0 +1,92 @@
+"""Property tests: checksummed entities are found exactly when their check holds, and the scanner's
+spans are always ordered, inside the text and never overlapping."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from troth.discovery import scan
+from troth.discovery.checksums import iban_ok, luhn_ok
+
+_FILLER = st.sampled_from(["paid with", "card:", "ref", "see", "thanks,", ""])
+
+
+def _luhn_digit(body: str) -> str:
+    for d in "0123456789":
+        if luhn_ok(body + d):
+            return d
+    raise AssertionError
+
+
+@given(st.text(alphabet="0123456789", min_size=15, max_size=15), _FILLER)
+def test_visa_numbers_found_exactly_when_luhn_holds(body: str, before: str) -> None:
+    good = "4" + body[:14] + _luhn_digit("4" + body[:14])
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    for number, valid in ((good, True), (bad, False)):
+        text = f"{before} {number} ok".strip()
+        cards = [s.value(text) for s in scan(text) if s.entity == "CREDIT_CARD"]
+        assert cards == ([number] if valid and len(set(number)) > 1 else [])
+
+
+def _iban(country: str, bban: str) -> str:
+    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
+    check = 98 - int(digits) % 97
+    return f"{country}{check:02d}{bban}"
+
+
+@given(st.text(alphabet="0123456789", min_size=18, max_size=18), st.integers(0, 17))
+def test_german_ibans_found_exactly_when_mod97_holds(bban: str, pos: int) -> None:
+    good = _iban("DE", bban)
+    assert iban_ok(good)
+    digit = good[4 + pos]
+    bad = good[: 4 + pos] + str((int(digit) + 1) % 10) + good[5 + pos :]
+    assert [s.value(f"IBAN {good}") for s in scan(f"IBAN {good}")] == [good]
+    assert not [s for s in scan(f"IBAN {bad}") if s.entity == "IBAN_CODE"]
+
+
+@given(
+    st.from_regex(r"[a-z][a-z0-9._]{0,15}", fullmatch=True).filter(
+        lambda s: ".." not in s and not s.endswith(".")
+    ),
+    st.from_regex(r"[a-z][a-z0-9]{1,10}", fullmatch=True),
+)
+def test_emails_found_whole(local: str, domain: str) -> None:
+    addr = f"{local}@{domain}.example.com"
+    text = f"from {addr}, thanks"
+    assert [(s.entity, s.value(text)) for s in scan(text)] == [("EMAIL_ADDRESS", addr)]
+
+
+@given(st.text(max_size=300))
+def test_spans_ordered_inside_and_disjoint(text: str) -> None:
+    spans = scan(text)
+    last = 0
+    for s in spans:
+        assert last <= s.start < s.end <= len(text)
+        assert 0.5 <= s.confidence <= 1.0
+        last = s.end
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "jane@example.com",
+                "4111 1111 1111 1111",
+                "call (202) 555-0143",
+                "v1.2.3",
+                "order 2023-10045",
+                "123e4567-e89b-12d3-a456-426614174000",
+                "GB82 WEST 1234 5698 7654 32",
+                "hello",
+                "192.168.0.1",
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_scanning_pieces_together_finds_what_each_piece_has(pieces: list[str]) -> None:
+    text = " ; ".join(pieces)
+    alone = [(s.entity, s.value(p)) for p in pieces for s in scan(p)]
+    together = [(s.entity, s.value(text)) for s in scan(text)]
+    assert together == alone
