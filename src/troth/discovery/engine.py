@@ -46,16 +46,6 @@ _SECTIONS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _kind(ch: str) -> int:
-    if "a" <= ch <= "z":
-        return 0
-    if "A" <= ch <= "Z":
-        return 1
-    if "0" <= ch <= "9":
-        return 2
-    return 3
-
-
 @dataclass(frozen=True)
 class _Alt:
     detector: Detector
@@ -88,17 +78,30 @@ class Scanner:
                 alts.append(_Alt(det, rule, re.compile(rule.pattern, flags)))
         #: the rules of each section, in priority order
         self._sections: list[tuple[_Alt, ...]] = []
+        #: group name -> (section, position of its rule in the section)
+        self._groups: dict[str, tuple[int, int]] = {}
         branches: list[str] = []
-        for _, ahead, sample in _SECTIONS:
+        named: list[str] = []
+        for k, (_, ahead, sample) in enumerate(_SECTIONS):
             members = tuple(a for a in alts if _admits(a.rule, sample))
             self._sections.append(members)
-            if members:
-                body = "|".join(
-                    f"(?i:{a.rule.pattern})" if a.rule.ignore_case else f"(?:{a.rule.pattern})"
-                    for a in members
-                )
-                branches.append(f"{ahead}(?:{body})")
-        self._combined = re.compile(r"(?<![^\W_])(?:" + "|".join(branches) + ")")
+            if not members:
+                continue
+            bodies = [
+                f"(?i:{a.rule.pattern})" if a.rule.ignore_case else f"(?:{a.rule.pattern})"
+                for a in members
+            ]
+            branches.append(f"{ahead}(?:{'|'.join(bodies)})")
+            for i in range(len(bodies)):
+                self._groups[f"s{k}r{i}"] = (k, i)
+            named.append(
+                f"{ahead}(?:{'|'.join(f'(?P<s{k}r{i}>{b})' for i, b in enumerate(bodies))})"
+            )
+        pattern = r"(?<![^\W_])(?:{})"
+        self._combined = re.compile(pattern.format("|".join(branches)))
+        # the same pattern with a named group per rule, matched only where the first found
+        # something: which rule matched, in one call
+        self._which = re.compile(pattern.format("|".join(named)))
 
     @property
     def pattern(self) -> str:
@@ -134,23 +137,30 @@ class Scanner:
         out: list[Span] = []
         search = self._combined.search
         sections = self._sections
+        groups = self._groups
         pos = 0
         while True:
             found = search(text, pos)
             if found is None:
                 break
             start = found.start()
-            span: Span | None = None
             end = start + 1
-            # the rule the alternation chose is the first of the section matching here; when
-            # its validator rejects the match, the later rules are tried at the same position
-            for alt in sections[_kind(text[start])]:
-                m = alt.compiled.match(text, start)
-                if m is not None:
-                    span = self._accept(alt, m)
-                    if span is not None:
-                        end = max(m.end(), span.end)
-                        break
+            which = self._which.match(text, start)
+            k, i = groups[which.lastgroup] if which and which.lastgroup else (0, 0)
+            section = sections[k]
+            alt = section[i]
+            m = found if not alt.rule.group else alt.compiled.match(text, start)
+            span = self._accept(alt, m) if m is not None else None
+            if span is not None:
+                end = max(found.end(), span.end)
+            else:  # the later rules of the section, at the same position
+                for alt in section[i + 1 :]:
+                    m = alt.compiled.match(text, start)
+                    if m is not None:
+                        span = self._accept(alt, m)
+                        if span is not None:
+                            end = max(m.end(), span.end)
+                            break
             if span is not None:
                 out.append(span)
             pos = end

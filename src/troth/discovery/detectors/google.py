@@ -57,7 +57,7 @@ class GoogleDataDetector:
         rule = candidate.rule
         value = candidate.value
         if rule.name == "google.gmail_id":
-            if not any(c.isalpha() for c in value) or not candidate.near(_GMAIL_WORDS, 30):
+            if not candidate.near(_GMAIL_WORDS, 30):
                 return None
         elif rule.name == "google.calendar_event":
             head = value[:26]

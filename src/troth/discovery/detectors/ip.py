@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from troth.discovery.base import DETECTORS, Candidate, Rule
 
-_VERSION_WORDS = ("version", "ver", "v", "build", "release", "firmware", "app", "sdk", "oid")
+_VERSION = re.compile(r"(?<![a-z])(?:version|ver|build|release|firmware|sdk|oid)\W*$")
 
 
 class IpDetector:
@@ -36,7 +37,7 @@ class IpDetector:
         value = candidate.value
         if candidate.rule.name == "ip.v4":
             before = candidate.before(12)
-            if before.endswith(("v", "v.")) or candidate.near(_VERSION_WORDS, 12):
+            if before.endswith(("v", "v.")) or _VERSION.search(before):
                 return None
             return candidate.rule.confidence
         if value.count(":") < 2:

@@ -67,7 +67,7 @@ class NationalIdDetector:
         if not ok:
             return None
         conf = rule.confidence
-        if candidate.near(_CONTEXT[rule.name], 30):
+        if candidate.near(_CONTEXT[rule.name], 16):
             conf += 0.5 if conf < 0.5 else 0.2
         return min(conf, 1.0)
 

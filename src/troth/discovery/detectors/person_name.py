@@ -111,6 +111,14 @@ class PersonNameDetector:
             0.6,
             group=True,
         ),
+        Rule(
+            "name.after",
+            r"A-Za-z",
+            rf"(?<![\w])(?:by|[Uu]ser|[Aa]gent|[Cc]ustomer|[Cc]lient|[Pp]atient|[Aa]pplicant) "
+            rf"({_CAP} {_CAP})(?![\w])",
+            0.55,
+            group=True,
+        ),
         Rule("name.listed", r"A-Z", rf"(?<![\w])[A-Z][a-z]+ {_CAP}(?![\w])", 0.85),
     )
 

@@ -16,6 +16,13 @@ from troth.discovery.base import DETECTORS, Candidate, Rule
 DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "DE")
 
 
+def _nanp_shape(digits: str) -> bool:
+    """A North American number: ten digits (or 1 and ten), area code and exchange from 2-9."""
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
 class PhoneDetector:
     name: str = "phone"
     entity: str = "PHONE_NUMBER"
@@ -36,21 +43,26 @@ class PhoneDetector:
         Rule(
             "phone.national",
             r"(\d",
-            r"(?<![\w+.-])(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])\d{2,5}(?:[ .-]\d{2,5}){0,3}"
-            r"(?![\w-]|\.\d)",
+            r"(?<![\w+.-])(?<!\d[ .-])(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])\d{2,5}"
+            r"(?:[ .-]\d{2,5}){0,3}(?![\w-]|\.\d)",
             0.6,
         ),
-        Rule("phone.digits", r"\d", r"(?<![\w+.-])0?\d{9,11}(?![\w-]|\.\d)", 0.3),
+        Rule("phone.digits", r"\d", r"(?<![\w+.-])(?<!\d[ .-])0?\d{9,11}(?![\w-]|\.\d)", 0.3),
     )
 
     @classmethod
     def validate(cls, candidate: Candidate) -> float | None:
         value = candidate.value
-        digits = sum(c.isdigit() for c in value)
-        if not 7 <= digits <= 15:
+        digits = "".join(c for c in value if c.isdigit())
+        if not 7 <= len(digits) <= 15:
             return None
-        regions = (None,) if value.startswith("+") else cls.regions
-        trunk = value.lstrip("(").startswith("0")
+        if candidate.rule.name == "phone.digits" and not candidate.near(cls.context):
+            return None  # a bare run of digits is a phone number only near a phone word
+        international = value.startswith("+")
+        trunk = digits.startswith("0")
+        if not international and not trunk and not _nanp_shape(digits):
+            return None  # cheap shape checks before the parser
+        regions = (None,) if international else cls.regions
         for region in regions:
             if region not in (None, "US", "CA") and not trunk:
                 continue  # written nationally, these regions' numbers start with 0
@@ -58,7 +70,14 @@ class PhoneDetector:
                 number = phonenumbers.parse(value, region)
             except phonenumbers.NumberParseException:
                 continue
-            if phonenumbers.is_valid_number(number):
+            # the main region of the number's country first (one metadata look-up); the full
+            # check only for a country code shared by several regions (+1, +7, +44...)
+            code = number.country_code or 0
+            main = phonenumbers.region_code_for_country_code(code)
+            if phonenumbers.is_valid_number_for_region(number, main) or (
+                len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) > 1
+                and phonenumbers.is_valid_number(number)
+            ):
                 return candidate.rule.confidence
         return None
 
