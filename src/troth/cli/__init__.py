@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from troth.cli import audit, datamap, demo, dsr, policy, retention, serve, views
+from troth.cli import audit, datamap, demo, discover, dsr, policy, retention, serve, views
 from troth.cli import render as render_cli
 from troth.cli._console import err_console
 from troth.errors import PolicyLoadError, TrothError
@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 policy.register(app)
 demo.register(app)
+discover.register(app)
 render_cli.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datamap.app, name="datamap")

@@ -56,7 +56,10 @@ def check(
     if live and datamap is not None:
         from troth.datamap.live import live_issues
 
-        extra = [Finding.of(cid, Severity.error, i) for cid, i in live_issues(datamap)]
+        extra = [
+            Finding.of(cid, Severity.error, i)
+            for cid, i in live_issues(datamap, restricted=doc.policy.restricted_sources)
+        ]
         report = Report(findings=[*report.findings, *extra], checks_run=report.checks_run + 1)
     if actions and datamap is not None:
         _print_actions(project)

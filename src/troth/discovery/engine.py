@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from troth.discovery.base import CONTEXT_BOOST, DETECTORS, Candidate, Detector, Rule, Span
 
@@ -132,8 +132,23 @@ class Scanner:
             rule.name,
         )
 
-    def scan(self, text: str) -> list[Span]:
-        """The spans found in ``text``, in order, not overlapping."""
+    def scan(self, text: str, context: str = "") -> list[Span]:
+        """The spans found in ``text``, in order, not overlapping.
+
+        ``context``: words that stand before the text without being part of it (a column's
+        name, ``message id``), read by the detectors' context checks only.
+        """
+        if context:
+            # on a line of its own: read by context checks, never part of a match or a cue
+            head = len(context) + 1
+            return [
+                replace(s, start=s.start - head, end=s.end - head)
+                for s in self._scan(f"{context}\n{text}")
+                if s.start >= head
+            ]
+        return self._scan(text)
+
+    def _scan(self, text: str) -> list[Span]:
         out: list[Span] = []
         search = self._combined.search
         sections = self._sections

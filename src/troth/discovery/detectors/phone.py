@@ -8,12 +8,17 @@ bare run of digits is a phone only near a context word (``call``, ``tel``).
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from troth.discovery.base import DETECTORS, Candidate, Rule
 
 #: regions tried for numbers written without a country code, first first
 DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "DE")
+
+
+_DATE = re.compile(r"(?:19|20)\d\d[-/.][01]\d[-/.][0-3]\d|[0-3]\d[-/.][01]\d[-/.](?:19|20)\d\d")
 
 
 def _nanp_shape(digits: str) -> bool:
@@ -53,6 +58,8 @@ class PhoneDetector:
     @classmethod
     def validate(cls, candidate: Candidate) -> float | None:
         value = candidate.value
+        if _DATE.match(value):
+            return None  # 2025-03-12 10..., 12.03.2025: a date (and time), not a number
         digits = "".join(c for c in value if c.isdigit())
         if not 7 <= len(digits) <= 15:
             return None
