@@ -72,8 +72,10 @@ class ColumnEvidence:
             return
         self.values += 1
         self.total_length += len(text)
-        if text.count(" ") >= _FREE_TEXT_WORDS - 1:
-            self.wordy += 1
+        if text.count(" ") >= _FREE_TEXT_WORDS - 1 and (
+            sum(1 for w in text.split() if any(ch.isalpha() for ch in w)) >= _FREE_TEXT_WORDS
+        ):
+            self.wordy += 1  # a sentence, not a number written in groups
         spans = (scanner or default_scanner()).scan(text, self.context)
         if not spans:
             return
