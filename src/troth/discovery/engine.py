@@ -102,6 +102,20 @@ class Scanner:
         # the same pattern with a named group per rule, matched only where the first found
         # something: which rule matched, in one call
         self._which = re.compile(pattern.format("|".join(named)))
+        #: (section, rule) -> the section's later rules as one named pattern (compiled on use)
+        self._later: dict[tuple[int, int], re.Pattern[str]] = {}
+
+    def _compile_later(self, k: int, i: int) -> re.Pattern[str]:
+        """The rules after rule ``i`` of section ``k``, each a named group, in one pattern: which
+        later rule matches at a position, in one call."""
+        parts = [
+            f"(?P<s{k}r{j}>{'(?i:' if a.rule.ignore_case else '(?:'}{a.rule.pattern}))"
+            for j, a in enumerate(self._sections[k])
+            if j > i
+        ]
+        later = re.compile("|".join(parts))
+        self._later[k, i] = later
+        return later
 
     @property
     def pattern(self) -> str:
@@ -169,13 +183,17 @@ class Scanner:
             if span is not None:
                 end = max(found.end(), span.end)
             else:  # the later rules of the section, at the same position
-                for alt in section[i + 1 :]:
-                    m = alt.compiled.match(text, start)
-                    if m is not None:
-                        span = self._accept(alt, m)
-                        if span is not None:
-                            end = max(m.end(), span.end)
-                            break
+                while span is None and i + 1 < len(section):
+                    later = self._later.get((k, i)) or self._compile_later(k, i)
+                    which = later.match(text, start)
+                    if which is None or not which.lastgroup:
+                        break
+                    k, i = groups[which.lastgroup]
+                    alt = section[i]
+                    m = which if not alt.rule.group else alt.compiled.match(text, start)
+                    span = self._accept(alt, m) if m is not None else None
+                    if span is not None:
+                        end = max(which.end(), span.end)
             if span is not None:
                 out.append(span)
             pos = end

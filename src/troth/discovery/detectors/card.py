@@ -34,11 +34,11 @@ class PaymentCardDetector:
     category: str = "user.financial.credit_card"
     context: tuple[str, ...] = ("card", "credit", "visa", "mastercard", "amex", "cc", "payment")
     rules: tuple[Rule, ...] = (
-        Rule("card.digits", r"\d", r"(?<![\d.,-])\d{13,19}(?![\d-]|[.,]\d)", 0.75),
+        Rule("card.digits", r"\d", r"(?<![\d.,-])(?<!\d[ -])\d{13,19}(?![\d-]|[.,]\d)", 0.75),
         Rule(
             "card.grouped",
             r"\d",
-            r"(?<![\d.,-])\d{4}[ -]\d{4,6}[ -]\d{4,5}(?:[ -]\d{1,4})?(?![\d-]|[.,]\d)",
+            r"(?<![\d.,-])(?<!\d[ -])\d{4}[ -]\d{4,6}[ -]\d{4,5}(?:[ -]\d{1,4})?(?![\d-]|[.,]\d)",
             0.85,
         ),
     )

@@ -38,7 +38,7 @@ class NationalIdDetector:
         Rule(
             "id.uk_nhs",
             r"\d",
-            r"(?<![\d-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\d-])",
+            r"(?<![\d-])(?<!\d[ -])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\d-])",
             0.3,
             entity="UK_NHS",
         ),
