@@ -60,7 +60,7 @@ class Span:
         return text[self.start : self.end]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
     """A rule's match, handed to the detector's validator."""
 
@@ -85,12 +85,13 @@ class Candidate:
         characters before the match (or just after it, within a quarter of the window)."""
         if not words:
             return False
-        pattern = _words_pattern(words)
+        pattern = words_pattern(words)
         return bool(pattern.search(self.before(window)) or pattern.search(self.after(window // 4)))
 
 
 @cache
-def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+def words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern finding any of ``words`` as whole words (in lower-case text)."""
     alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
     return re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
 

@@ -20,7 +20,15 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from troth.discovery.base import CONTEXT_BOOST, DETECTORS, Candidate, Detector, Rule, Span
+from troth.discovery.base import (
+    CONTEXT_BOOST,
+    DETECTORS,
+    Candidate,
+    Detector,
+    Rule,
+    Span,
+    words_pattern,
+)
 
 #: detectors scanned first when several rules can match at one position (lower first)
 PRIORITY = {
@@ -133,8 +141,10 @@ class Scanner:
         conf = det.validate(cand)
         if conf is None:
             return None
-        if det.context and conf < 1.0 and cand.near(det.context):
-            conf = min(1.0, conf + CONTEXT_BOOST)
+        if conf < 1.0 and det.context:
+            near = words_pattern(det.context).search  # as Candidate.near, without its calls
+            if near(text[max(0, start - 40) : start].lower()) or near(text[end : end + 10].lower()):
+                conf = min(1.0, conf + CONTEXT_BOOST)
         if conf < self.min_confidence:
             return None
         return Span(
