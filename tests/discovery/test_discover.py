@@ -170,3 +170,41 @@ def test_stratified_sample_spans_the_key_range_and_full_scan_reads_all(store_url
         assert len(full) == N
     finally:
         conn.close()
+
+
+def test_two_datasets_on_one_store_do_not_report_each_others_tables(sqlite_url: str) -> None:
+    _fill(sqlite_url)
+    text = textwrap.dedent(MAP) + textwrap.indent(
+        textwrap.dedent(
+            """\
+            - name: mail
+              connection: app_db
+              tables:
+                - name: gmail_cache
+                  fields:
+                    - {name: id, primary_key: true}
+                    - {name: customer_id}
+                    - {name: message_id, categories: [user.content.private]}
+                    - {name: snippet, categories: [user.content.private, user.contact.email]}
+            """
+        ),
+        " " * 6,
+    )
+    dm = load_datamap("datamap.yaml", text=text)
+    conn = connect(sqlite_url, "app_db")
+    try:
+        report = discover(dm.datamap, {"app_db": conn}, Sampling(size=40, strata=4))
+    finally:
+        conn.close()
+    got = sorted((d.kind.value, d.dataset, d.table, d.column or "") for d in report.drift)
+    assert got == [
+        ("free_text", "app", "tickets", "body"),
+        ("mislabelled", "app", "customers", "reference"),
+        ("new_column", "app", "customers", "personal_email"),
+    ]
+    assert sorted(t.table for t in report.tables) == [
+        "customers",
+        "gmail_cache",
+        "products",
+        "tickets",
+    ]

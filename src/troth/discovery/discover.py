@@ -297,13 +297,22 @@ def discover(
     started = time.monotonic()
     scanner = default_scanner()
     work: list[tuple[str, SqlConnector, TableInfo]] = []
+    # each store once; a table belongs to the dataset that declares it, an undeclared one to the
+    # store's first dataset (two datasets on one store never report each other's tables)
+    by_connection: dict[str, list[str]] = {}
     for ds in datamap.datasets():
-        conn = connectors.get(ds.connection)
+        by_connection.setdefault(ds.connection, []).append(ds.name)
+    for connection, names in by_connection.items():
+        conn = connectors.get(connection)
         if not isinstance(conn, SqlConnector):
             continue
         for t in conn.introspect().tables:
-            if not t.name.startswith(_OWN_PREFIXES):
-                work.append((ds.name, conn, t))
+            if t.name.startswith(_OWN_PREFIXES):
+                continue
+            owner = next(
+                (n for n in names if (d := datamap.dataset(n)) and d.table(t.name)), names[0]
+            )
+            work.append((owner, conn, t))
     per_dataset: dict[str, list[TableScan]] = {}
     for i, (ds_name, conn, table) in enumerate(work):
         if budget is not None and i > 0 and time.monotonic() - started > budget:
