@@ -1,7 +1,8 @@
 """The labelled corpus for the discovery benchmark (not a test): generator and loader.
 
 Each text is a short support-desk, log or chat line built from templates; each holds zero to three
-entities (e-mail, phone, card, IBAN, IP, SSN, NHS, DNI/NIE, BSN, birth date, postal code, person,
+entities (e-mail, phone, card, IBAN, IP, SSN, NHS, DNI/NIE, BSN, birth date, street address,
+postal code, person,
 secrets and tokens, Google API shapes) mixed with look-alikes that are not entities: order and
 ticket numbers, version and build strings, digit runs that fail Luhn, dates that are not birth
 dates, UUIDs, hashes, times, amounts. The labels are the entities' exact spans. All data is
@@ -292,10 +293,10 @@ TEMPLATES = [
     "BSN {E:bsn} on file for payroll, {L}.",
     "Date of birth: {E:dob}. Account created after {L}.",
     "I was born on {E:dob} and need to update my profile.",
-    "Ship to 221B Baker Street, London {E:postal_gb}. {L}",
-    "Mailing address: 12 Main St, {E:postal_us_town}, {E:postal_us}. {L}",
-    "Hauptstraße 5, {E:postal_de} Berlin; {L}",
-    "Keizersgracht 12, {E:postal_nl} Amsterdam. {L}",
+    "Ship to {E:street_gb}, London {E:postal_gb}. {L}",
+    "Mailing address: {E:street_us}, {E:postal_us_town}, {E:postal_us}. {L}",
+    "{E:street_de}, {E:postal_de} Berlin; {L}",
+    "{E:street_nl}, {E:postal_nl} Amsterdam. {L}",
     "Dear {E:person}, your {L} is ready.",
     "Escalated by {E:person} after {L}.",
     "Thanks, {E:person}",
@@ -335,6 +336,10 @@ ENTITY = {
     "postal_de": "POSTAL_CODE",
     "postal_nl": "POSTAL_CODE",
     "person": "PERSON",
+    "street_gb": "STREET_ADDRESS",
+    "street_us": "STREET_ADDRESS",
+    "street_de": "STREET_ADDRESS",
+    "street_nl": "STREET_ADDRESS",
     "gmail_id": "GMAIL_ID",
     "contact": "GOOGLE_CONTACT",
     "event_id": "GOOGLE_CALENDAR_EVENT",
@@ -369,6 +374,23 @@ def fill(g: Gen, template: str) -> tuple[str, list[Label]]:
                     else f"{st} {g.digits(5)}-{g.digits(4)}"
                 ),
                 "postal_us_town": lambda: g.r.choice(TOWNS_US),
+                "street_gb": lambda: (
+                    f"{g.r.randint(1, 250)}{g.r.choice(['', 'A', 'B'])} "
+                    f"{g.r.choice(['Baker', 'High', 'Church', 'Station', 'Victoria'])} "
+                    f"{g.r.choice(['Street', 'Road', 'Lane'])}"
+                ),
+                "street_us": lambda: (
+                    f"{g.r.randint(1, 9999)} {g.r.choice(['Main', 'Oak', 'Maple', 'Cedar', 'Elm'])} "
+                    f"{g.r.choice(['St', 'Ave', 'Blvd', 'Dr'])}"
+                ),
+                "street_de": lambda: (
+                    f"{g.r.choice(['Haupt', 'Bahnhof', 'Schiller', 'Goethe', 'Linden'])}"
+                    f"{g.r.choice(['straße', 'weg', 'allee'])} {g.r.randint(1, 200)}"
+                ),
+                "street_nl": lambda: (
+                    f"{g.r.choice(['Keizers', 'Heren', 'Prinsen'])}"
+                    f"{g.r.choice(['gracht', 'straat'])} {g.r.randint(1, 400)}"
+                ),
                 "postal_de": lambda: f"{g.r.randint(10, 99)}{g.digits(3)}",
                 "postal_nl": lambda: (
                     f"{g.r.randint(1000, 9999)} {g.r.choice(['AB', 'CJ', 'KL', 'TV', 'XP'])}"

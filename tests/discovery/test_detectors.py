@@ -52,8 +52,19 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     ("London SW1A 2AA", [("POSTAL_CODE", "SW1A 2AA")]),
     ("Toronto, ON M5V 3L9", [("POSTAL_CODE", "M5V 3L9")]),
     ("Springfield, IL 62704", [("POSTAL_CODE", "62704")]),
-    ("Keizersgracht 12, 1015 CJ Amsterdam", [("POSTAL_CODE", "1015 CJ")]),
-    ("Hauptstraße 5, 10115 Berlin", [("POSTAL_CODE", "10115")]),
+    (
+        "Keizersgracht 12, 1015 CJ Amsterdam",
+        [("STREET_ADDRESS", "Keizersgracht 12"), ("POSTAL_CODE", "1015 CJ")],
+    ),
+    (
+        "Hauptstraße 5, 10115 Berlin",
+        [("STREET_ADDRESS", "Hauptstraße 5"), ("POSTAL_CODE", "10115")],
+    ),
+    # street addresses
+    ("ship to 221B Baker Street, London", [("STREET_ADDRESS", "221B Baker Street")]),
+    ("12 Main St", [("STREET_ADDRESS", "12 Main St")]),
+    ("we have 3 Main Issues Way too many", []),  # the phrase goes on in lower case
+    ("Weg 5", []),  # the street word alone is no street name
     ("we sold 10115 Licences", []),  # five digits before a capital, no address word
     ("XX 62704", []),  # not a US state
     # national ids
@@ -161,6 +172,7 @@ def test_registry_has_every_builtin() -> None:
         "person_name",
         "secret",
         "google",
+        "street_address",
     }
 
 

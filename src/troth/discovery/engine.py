@@ -40,6 +40,7 @@ PRIORITY = {
     "national_id": 5,
     "ip_address": 6,
     "date_of_birth": 7,
+    "street_address": 8,
     "postal_code": 8,
     "phone": 9,
     "person_name": 10,

@@ -1,6 +1,7 @@
 """The built-in detectors, one per module; importing this package registers them."""
 
 from troth.discovery.detectors import (
+    address,
     card,
     dob,
     email,
@@ -15,6 +16,7 @@ from troth.discovery.detectors import (
 )
 
 __all__ = [
+    "address",
     "card",
     "dob",
     "email",

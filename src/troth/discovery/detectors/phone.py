@@ -64,7 +64,7 @@ class PhoneDetector:
         digits = "".join(c for c in value if c.isdigit())
         if not 7 <= len(digits) <= 15:
             return None
-        if candidate.rule.name == "phone.digits" and not candidate.near(cls.context):
+        if candidate.rule.name == "phone.digits" and not candidate.near(cls.context, 20):
             return None  # a bare run of digits is a phone number only near a phone word
         international = value.startswith("+")
         trunk = digits.startswith("0")
