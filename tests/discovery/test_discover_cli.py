@@ -120,3 +120,20 @@ def test_discover_time_budget_skips_the_remaining_tables(
     body = json.loads(report.read_text())
     assert body["tables"][0]["table"] == "countries"  # the first table is always read
     assert len(body["skipped"]) == 7
+
+
+def test_discover_on_an_unreachable_store_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    url = "postgresql://postgres@127.0.0.1:9/nowhere"
+    monkeypatch.setenv("TROTH_CONN_MYDIGISOFT_SHOP", url)
+    code = main(["discover", str(project), "--report", str(tmp_path / "r.json"),
+                 "--proposals", str(tmp_path / "p.yaml")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "unreachable" in err
+    assert "mydigisoft_shop" in err
+    assert url not in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r.json").exists()
