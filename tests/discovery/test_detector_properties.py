@@ -166,3 +166,26 @@ _PIECES = st.sampled_from(
 def test_one_pass_equals_each_rule_tried_alone(pieces: list[str], sep: str) -> None:
     text = sep.join(pieces)
     assert [(s.start, s.end, s.entity) for s in scan(text)] == _reference_scan(text)
+
+
+@settings(deadline=None)
+@given(
+    st.sampled_from(["1", "44", "49", "33", "31", "39", "7", "61", "34", "353"]),
+    st.text(alphabet="0123456789", min_size=6, max_size=11),
+)
+def test_phone_fast_path_agrees_with_the_parser(code: str, national: str) -> None:
+    import phonenumbers
+
+    from troth.discovery.base import Candidate
+    from troth.discovery.detectors.phone import PhoneDetector
+
+    for text, region in ((f"+{code} {national}", None), (f"({national[:3]}) {national[3:]}", "US")):
+        try:
+            expected = phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+        except phonenumbers.NumberParseException:
+            expected = False
+        rule = next(r for r in PhoneDetector.rules if r.name == "phone.international")
+        got = PhoneDetector.validate(Candidate(f"call {text}", 5, 5 + len(text), rule))
+        if region == "US" and national.startswith("0"):
+            continue  # a national number with a trunk 0 is tried for GB and DE too
+        assert (got is not None) == expected, text

@@ -18,6 +18,7 @@ from troth.discovery.base import DETECTORS, Candidate, Rule
 DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "DE")
 
 
+_NON_DIGITS = re.compile(r"\D")
 _DATE = re.compile(r"(?:19|20)\d\d[-/.][01]\d[-/.][0-3]\d|[0-3]\d[-/.][01]\d[-/.](?:19|20)\d\d")
 
 
@@ -61,7 +62,7 @@ class PhoneDetector:
         value = candidate.value
         if _DATE.match(value):
             return None  # 2025-03-12 10..., 12.03.2025: a date (and time), not a number
-        digits = "".join(c for c in value if c.isdigit())
+        digits = _NON_DIGITS.sub("", value)
         if not 7 <= len(digits) <= 15:
             return None
         if candidate.rule.name == "phone.digits" and not candidate.near(cls.context, 20):
@@ -70,6 +71,11 @@ class PhoneDetector:
         trunk = digits.startswith("0")
         if not international and not trunk and not _nanp_shape(digits):
             return None  # cheap shape checks before the parser
+        if not international and not trunk:  # a North American number, as the parser reads it
+            number = phonenumbers.PhoneNumber(country_code=1, national_number=int(digits[-10:]))
+            return candidate.rule.confidence if _valid(number) else None
+        if international and (intl := _international(digits)) is not None and _valid(intl):
+            return candidate.rule.confidence  # else the parser decides (a leading zero...)
         regions = (None,) if international else cls.regions
         for region in regions:
             if region not in (None, "US", "CA") and not trunk:
@@ -78,16 +84,34 @@ class PhoneDetector:
                 number = phonenumbers.parse(value, region)
             except phonenumbers.NumberParseException:
                 continue
-            # the main region of the number's country first (one metadata look-up); the full
-            # check only for a country code shared by several regions (+1, +7, +44...)
-            code = number.country_code or 0
-            main = phonenumbers.region_code_for_country_code(code)
-            if phonenumbers.is_valid_number_for_region(number, main) or (
-                len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) > 1
-                and phonenumbers.is_valid_number(number)
-            ):
+            if _valid(number):
                 return candidate.rule.confidence
         return None
+
+
+def _valid(number: phonenumbers.PhoneNumber) -> bool:
+    """``phonenumbers``' validity, the main region of the number's country first (one metadata
+    look-up); the full check only for a country code several regions share (+1, +7, +44...)."""
+    code = number.country_code or 0
+    main = phonenumbers.region_code_for_country_code(code)
+    return phonenumbers.is_valid_number_for_region(number, main) or (
+        len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) > 1
+        and phonenumbers.is_valid_number(number)
+    )
+
+
+def _international(digits: str) -> phonenumbers.PhoneNumber | None:
+    """``+<country code><national number>`` without the parser: the country code is the prefix
+    of one to three digits that is one (they are prefix-free); None when the national number
+    keeps a leading zero (the parser handles those)."""
+    for n in (1, 2, 3):
+        code = int(digits[:n])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            rest = digits[n:]
+            if not rest or rest[0] == "0":
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(rest))
+    return None
 
 
 DETECTORS.add("phone", PhoneDetector())
