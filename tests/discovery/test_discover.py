@@ -208,3 +208,28 @@ def test_two_datasets_on_one_store_do_not_report_each_others_tables(sqlite_url: 
         "products",
         "tickets",
     ]
+
+
+def test_a_table_without_an_integer_key_is_sampled_by_rate_in_the_database(
+    store_url: str,
+) -> None:
+    conn = connect(store_url, "app_db")
+    try:
+        with conn.engine.begin() as db:  # type: ignore[attr-defined]
+            db.exec_driver_sql("CREATE TABLE codes (code VARCHAR(20) NOT NULL PRIMARY KEY)")
+            db.execute(
+                sa.text("INSERT INTO codes (code) VALUES (:c)"),
+                [{"c": f"C{i:05d}"} for i in range(2000)],
+            )
+        table = conn.introspect().table("codes")
+        assert table is not None
+        first = [r[0] for r in sample_rows(conn, table, ["code"], Sampling(size=10))]
+        assert len(first) == 10
+        some = [r[0] for r in sample_rows(conn, table, ["code"], Sampling(size=50, rate=0.5))]
+        assert 0 < len(some) <= 50
+        none = list(sample_rows(conn, table, ["code"], Sampling(size=50, rate=0.0)))
+        assert none == []
+        # a random half of the rows, not the first ones
+        assert set(some) != {f"C{i:05d}" for i in range(len(some))}
+    finally:
+        conn.close()
