@@ -17,7 +17,7 @@ candidate never hides a valid one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from troth.discovery.base import (
@@ -60,6 +60,11 @@ class _Alt:
     detector: Detector
     rule: Rule
     compiled: re.Pattern[str]
+    #: the entity type and category of the rule's spans
+    entity: str
+    category: str
+    #: finds one of the detector's context words (None: it has none)
+    context: Callable[[str], re.Match[str] | None] | None
 
 
 def _admits(rule: Rule, sample: str) -> bool:
@@ -84,7 +89,16 @@ class Scanner:
         for det in chosen:
             for rule in det.rules:
                 flags = re.IGNORECASE if rule.ignore_case else 0
-                alts.append(_Alt(det, rule, re.compile(rule.pattern, flags)))
+                alts.append(
+                    _Alt(
+                        det,
+                        rule,
+                        re.compile(rule.pattern, flags),
+                        rule.entity or det.entity,
+                        rule.category or det.category,
+                        words_pattern(det.context).search if det.context else None,
+                    )
+                )
         #: the rules of each section, in priority order
         self._sections: list[tuple[_Alt, ...]] = []
         #: group name -> (section, position of its rule in the section)
@@ -137,25 +151,21 @@ class Scanner:
         start, end = m.span(1) if rule.group else m.span()
         if start < 0:
             return None
-        cand = Candidate(text, start, end, rule)
-        det = alt.detector
-        conf = det.validate(cand)
+        conf = alt.detector.validate(Candidate(text, start, end, rule))
         if conf is None:
             return None
-        if conf < 1.0 and det.context:
-            near = words_pattern(det.context).search  # as Candidate.near, without its calls
-            if near(text[max(0, start - 40) : start].lower()) or near(text[end : end + 10].lower()):
-                conf = min(1.0, conf + CONTEXT_BOOST)
+        near = alt.context  # as Candidate.near, without its calls
+        if (
+            near is not None
+            and conf < 1.0
+            and (
+                near(text[max(0, start - 40) : start].lower()) or near(text[end : end + 10].lower())
+            )
+        ):
+            conf = min(1.0, conf + CONTEXT_BOOST)
         if conf < self.min_confidence:
             return None
-        return Span(
-            start,
-            end,
-            rule.entity or det.entity,
-            rule.category or det.category,
-            round(conf, 3),
-            rule.name,
-        )
+        return Span(start, end, alt.entity, alt.category, round(conf, 3), rule.name)
 
     def scan(self, text: str, context: str = "") -> list[Span]:
         """The spans found in ``text``, in order, not overlapping.
@@ -178,6 +188,8 @@ class Scanner:
         search = self._combined.search
         sections = self._sections
         groups = self._groups
+        which_match = self._which.match
+        accept = self._accept
         pos = 0
         while True:
             found = search(text, pos)
@@ -185,12 +197,12 @@ class Scanner:
                 break
             start = found.start()
             end = start + 1
-            which = self._which.match(text, start)
+            which = which_match(text, start)
             k, i = groups[which.lastgroup] if which and which.lastgroup else (0, 0)
             section = sections[k]
             alt = section[i]
             m = found if not alt.rule.group else alt.compiled.match(text, start)
-            span = self._accept(alt, m) if m is not None else None
+            span = accept(alt, m) if m is not None else None
             if span is not None:
                 end = max(found.end(), span.end)
             else:  # the later rules of the section, at the same position
@@ -202,7 +214,7 @@ class Scanner:
                     k, i = groups[which.lastgroup]
                     alt = section[i]
                     m = which if not alt.rule.group else alt.compiled.match(text, start)
-                    span = self._accept(alt, m) if m is not None else None
+                    span = accept(alt, m) if m is not None else None
                     if span is not None:
                         end = max(which.end(), span.end)
             if span is not None:
