@@ -37,6 +37,7 @@ from troth.connectors.base import (
 )
 from troth.connectors.masks import ColumnMask, mask_values
 from troth.connectors.match import MatchSql, Rows, install_sqlite_norm, int64s, tuple_arrays
+from troth.connectors.mentions import install_sqlite_mention_functions
 from troth.errors import ConnectorError, StoreDownError, StoreRefusedError
 from troth.masking.hash import install_sqlite_functions
 
@@ -56,6 +57,7 @@ class SqlConnector:
         try:
             self.engine = sa.create_engine(_with_driver(url), pool_pre_ping=True)
             install_sqlite_functions(self.engine)  # troth_hmac() for set-based hash masking
+            install_sqlite_mention_functions(self.engine)  # mentions in free text
             enforce_sqlite_foreign_keys(self.engine)
         except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise ConnectorError(
