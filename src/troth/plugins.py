@@ -2,7 +2,8 @@
 
 Each plug-in point is a :class:`Registry`: ``CHECKS`` (troth.policy.checks.base), ``CONNECTORS``
 (troth.connectors.base), ``KEYSTORES`` (troth.connectors.keystore), ``MASKING``
-(troth.masking.base), ``NOTIFIERS`` (troth.notify.base). Each names the modules whose import
+(troth.masking.base), ``NOTIFIERS`` (troth.notify.base), ``DETECTORS`` (troth.discovery.base).
+Each names the modules whose import
 registers its built-ins, and these register through the same :meth:`Registry.register` call a
 third-party package uses; third parties are discovered through the ``troth.plugins`` entry-point
 group, whose modules register themselves on import.

@@ -53,6 +53,12 @@ COMMANDS: dict[str, Entry] = {
         "demo",
         "Check and render both example policies, record every step, verify the audit chain.",
     ),
+    "discover": Entry(
+        "troth.cli.discover",
+        "discover",
+        "Sample every mapped store, classify its columns, and report personal data the map does "
+        "not declare; proposals are written as map fragments marked `guess: true`, never applied.",
+    ),
     "render": Entry(
         "troth.cli.render",
         "render",

@@ -55,8 +55,17 @@ def introspect(
         str | None, typer.Option("--connection", help="connection name to write in the map")
     ] = None,
     system: Annotated[str | None, typer.Option("--system", help="system name")] = None,
+    sample: Annotated[
+        int,
+        typer.Option(
+            "--sample",
+            min=0,
+            help="also classify this many sampled rows per table (0: schema only, no row read)",
+        ),
+    ] = 0,
 ) -> None:
-    """Read a live schema (never rows) and write a skeleton data map with guesses marked."""
+    """Read a live schema (and, with --sample, a sample of rows) and write a skeleton data map
+    with guesses marked."""
     if "://" in source or source.startswith("sqlite:"):
         conn = connect(source)
         name = connection or _name_from_url(source)
@@ -65,9 +74,21 @@ def introspect(
         name = connection or source
     try:
         schema = conn.introspect()
+        proposal = propose(schema, dataset=dataset or name, connection=name, system=system)
+        if sample:
+            from troth.connectors.sql import SqlConnector
+            from troth.discovery.enrich import enrich_proposal
+            from troth.discovery.sample import Sampling
+
+            if isinstance(conn, SqlConnector):
+                changed = enrich_proposal(
+                    proposal.datamap, schema, conn, Sampling(size=sample, strata=10)
+                )
+                err_console.print(
+                    f"{len(changed)} field(s) completed from sampled values", markup=False
+                )
     finally:
         conn.close()
-    proposal = propose(schema, dataset=dataset or name, connection=name, system=system)
     _write(dump_datamap(proposal.datamap), output)
     _summary(proposal)
 

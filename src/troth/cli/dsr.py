@@ -120,8 +120,7 @@ def _print_plan(plan: Plan) -> None:
     if plan.mentions:
         mentions = Table("table", "where", "identity", "masked with", title="Mentions", box=None)
         for m in plan.mentions:
-            path = f"{m.column}:{'.'.join(m.path)}[]"
-            mentions.add_row(str(m.table), path, m.identity, m.strategy)
+            mentions.add_row(str(m.table), m.where, m.identity, m.strategy)
         console.print(mentions)
     if plan.actions:
         acts = Table(

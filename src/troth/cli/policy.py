@@ -47,6 +47,10 @@ def check(
     actions: Annotated[
         bool, typer.Option("--actions", help="list what erasure does to every personal field")
     ] = False,
+    oauth_scopes: Annotated[
+        Path | None,
+        typer.Option("--oauth-scopes", help="file of the OAuth scopes the app requests"),
+    ] = None,
 ) -> None:
     """Check a policy against itself and the law's basic rules; exit 1 on errors.
 
@@ -59,8 +63,19 @@ def check(
     if live and datamap is not None:
         from troth.datamap.live import live_issues
 
-        extra = [Finding.of(cid, Severity.error, i) for cid, i in live_issues(datamap)]
+        extra = [
+            Finding.of(cid, Severity.error, i)
+            for cid, i in live_issues(datamap, restricted=doc.policy.restricted_sources)
+        ]
         report = Report(findings=[*report.findings, *extra], checks_run=report.checks_run + 1)
+    if oauth_scopes is not None:
+        from troth.policy.oauth_scopes import CHECK_ID, compare_scopes, read_scopes
+
+        scoped = [
+            Finding.of(CHECK_ID, Severity.error, i)
+            for i in compare_scopes(doc.policy, read_scopes(oauth_scopes), str(oauth_scopes))
+        ]
+        report = Report(findings=[*report.findings, *scoped], checks_run=report.checks_run + 1)
     if actions and datamap is not None:
         _print_actions(project)
     shown = [f for f in report.findings if f.severity.rank <= min_severity.rank]

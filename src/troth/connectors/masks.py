@@ -26,6 +26,7 @@ from troth.connectors.match import (
     element_text,
     json_elements,
 )
+from troth.connectors.mentions import redacted
 from troth.masking.base import MASKING, MaskContext
 
 Condition = Callable[[sa.TableClause], sa.ColumnElement[bool]]
@@ -52,7 +53,9 @@ def mask_values(
         col = t.c[column]
         ctx = replace(mask.ctx, dialect=dialect)
         before = out.get(col, col)
-        if mask.path and mask.array:
+        if mask.only is not None and mask.only.text:  # the person's mentions in free text
+            new = redacted(before, [str(v) for v in mask.only.values], dialect, ctx.redact_text)
+        elif mask.path and mask.array:
             new = _elements(before, mask, ctx, dialect)
         elif mask.path:
             new = _member(before, mask, ctx, dialect)

@@ -44,6 +44,9 @@ class Lookup:
     path: tuple[str, ...] = ()
     array: bool = False
     hashed: bool = False
+    #: the values are mentioned in the column's free text (whole tokens, any case; see
+    #: :mod:`troth.connectors.mentions`)
+    text: bool = False
 
     @classmethod
     def of(cls, column: str, values: Any, **kw: Any) -> Lookup:
@@ -58,7 +61,14 @@ class Lookup:
 
     def with_values(self, values: Sequence[Any]) -> Lookup:
         return Lookup(
-            self.columns, tuple(values), self.form, self.stored, self.path, self.array, self.hashed
+            self.columns,
+            tuple(values),
+            self.form,
+            self.stored,
+            self.path,
+            self.array,
+            self.hashed,
+            self.text,
         )
 
 
@@ -121,6 +131,10 @@ class MatchSql:
                 return sa.tuple_(*cols).in_(self._unnest(lk))
             return sa.tuple_(*cols).in_(self._bind(list(lk.values), expanding=True))
         col: sa.ColumnElement[Any] = t.c[lk.columns[0]]
+        if lk.text:
+            from troth.connectors.mentions import mentioned
+
+            return mentioned(col, [str(v) for v in lk.values], self.dialect)
         if lk.path and lk.array:
             return self._array_has(col, lk)
         if lk.path:

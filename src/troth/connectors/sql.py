@@ -38,6 +38,7 @@ from troth.connectors.base import (
 )
 from troth.connectors.masks import ColumnMask, mask_values
 from troth.connectors.match import MatchSql, Rows, install_sqlite_norm, int64s, tuple_arrays
+from troth.connectors.mentions import install_sqlite_mention_functions
 from troth.errors import ConnectorError, StoreDownError, StoreRefusedError
 from troth.masking.hash import install_sqlite_functions
 
@@ -330,6 +331,7 @@ def _engine(url: str) -> tuple[sa.Engine, bool]:
     if sa.make_url(driver_url).get_backend_name() == "sqlite":
         engine = sa.create_engine(driver_url, pool_pre_ping=True)
         install_sqlite_functions(engine)  # troth_hmac() for set-based hash masking
+        install_sqlite_mention_functions(engine)  # mentions in free text
         enforce_sqlite_foreign_keys(engine)
         return engine, False
     with _SHARED_LOCK:

@@ -23,6 +23,7 @@ from troth.consent.subjects import identifier_ref
 from troth.datamap.model import DataMap, Dataset, MapField, Table
 from troth.errors import PurposeDeniedError, UnknownNameError
 from troth.policy.model import LegalBasis, Policy, Purpose
+from troth.policy.taxonomy import covers
 
 STATE_TABLE = "troth_consent_state"
 VIEW_PREFIX = "troth_"
@@ -48,6 +49,17 @@ def allowed_category(field_cats: Iterable[str], purpose: Purpose) -> bool:
     return bool(cats) and all(
         any(c == p or c.startswith(p + ".") for p in purpose.categories) for c in cats
     )
+
+
+def restricted_categories(policy: Policy, purpose: Purpose) -> list[str]:
+    """Categories of the restricted sources (Google user data under Limited Use) that *purpose*
+    may not see: it is not one of a source's ``allowed_purposes``, or its use is forbidden."""
+    out: list[str] = []
+    for src in policy.restricted_sources:
+        allowed = not src.allowed_purposes or purpose.id in src.allowed_purposes
+        if not allowed or any(covers(b, purpose.use) for b in src.forbidden_uses):
+            out += src.categories
+    return out
 
 
 def needs_consent(purpose: Purpose) -> bool:
@@ -81,7 +93,13 @@ def plan_views(
         if dataset and ds.name != dataset:
             continue
         for purpose in policy.purposes:
-            usable = [f for f in table.fields if allowed_category(f.categories, purpose)]
+            withheld = restricted_categories(policy, purpose)
+            usable = [
+                f
+                for f in table.fields
+                if allowed_category(f.categories, purpose)
+                and not any(covers(r, c) or covers(c, r) for c in f.categories for r in withheld)
+            ]
             if not usable:
                 continue
             keys = [f.name for f in table.fields if f.primary_key and f not in usable]
@@ -226,6 +244,7 @@ def run_for_purpose(
     if purpose is None:
         raise UnknownNameError("purpose", purpose_id, [p.id for p in policy.purposes])
     fields = {(t.name, f.name): f for _ds, t, f in datamap.fields()}
+    withheld = restricted_categories(policy, purpose)
     for col in select.selected_columns:
         table = getattr(getattr(col, "table", None), "name", None)
         name = getattr(col, "name", None)
@@ -235,5 +254,14 @@ def run_for_purpose(
                 f"purpose {purpose_id!r} may not read {table}.{name} ({', '.join(f.categories)})",
                 where=f"{table}.{name}",
                 fix=f"select only fields of the categories {', '.join(purpose.categories)}",
+            )
+        if f is not None and any(
+            covers(r, c) or covers(c, r) for c in f.categories for r in withheld
+        ):
+            raise PurposeDeniedError(
+                f"purpose {purpose_id!r} may not read {table}.{name}: restricted-source data "
+                "(Limited Use) outside the source's allowed purposes",
+                where=f"{table}.{name}",
+                fix="read it only under a purpose the restricted source allows",
             )
     return conn.execute(select)

@@ -3,13 +3,14 @@ and measure the walks requests take on the live data (:mod:`troth.datamap.fanout
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from troth.connectors.base import Connector, SchemaInfo
 from troth.connectors.names import open_connection
 from troth.datamap.checks import map_issue
 from troth.datamap.loader import DataMapDocument
 from troth.policy.checks.base import Issue
+from troth.policy.model import RestrictedSource
 
 _FIX = "correct the map (or run `troth datamap introspect` to see the live schema)"
 
@@ -63,22 +64,30 @@ def compare_live(dm: DataMapDocument, schemas: Mapping[str, SchemaInfo]) -> Iter
 
 
 def live_issues(
-    dm: DataMapDocument, connectors: Mapping[str, Connector] | None = None
+    dm: DataMapDocument,
+    connectors: Mapping[str, Connector] | None = None,
+    *,
+    restricted: Sequence[RestrictedSource] = (),
+    discovery: bool = True,
 ) -> list[tuple[str, Issue]]:
     """``(check id, issue)`` of every live check; ``connectors`` by connection name (opened from
-    the environment when not given)."""
+    the environment when not given). With ``discovery``, samples of the stores' values are
+    classified too (:mod:`troth.discovery.drift`); ``restricted`` are the policy's restricted
+    sources."""
     from troth.connectors.sql import SqlConnector
     from troth.datamap.fanout import stored_identity_issues, walk_issues
 
     opened: dict[str, Connector] = {}
     try:
         schemas: dict[str, SchemaInfo] = {}
+        by_name: dict[str, Connector] = {}
         engines = {}
         for ds in dm.datamap.datasets():
             conn = (connectors or {}).get(ds.connection)
             if conn is None:
                 conn = opened.get(ds.connection) or open_connection(ds.connection)
                 opened[ds.connection] = conn
+            by_name[ds.connection] = conn
             schemas[ds.name] = conn.introspect()
             if isinstance(conn, SqlConnector):
                 engines[ds.name] = conn.engine
@@ -86,6 +95,10 @@ def live_issues(
         if not out:  # the walks are measured on a schema that has every mapped column
             out += list(walk_issues(dm, engines))
             out += list(stored_identity_issues(dm, engines))
+        if discovery:
+            from troth.discovery.drift import drift_issues
+
+            out += list(drift_issues(dm, by_name, restricted))
         return out
     finally:
         for conn in opened.values():

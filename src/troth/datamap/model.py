@@ -247,6 +247,9 @@ class MapField(Node):
     json_paths: list[JsonPath] = Field(default_factory=list, alias="json")
     data_type: str | None = None
     guess: bool = False
+    #: free text: requests find (access) and redact (erasure) the person's identifiers written in
+    #: it, in other people's rows too
+    free_text: bool = False
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 

@@ -258,15 +258,14 @@ def erase_store(
                 continue
             rows = mention_rows(m, forms[m.identity], scope)
             ctx = replace(mask_context(datamap, m.table, m.column, schema, key), is_text=True)
-            only = RowLookup.of(m.column, forms[m.identity], form=m.form)
+            only = RowLookup.of(m.column, forms[m.identity], form=m.form, text=m.text)
             info = schema.table(m.table.table)
             col_info = info.column(m.column) if info else None
             mask = ColumnMask(
                 m.strategy, ctx, m.path, True, only, sql_type=col_info.type if col_info else None
             )
             n = connector.mask_rows(m.table.table, rows, [(m.column, mask)])
-            path = ".".join(m.path) + "[]"
-            results.append(TableResult(str(m.table), "mask_mention", n, [f"{m.column}:{path}"]))
+            results.append(TableResult(str(m.table), "mask_mention", n, [m.where]))
         for action in plan.actions:
             if action.connection != connection:
                 continue

@@ -77,7 +77,9 @@ class Step:
 @dataclass(frozen=True)
 class Mention:
     """The identity inside a JSON array of rows that are not the person's (a ``cc`` list): only
-    the matching elements are theirs (exported, masked with ``strategy``)."""
+    the matching elements are theirs (exported, masked with ``strategy``). ``text``: the identity
+    written in a free-text field (``free_text: true``), anyone's rows: its occurrences are
+    exported and redacted, the rest of the text is not the person's."""
 
     table: TableId
     connection: str
@@ -88,6 +90,16 @@ class Mention:
     strategy: str
     primary_key: tuple[str, ...]
     scope: tuple[tuple[str, str], ...] = ()
+    text: bool = False
+
+    @property
+    def where(self) -> str:
+        """``column`` (free text) or ``column:path[]`` (JSON array), for plans and results."""
+        return f"{self.column} (free text)" if self.text else f"{self.column}:{self.path_text}"
+
+    @property
+    def path_text(self) -> str:
+        return "" if self.text else ".".join(self.path) + "[]"
 
 
 @dataclass(frozen=True)
@@ -180,9 +192,10 @@ class Plan:
                 {
                     "table": str(m.table),
                     "field": m.column,
-                    "path": ".".join(m.path) + "[]",
+                    "path": m.path_text,
                     "identity": m.identity,
                     "strategy": m.strategy,
+                    "free_text": m.text,
                 }
                 for m in self.mentions
             ],
@@ -321,6 +334,26 @@ def _mentions(
                 tuple(sorted(table.scope.items())),
             )
         )
+    for ds, table in datamap.tables():  # identities written in free text, in anyone's rows
+        tid = TableId(ds.name, table.name)
+        for f in table.fields:
+            if not f.free_text:
+                continue
+            for name in names:
+                out.append(
+                    Mention(
+                        tid,
+                        conn[tid],
+                        f.name,
+                        (),
+                        name,
+                        form_of(datamap.identity_spec(name)),
+                        "redact",
+                        tuple(table.primary_key()),
+                        tuple(sorted(table.scope.items())),
+                        text=True,
+                    )
+                )
     return tuple(out)
 
 

@@ -310,11 +310,13 @@ def _read_mentions(
     for row in conn.select_rows(m.table.table, rows, columns):
         n += 1
         key = {c: row[c] for c in m.primary_key}
-        sink.mention(m.table, key, m.column, ".".join(m.path) + "[]", forms[0])
+        sink.mention(m.table, key, m.column, m.path_text, forms[0])
     return n
 
 
 def mention_rows(m: Mention, forms: Iterable[str], scope: Mapping[str, Any]) -> Rows:
+    if m.text:
+        return Rows((RowLookup.of(m.column, forms, text=True),), scope_of(m.scope, scope))
     lookup = RowLookup.of(m.column, forms, form=m.form, path=m.path, array=True)
     return Rows((lookup,), scope_of(m.scope, scope))
 

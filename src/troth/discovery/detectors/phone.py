@@ -1,0 +1,117 @@
+"""Phone numbers: candidates of digit groups, validated by ``phonenumbers`` for a region.
+
+A number in international form (``+44 20 7946 0958``) is parsed as it is; a national one
+(``(202) 555-0143``) is parsed for each of ``regions`` in turn (``PhoneDetector.regions``, the
+first valid wins; outside North America a national number starts with its trunk prefix 0). A
+bare run of digits is a phone only near a context word (``call``, ``tel``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from troth.discovery.base import DETECTORS, Candidate, Rule
+
+#: regions tried for numbers written without a country code, first first
+DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "DE")
+
+
+_NON_DIGITS = re.compile(r"\D")
+_DATE = re.compile(r"(?:19|20)\d\d[-/.][01]\d[-/.][0-3]\d|[0-3]\d[-/.][01]\d[-/.](?:19|20)\d\d")
+
+
+def _nanp_shape(digits: str) -> bool:
+    """A North American number: ten digits (or 1 and ten), area code and exchange from 2-9."""
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
+class PhoneDetector:
+    name: str = "phone"
+    entity: str = "PHONE_NUMBER"
+    category: str = "user.contact.phone_number"
+    context: tuple[str, ...] = (
+        "phone", "tel", "telephone", "mobile", "cell", "call", "ring", "text", "sms",
+        "whatsapp", "fax", "reach",
+    )  # fmt: skip
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    rules: tuple[Rule, ...] = (
+        Rule(
+            "phone.international",
+            r"+",
+            r"(?<![\w+])\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]?\d{2,5}){1,4}"
+            r"(?![\w-]|\.\d)",
+            0.85,
+        ),
+        Rule(
+            "phone.national",
+            r"(\d",
+            r"(?<![\w+.-])(?<!\d[ .-])(?=[\d() .-]{8})(?!(?:19|20)\d\d-[01]\d-[0-3]\d)"
+            r"(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])\d{2,5}"
+            r"(?:[ .-]\d{2,5}){0,3}(?![\w-]|\.\d)",
+            0.6,
+        ),
+        Rule("phone.digits", r"\d", r"(?<![\w+.-])(?<!\d[ .-])0?\d{9,11}(?![\w-]|\.\d)", 0.3),
+    )
+
+    @classmethod
+    def validate(cls, candidate: Candidate) -> float | None:
+        value = candidate.value
+        if _DATE.match(value):
+            return None  # 2025-03-12 10..., 12.03.2025: a date (and time), not a number
+        digits = _NON_DIGITS.sub("", value)
+        if not 7 <= len(digits) <= 15:
+            return None
+        if candidate.rule.name == "phone.digits" and not candidate.near(cls.context, 20):
+            return None  # a bare run of digits is a phone number only near a phone word
+        international = value.startswith("+")
+        trunk = digits.startswith("0")
+        if not international and not trunk and not _nanp_shape(digits):
+            return None  # cheap shape checks before the parser
+        if not international and not trunk:  # a North American number, as the parser reads it
+            number = phonenumbers.PhoneNumber(country_code=1, national_number=int(digits[-10:]))
+            return candidate.rule.confidence if _valid(number) else None
+        if international and (intl := _international(digits)) is not None and _valid(intl):
+            return candidate.rule.confidence  # else the parser decides (a leading zero...)
+        regions = (None,) if international else cls.regions
+        for region in regions:
+            if region not in (None, "US", "CA") and not trunk:
+                continue  # written nationally, these regions' numbers start with 0
+            try:
+                number = phonenumbers.parse(value, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if _valid(number):
+                return candidate.rule.confidence
+        return None
+
+
+def _valid(number: phonenumbers.PhoneNumber) -> bool:
+    """``phonenumbers``' validity, the main region of the number's country first (one metadata
+    look-up); the full check only for a country code several regions share (+1, +7, +44...)."""
+    code = number.country_code or 0
+    main = phonenumbers.region_code_for_country_code(code)
+    return phonenumbers.is_valid_number_for_region(number, main) or (
+        len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) > 1
+        and phonenumbers.is_valid_number(number)
+    )
+
+
+def _international(digits: str) -> phonenumbers.PhoneNumber | None:
+    """``+<country code><national number>`` without the parser: the country code is the prefix
+    of one to three digits that is one (they are prefix-free); None when the national number
+    keeps a leading zero (the parser handles those)."""
+    for n in (1, 2, 3):
+        code = int(digits[:n])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            rest = digits[n:]
+            if not rest or rest[0] == "0":
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(rest))
+    return None
+
+
+DETECTORS.add("phone", PhoneDetector())
