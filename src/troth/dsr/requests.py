@@ -17,20 +17,22 @@ from __future__ import annotations
 import calendar
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from troth.audit import Event, Ledger
 from troth.dsr.identity import Identity, identity_hash, identity_set_hash
 from troth.dsr.models import DsrIdentity, DsrRequest
+from troth.dsr.sealed import forget
 from troth.errors import RequestError
+from troth.store import outbox
 from troth.store.db import translate_errors
 
 
@@ -153,8 +155,14 @@ class Requests:
         self.ledger = Ledger(engine)
 
     def submit(
-        self, kind: Kind, identities: Sequence[Identity], jurisdictions: Iterable[str] = ()
+        self,
+        kind: Kind,
+        identities: Sequence[Identity],
+        jurisdictions: Iterable[str] = (),
+        *,
+        also: Callable[[Connection, RequestInfo], None] | None = None,
     ) -> RequestInfo:
+        """A new request; *also* writes more rows of it in the same transaction."""
         received = now()
         due, jurisdiction = due_date(received, jurisdictions)
         hashes = sorted({(i.name, identity_hash(self.key, i)) for i in identities})
@@ -184,6 +192,9 @@ class Requests:
                 "jurisdiction": jurisdiction,
             }
             tx.append_many([self._entry(info, data)])
+            if also is not None:
+                also(tx.conn, info)
+            changed(tx.conn, info, None)
         return info
 
     def get(self, request_id: str) -> RequestInfo:
@@ -255,6 +266,9 @@ class Requests:
             if to == Status.failed:
                 extra["retryable"] = retryable
             tx.append_many([self._entry(info, {**extra, **(data or {})})])
+            if to in (Status.completed, Status.denied):
+                forget(tx.conn, info.id)  # sealed identity values end with the request
+            changed(tx.conn, info, current.value)
         return info
 
     def mark_resolved(self, request_id: str) -> None:
@@ -271,3 +285,9 @@ class Requests:
             self.actor,
             f"dsr:{info.id}",
         )
+
+
+def changed(conn: Connection, info: RequestInfo, previous: str | None) -> None:
+    """The outbox row of a status change, in its transaction (workers and webhooks act on it)."""
+    payload = {"request_id": info.id, "type": info.kind, "status": info.status, "from": previous}
+    outbox.emit(conn, "dsr.changed", payload)

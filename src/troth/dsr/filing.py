@@ -1,0 +1,89 @@
+"""Filing a request for the workers: checked, recorded with its sealed identities, verified.
+
+:func:`file_request` is what the request API (and the privacy centre) call: it checks the
+identities and scope against the project's data map before anything is recorded, returns the open
+request of the same kind for the same person instead of a second one (filing is idempotent),
+records the request and its sealed identity values in one transaction, and, when the team
+verified the person, moves it on as the policy's approval rules say. Each status change writes its
+outbox row in its own transaction: an approved request is queued the moment it is approved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from troth.dsr.identity import Identity
+from troth.dsr.plan import build_plan
+from troth.dsr.requests import Kind, RequestInfo, Requests, Status
+from troth.dsr.resolve import identity_forms
+from troth.dsr.run import ProjectLike, _check_scope, masking_defaults, project_of
+from troth.dsr.sealed import seal
+from troth.errors import RequestError
+
+#: request kinds workers can run (rectification carries new values: ``troth dsr rectify``)
+QUEUED_KINDS = (Kind.access, Kind.erasure, Kind.restriction)
+
+
+def check_request(
+    project: ProjectLike, kind: Kind, identities: Sequence[Identity], scope: Mapping[str, str]
+) -> None:
+    """Refuse (RequestError) what the run would refuse: unknown identities, bad values, scope."""
+    if kind not in QUEUED_KINDS:
+        raise RequestError(
+            f"a {kind.value} request cannot be queued",
+            where="request type",
+            fix="use access, erasure or restriction; rectify with `troth dsr rectify`",
+        )
+    if not identities:
+        raise RequestError("a request needs at least one identity", fix="give an e-mail address")
+    proj, datamap = project_of(project)
+    plan = build_plan(
+        datamap,
+        {i.name for i in identities},
+        "erase" if kind == Kind.erasure else "access",
+        masking_defaults=masking_defaults(proj),
+    )
+    identity_forms(datamap, identities)
+    if kind != Kind.restriction:
+        _check_scope(plan, scope)
+
+
+def file_request(
+    engine: Engine,
+    secret_key: bytes,
+    project: ProjectLike,
+    kind: Kind,
+    identities: Sequence[Identity],
+    *,
+    scope: Mapping[str, str] | None = None,
+    actor: str,
+    verified: bool,
+    approve: bool = False,
+    verified_how: str = "team",
+) -> RequestInfo:
+    """Record a request for the workers (or return the open twin) and move it on.
+
+    *verified*: the person's identity was checked (by the team, or the privacy centre's link);
+    *approve*: the approval rules let it run without a reviewer."""
+    scope = dict(scope or {})
+    check_request(project, kind, identities, scope)
+    proj, _ = project_of(project)
+    keyed = [*identities, *(Identity(f"scope_{k}", str(v)) for k, v in sorted(scope.items()))]
+    requests = Requests(engine, secret_key, actor=actor)
+    info = requests.find_open(kind, keyed)
+    if info is None:
+
+        def sealed(conn: Connection, new: RequestInfo) -> None:
+            seal(conn, secret_key, new.id, identities, scope)
+
+        jurisdictions = [j.value for j in proj.policy.policy.jurisdictions]
+        info = requests.submit(kind, keyed, jurisdictions, also=sealed)
+    if verified and info.status == Status.received:
+        data: dict[str, Any] = {"method": verified_how}
+        info = requests.transition(info.id, Status.identity_verified, data=data)
+    if approve and info.status == Status.identity_verified:
+        info = requests.transition(info.id, Status.approved, data={"rule": "automatic"})
+    return info

@@ -1,0 +1,128 @@
+"""The jobs troth's workers run, the same in every mode (embedded thread or task engine).
+
+Every job is idempotent: it reads the request's state first and does nothing when there is
+nothing left to do, so a job delivered twice (at-least-once) has one effect. An erasure that died
+half-way resumes where it stopped (:func:`troth.dsr.api.erase` keeps per-store progress).
+
+:func:`jobs_for` turns an outbox message (:mod:`troth.store.outbox`) into the jobs it asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from troth.config import Settings
+from troth.dsr import api
+from troth.dsr.requests import Kind, Requests, Status
+from troth.dsr.sealed import is_sealed, unseal
+from troth.project import Project, load_project
+from troth.store import open_store
+from troth.store.outbox import Message
+
+log = logging.getLogger("troth.worker")
+
+
+class RetryLater(Exception):
+    """The job failed for a reason that passes (a store is down): run it again after a while."""
+
+
+@dataclass
+class Context:
+    """What jobs need: the project, troth's settings and state DB (one per worker process)."""
+
+    project_path: Path
+    settings: Settings
+    engine: Engine = field(init=False)
+    _project: Project | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.engine = open_store(self.settings)
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = load_project(self.project_path)
+        return self._project
+
+    def requests(self, actor: str = "worker") -> Requests:
+        return Requests(self.engine, self.settings.secret_key, actor=actor)
+
+
+@dataclass(frozen=True)
+class JobCall:
+    """One job to run: its name, its arguments (ids only), and the lock that serialises it."""
+
+    name: str
+    args: dict[str, Any]
+    lock: str | None = None
+
+
+#: statuses in which a queued request is run (failed: only when the failure was retryable)
+RUNNABLE = (Status.approved, Status.running, Status.failed)
+
+
+def run_request(ctx: Context, request_id: str) -> str:
+    """Run an approved request filed for the workers; returns its status afterwards.
+
+    Does nothing for a request that ended, waits for approval, or was not filed for the workers
+    (no sealed identities: an operator runs it with ``troth dsr``). Raises :class:`RetryLater`
+    when a store is down."""
+    info = ctx.requests().get(request_id)
+    status = Status(info.status)
+    if status not in RUNNABLE or (status == Status.failed and not info.retryable):
+        return status.value
+    sealed = unseal(ctx.engine, ctx.settings.secret_key, request_id)
+    if sealed is None:
+        return status.value
+    common: dict[str, Any] = {
+        "settings": ctx.settings,
+        "actor": "worker",
+        "scope": sealed.scope or None,
+    }
+    kind = Kind(info.kind)
+    if kind == Kind.access:
+        result = api.access(ctx.project, sealed.identities, **common)
+    elif kind == Kind.erasure:
+        result = api.erase(ctx.project, sealed.identities, **common)
+    elif kind == Kind.restriction:
+        result = api.restrict(ctx.project, sealed.identities, **common)
+    else:  # rectification carries new values: filed and run by an operator (troth dsr rectify)
+        return status.value
+    if result.request is not None and result.request.id != request_id:
+        log.warning("request %s ran as %s (an older open twin)", request_id, result.request.id)
+    if result.error is not None and result.error.retryable:
+        raise RetryLater(result.error.one_line())
+    return result.status
+
+
+def sweep_retention(ctx: Context, now: datetime | None = None) -> list[str]:
+    """Sweep the retention rules due now (from each rule's schedule and last run in the state
+    DB); returns the rule ids swept. Serialised cluster-wide by the engine's lock."""
+    from troth.retention.schedule import Scheduler, last_runs, start_scheduler
+
+    base = start_scheduler(ctx.settings, ctx.project_path)
+    clock: Callable[[], datetime] = (lambda: now) if now is not None else base.clock
+    sched = Scheduler(base.policy, base.run, clock, last_runs=last_runs(ctx.engine))
+    return sched.run_pending()
+
+
+def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
+    """The jobs an outbox message asks for (none for a change nobody acts on)."""
+    if msg.topic == "dsr.changed":
+        request_id = str(msg.payload["request_id"])
+        if msg.payload.get("status") == Status.approved.value and is_sealed(ctx.engine, request_id):
+            return [JobCall("run_request", {"request_id": request_id}, lock=request_id)]
+        return []
+    log.warning("outbox topic %r has no job; skipped", msg.topic)
+    return []
+
+
+#: job name -> function(ctx, **args)
+JOBS: dict[str, Callable[..., Any]] = {"run_request": run_request}
