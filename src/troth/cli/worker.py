@@ -42,6 +42,10 @@ def worker(
         float,
         typer.Option(help="Seconds without a heartbeat after which a worker's jobs run again."),
     ] = 30.0,
+    relay_lease: Annotated[
+        float,
+        typer.Option(help="Seconds outbox rows claimed by a relay that died wait for another."),
+    ] = 30.0,
     name: Annotated[str | None, typer.Option(help="Worker name in the queue.")] = None,
 ) -> None:
     """Run verified requests, retention schedules and webhooks from the queue until stopped."""
@@ -63,7 +67,7 @@ def worker(
                 fix="give a PostgreSQL URL; with SQLite state, `troth serve` runs the jobs itself",
             )
     ctx = Context(path, settings)
-    opts = WorkerOptions(concurrency, 0.5, heartbeat, stalled_after)
+    opts = WorkerOptions(concurrency, 0.5, heartbeat, stalled_after, relay_lease)
     label = name or f"{socket.gethostname()}-{os.getpid()}"
     err_console.print(f"troth worker {label}: waiting for jobs", highlight=False)
     run(ctx, url, opts, name=label)

@@ -61,13 +61,14 @@ def file_request(
     scope: Mapping[str, str] | None = None,
     actor: str,
     verified: bool,
-    approve: bool = False,
+    approve: bool | None = None,
     verified_how: str = "team",
 ) -> RequestInfo:
     """Record a request for the workers (or return the open twin) and move it on.
 
-    *verified*: the person's identity was checked (by the team, or the privacy centre's link);
-    *approve*: the approval rules let it run without a reviewer."""
+    *verified*: the person's identity was checked (by the team, or the privacy centre's link).
+    *approve*: approve it now; None: as the policy's approval rules say (``requests.approval``:
+    ``automatic`` approves, ``reviewer`` waits)."""
     scope = dict(scope or {})
     check_request(project, kind, identities, scope)
     proj, _ = project_of(project)
@@ -84,6 +85,8 @@ def file_request(
     if verified and info.status == Status.received:
         data: dict[str, Any] = {"method": verified_how}
         info = requests.transition(info.id, Status.identity_verified, data=data)
+    if approve is None:
+        approve = not proj.policy.policy.requests.needs_reviewer(kind.value)
     if approve and info.status == Status.identity_verified:
         info = requests.transition(info.id, Status.approved, data={"rule": "automatic"})
     return info

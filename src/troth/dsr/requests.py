@@ -51,12 +51,22 @@ class Status(StrEnum):
     completed = "completed"
     failed = "failed"
     denied = "denied"
+    #: waiting for the person (identity documents, clarification); see troth.dsr.clock
+    paused = "paused"
 
 
-OPEN = (Status.received, Status.identity_verified, Status.approved, Status.running, Status.failed)
+OPEN = (
+    Status.received,
+    Status.identity_verified,
+    Status.approved,
+    Status.running,
+    Status.failed,
+    Status.paused,
+)
 TRANSITIONS: dict[Status, tuple[Status, ...]] = {
-    Status.received: (Status.identity_verified, Status.denied),
-    Status.identity_verified: (Status.approved, Status.denied),
+    Status.received: (Status.identity_verified, Status.denied, Status.paused),
+    Status.identity_verified: (Status.approved, Status.denied, Status.paused),
+    Status.paused: (Status.received, Status.identity_verified, Status.denied),
     Status.approved: (Status.running, Status.denied),
     Status.running: (Status.running, Status.completed, Status.failed),
     Status.failed: (Status.running, Status.denied),
@@ -111,6 +121,8 @@ class RequestInfo:
     reason: str | None
     retryable: bool
     result: dict[str, Any] | None
+    paused_at: str | None = None
+    extended_at: str | None = None
 
     @classmethod
     def from_row(cls, r: DsrRequest) -> RequestInfo:
@@ -127,6 +139,8 @@ class RequestInfo:
             r.reason,
             bool(r.retryable),
             json.loads(r.result) if r.result else None,
+            r.paused_at,
+            r.extended_at,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +156,8 @@ class RequestInfo:
             "reason": self.reason,
             "retryable": self.retryable,
             "result": self.result,
+            "paused_at": self.paused_at,
+            "extended_at": self.extended_at,
         }
 
 
@@ -237,9 +253,10 @@ class Requests:
         retryable: bool = False,
         result: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
+        edit: Callable[[DsrRequest], None] | None = None,
     ) -> RequestInfo:
         """Move the request to ``to`` (refused when the lifecycle does not allow it); the new
-        status and its audit entry commit together."""
+        status and its audit entry commit together (*edit* changes more of the row with them)."""
         with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
             row = s.get(DsrRequest, request_id)
             if row is None:
@@ -258,6 +275,8 @@ class Requests:
             row.retryable = retryable
             if result is not None:
                 row.result = json.dumps(result, sort_keys=True, default=str)
+            if edit is not None:
+                edit(row)
             s.flush()
             info = RequestInfo.from_row(row)
             extra: dict[str, Any] = {"from": current.value}
@@ -287,7 +306,16 @@ class Requests:
         )
 
 
-def changed(conn: Connection, info: RequestInfo, previous: str | None) -> None:
-    """The outbox row of a status change, in its transaction (workers and webhooks act on it)."""
-    payload = {"request_id": info.id, "type": info.kind, "status": info.status, "from": previous}
+def changed(
+    conn: Connection, info: RequestInfo, previous: str | None, *, event: str = "status"
+) -> None:
+    """The outbox row of a change, in its transaction (workers and webhooks act on it)."""
+    payload = {
+        "request_id": info.id,
+        "type": info.kind,
+        "status": info.status,
+        "from": previous,
+        "event": event,
+        "due_at": info.due_at,
+    }
     outbox.emit(conn, "dsr.changed", payload)

@@ -142,6 +142,12 @@ class Run:
         if info is None:
             jurisdictions = [j.value for j in self.project.policy.policy.jurisdictions]
             info = self.requests.submit(kind, self.request_identities, jurisdictions)
+        if info.status == Status.paused:
+            raise RequestError(
+                f"request {info.id} is paused, waiting for the person",
+                where="request lifecycle",
+                fix="resume it first (request API: POST /api/v1/requests/{id}/resume)",
+            )
         steps = {
             Status.received: [Status.identity_verified, Status.approved, Status.running],
             Status.identity_verified: [Status.approved, Status.running],

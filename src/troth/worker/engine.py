@@ -101,11 +101,14 @@ class WorkerOptions:
     poll_s: float = 0.5
     heartbeat_s: float = 10.0
     stalled_after_s: float = 30.0
+    relay_lease_s: float = RELAY_LEASE.total_seconds()
 
 
-async def relay_once(app: procrastinate.App, ctx: Context, *, limit: int = 100) -> int:
+async def relay_once(
+    app: procrastinate.App, ctx: Context, *, limit: int = 100, lease: timedelta = RELAY_LEASE
+) -> int:
     """Defer the jobs of due outbox rows; returns how many rows were sent."""
-    msgs = await asyncio.to_thread(outbox.claim, ctx.engine, limit=limit, lease=RELAY_LEASE)
+    msgs = await asyncio.to_thread(outbox.claim, ctx.engine, limit=limit, lease=lease)
     sent: list[int] = []
     for n, msg in enumerate(msgs, start=1):
         for call in await asyncio.to_thread(jobs_for, ctx, msg):
@@ -134,7 +137,7 @@ async def _background(app: procrastinate.App, ctx: Context, opts: WorkerOptions)
     next_stalled = loop.time() + stalled_every
     while True:
         try:
-            busy = await relay_once(app, ctx)
+            busy = await relay_once(app, ctx, lease=timedelta(seconds=opts.relay_lease_s))
             if loop.time() >= next_stalled:
                 next_stalled = loop.time() + stalled_every
                 await requeue_stalled(app, opts.stalled_after_s)

@@ -1,4 +1,5 @@
-"""workers: the transactional outbox (worker_outbox) and queued requests' sealed identities
+"""workers: the transactional outbox (worker_outbox), queued requests' sealed identities, and
+request pause / extension (dsr_request.paused_at, paused_from, extended_at)
 
 Revision ID: 0007
 Revises: 0005
@@ -45,8 +46,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("request_id", name="pk_dsr_sealed"),
     )
 
+    with op.batch_alter_table("dsr_request") as batch:
+        batch.add_column(sa.Column("paused_at", sa.String(32), nullable=True))
+        batch.add_column(sa.Column("paused_from", sa.String(20), nullable=True))
+        batch.add_column(sa.Column("extended_at", sa.String(32), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("dsr_request") as batch:
+        batch.drop_column("extended_at")
+        batch.drop_column("paused_from")
+        batch.drop_column("paused_at")
     op.drop_table("dsr_sealed")
     op.drop_index("ix_worker_outbox_pending", table_name="worker_outbox")
     op.drop_table("worker_outbox")
