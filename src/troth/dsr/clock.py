@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from troth.dsr.models import DsrRequest
 from troth.dsr.requests import RequestInfo, Requests, Status, add_months, changed, now
-from troth.errors import RequestError
+from troth.errors import RequestError, RequestNotFoundError, RequestStateError
 
 #: (months, days) a jurisdiction lets the controller add, once
 EXTENSION: dict[str, tuple[int, int]] = {
@@ -66,7 +66,7 @@ def resume(requests: Requests, request_id: str) -> RequestInfo:
     """Resume a paused request; its due date moves by the days paused where the clock stopped."""
     info = requests.get(request_id)
     if info.status != Status.paused or info.paused_at is None:
-        raise RequestError(
+        raise RequestStateError(
             f"request {request_id} is not paused ({info.status})",
             where="request lifecycle",
             fix="only a paused request resumes",
@@ -74,6 +74,7 @@ def resume(requests: Requests, request_id: str) -> RequestInfo:
     stops = info.jurisdiction in CLOCK_STOPS
     days = (now() - datetime.fromisoformat(info.paused_at)).days if stops else 0
     due = datetime.fromisoformat(info.due_at) + timedelta(days=days)
+
     def edit(row: DsrRequest) -> None:
         row.due_at = due.isoformat()
         row.paused_at = None
@@ -101,13 +102,13 @@ def extend(requests: Requests, request_id: str, reason: str) -> RequestInfo:
     with requests.ledger.transaction() as tx, Session(bind=tx.conn) as s:
         row = s.get(DsrRequest, request_id)
         if row is None:
-            raise RequestError(f"no request {request_id!r}", where="troth state DB")
+            raise RequestNotFoundError(f"no request {request_id!r}", where="troth state DB")
         if row.status in (Status.completed, Status.denied):
-            raise RequestError(
+            raise RequestStateError(
                 f"request {request_id} has ended ({row.status})", where="request lifecycle"
             )
         if row.extended_at is not None:
-            raise RequestError(
+            raise RequestStateError(
                 f"request {request_id} was extended already ({row.extended_at})",
                 where="request lifecycle",
                 fix="a due date is extended once",
@@ -115,7 +116,7 @@ def extend(requests: Requests, request_id: str, reason: str) -> RequestInfo:
         old = datetime.fromisoformat(row.due_at)
         at = now()
         if at > old:
-            raise RequestError(
+            raise RequestStateError(
                 f"request {request_id} is overdue (due {row.due_at}): too late to extend",
                 where="request lifecycle",
                 fix="extend before the due date, and tell the person why",

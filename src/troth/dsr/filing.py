@@ -64,7 +64,36 @@ def file_request(
     approve: bool | None = None,
     verified_how: str = "team",
 ) -> RequestInfo:
-    """Record a request for the workers (or return the open twin) and move it on.
+    """:func:`file_new`, without telling whether the request is new."""
+    return file_new(
+        engine,
+        secret_key,
+        project,
+        kind,
+        identities,
+        scope=scope,
+        actor=actor,
+        verified=verified,
+        approve=approve,
+        verified_how=verified_how,
+    )[0]
+
+
+def file_new(
+    engine: Engine,
+    secret_key: bytes,
+    project: ProjectLike,
+    kind: Kind,
+    identities: Sequence[Identity],
+    *,
+    scope: Mapping[str, str] | None = None,
+    actor: str,
+    verified: bool,
+    approve: bool | None = None,
+    verified_how: str = "team",
+) -> tuple[RequestInfo, bool]:
+    """Record a request for the workers (or return the open twin) and move it on; returns the
+    request and whether it is new.
 
     *verified*: the person's identity was checked (by the team, or the privacy centre's link).
     *approve*: approve it now; None: as the policy's approval rules say (``requests.approval``:
@@ -75,6 +104,7 @@ def file_request(
     keyed = [*identities, *(Identity(f"scope_{k}", str(v)) for k, v in sorted(scope.items()))]
     requests = Requests(engine, secret_key, actor=actor)
     info = requests.find_open(kind, keyed)
+    created = info is None
     if info is None:
 
         def sealed(conn: Connection, new: RequestInfo) -> None:
@@ -89,4 +119,4 @@ def file_request(
         approve = not proj.policy.policy.requests.needs_reviewer(kind.value)
     if approve and info.status == Status.identity_verified:
         info = requests.transition(info.id, Status.approved, data={"rule": "automatic"})
-    return info
+    return info, created

@@ -31,7 +31,7 @@ from troth.audit import Event, Ledger
 from troth.dsr.identity import Identity, identity_hash, identity_set_hash
 from troth.dsr.models import DsrIdentity, DsrRequest
 from troth.dsr.sealed import forget
-from troth.errors import RequestError
+from troth.errors import RequestNotFoundError, RequestStateError
 from troth.store import outbox
 from troth.store.db import translate_errors
 
@@ -217,7 +217,7 @@ class Requests:
         with translate_errors(self.engine), Session(self.engine) as s:
             row = s.get(DsrRequest, request_id)
             if row is None:
-                raise RequestError(
+                raise RequestNotFoundError(
                     f"no request {request_id!r}",
                     where="troth state DB",
                     fix="list requests with `troth dsr status`",
@@ -260,11 +260,11 @@ class Requests:
         with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
             row = s.get(DsrRequest, request_id)
             if row is None:
-                raise RequestError(f"no request {request_id!r}", where="troth state DB")
+                raise RequestNotFoundError(f"no request {request_id!r}", where="troth state DB")
             current = Status(row.status)
             if to not in TRANSITIONS[current]:
                 allowed = ", ".join(t.value for t in TRANSITIONS[current]) or "none"
-                raise RequestError(
+                raise RequestStateError(
                     f"request {request_id} cannot go from {current.value} to {to.value}",
                     where="request lifecycle",
                     fix=f"allowed next states: {allowed}",

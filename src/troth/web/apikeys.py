@@ -20,7 +20,14 @@ from troth.consent.models import ApiKey
 from troth.errors import ConfigError, TrothError, UnknownNameError
 from troth.store.db import connect
 
-SCOPES = ("consent:read", "consent:write", "admin")
+SCOPES = (
+    "consent:read",
+    "consent:write",
+    "requests:read",
+    "requests:write",
+    "requests:export",
+    "admin",
+)
 TABLE: sa.Table = ApiKey.__table__  # type: ignore[assignment]
 
 

@@ -21,6 +21,8 @@ from troth.errors import (
     ConfigError,
     ConsentError,
     PurposeDeniedError,
+    RequestNotFoundError,
+    RequestStateError,
     StoreError,
     StoreUnavailableError,
     TrothError,
@@ -34,6 +36,8 @@ INTERNAL = {"error": "InternalError", "message": "internal error"}
 #: most specific first
 STATUS: list[tuple[type[TrothError], int]] = [
     (UnknownSubjectError, 404),
+    (RequestNotFoundError, 404),
+    (RequestStateError, 409),
     (UnknownNameError, 422),
     (PurposeDeniedError, 403),
     (ConsentError, 422),

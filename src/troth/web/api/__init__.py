@@ -1,0 +1,1 @@
+"""Routers of troth's server-to-server API (one module per resource)."""
