@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from troth.cli import audit, datamap, demo, dsr, policy, retention, serve, views, worker
+from troth.cli import audit, datamap, demo, dsr, policy, retention, serve, views, webhook, worker
 from troth.cli import render as render_cli
 from troth.cli._console import err_console
 from troth.errors import PolicyLoadError, TrothError
@@ -34,6 +34,7 @@ app.add_typer(retention.app, name="retention")
 serve.register(app)
 app.add_typer(views.app, name="views")
 worker.register(app)
+app.add_typer(webhook.app, name="webhook")
 
 
 def main(argv: list[str] | None = None) -> int:

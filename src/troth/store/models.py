@@ -65,3 +65,4 @@ from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on 
 from troth.dsr import sealed as _dsr_sealed  # noqa: E402, F401  (queued requests' identities)
 from troth.retention import models as _retention_models  # noqa: E402, F401
 from troth.store import outbox as _outbox  # noqa: E402, F401  (the transactional outbox)
+from troth.worker import webhooks as _webhooks  # noqa: E402, F401  (endpoints, deliveries)

@@ -1,12 +1,8 @@
 """troth's workers: the jobs (:mod:`.jobs`), the embedded default of ``troth serve``
-(:mod:`.embedded`) and ``troth worker`` on the Procrastinate task queue (:mod:`.engine`).
+(:mod:`.embedded`), ``troth worker`` on the Procrastinate task queue (:mod:`.engine`), and signed
+webhooks (:mod:`.webhooks`).
 
 State changes write their jobs to the transactional outbox (:mod:`troth.store.outbox`) in the
-same transaction; a relay hands them to the engine. See docs/architecture.md.
+same transaction; a relay hands them to the engine. See docs/architecture.md. (Nothing is
+imported here: the state DB's models import :mod:`.webhooks` without the jobs.)
 """
-
-from __future__ import annotations
-
-from troth.worker.jobs import Context, JobCall, RetryLater, jobs_for, run_request, sweep_retention
-
-__all__ = ["Context", "JobCall", "RetryLater", "jobs_for", "run_request", "sweep_retention"]

@@ -86,12 +86,16 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def run_request(request_id: str) -> str:
         return str(JOBS["run_request"](ctx, request_id=request_id))
 
+    @app.task(name="troth.deliver_webhooks", retry=RETRY)
+    def deliver_webhooks(event_id: int, topic: str, payload: dict[str, Any]) -> int:
+        return int(JOBS["deliver_webhooks"](ctx, event_id=event_id, topic=topic, payload=payload))
+
     @app.periodic(cron="* * * * *", periodic_id="retention")
     @app.task(name="troth.retention_tick", lock="troth-retention", queueing_lock="retention")
     def retention_tick(timestamp: int) -> list[str]:
         return sweep_retention(ctx)
 
-    del run_request, retention_tick
+    del run_request, deliver_webhooks, retention_tick
     return app
 
 

@@ -25,6 +25,7 @@ from troth.dsr.sealed import is_sealed, unseal
 from troth.project import Project, load_project
 from troth.store import open_store
 from troth.store.outbox import Message
+from troth.worker import webhooks
 
 log = logging.getLogger("troth.worker")
 
@@ -115,14 +116,28 @@ def sweep_retention(ctx: Context, now: datetime | None = None) -> list[str]:
 
 def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
     """The jobs an outbox message asks for (none for a change nobody acts on)."""
+    calls: list[JobCall] = []
+    if webhooks.has_endpoints(ctx.engine, msg.topic):  # first: a hook is not held up by a run
+        args = {"event_id": msg.id, "topic": msg.topic, "payload": msg.payload}
+        calls.append(JobCall("deliver_webhooks", args, lock=f"webhook:{msg.id}"))
     if msg.topic == "dsr.changed":
         request_id = str(msg.payload["request_id"])
-        if msg.payload.get("status") == Status.approved.value and is_sealed(ctx.engine, request_id):
-            return [JobCall("run_request", {"request_id": request_id}, lock=request_id)]
-        return []
-    log.warning("outbox topic %r has no job; skipped", msg.topic)
-    return []
+        approved = msg.payload.get("status") == Status.approved.value
+        if approved and is_sealed(ctx.engine, request_id):
+            calls.append(JobCall("run_request", {"request_id": request_id}, lock=request_id))
+    return calls
+
+
+def deliver_webhooks(ctx: Context, event_id: int, topic: str, payload: dict[str, Any]) -> int:
+    """Post the event to its endpoints; raises :class:`RetryLater` while some are pending."""
+    left = webhooks.deliver(ctx.engine, ctx.settings.secret_key, event_id, topic, payload)
+    if left:
+        raise RetryLater(f"{left} webhook deliveries of event {event_id} are pending")
+    return 0
 
 
 #: job name -> function(ctx, **args)
-JOBS: dict[str, Callable[..., Any]] = {"run_request": run_request}
+JOBS: dict[str, Callable[..., Any]] = {
+    "run_request": run_request,
+    "deliver_webhooks": deliver_webhooks,
+}

@@ -1,5 +1,6 @@
 """workers: the transactional outbox (worker_outbox), queued requests' sealed identities, and
-request pause / extension (dsr_request.paused_at, paused_from, extended_at)
+request pause / extension (dsr_request.paused_at, paused_from, extended_at), webhook endpoints and
+their deliveries
 
 Revision ID: 0007
 Revises: 0005
@@ -50,9 +51,43 @@ def upgrade() -> None:
         batch.add_column(sa.Column("paused_at", sa.String(32), nullable=True))
         batch.add_column(sa.Column("paused_from", sa.String(20), nullable=True))
         batch.add_column(sa.Column("extended_at", sa.String(32), nullable=True))
+    op.create_table(
+        "webhook_endpoint",
+        sa.Column("id", sa.String(16), nullable=False),
+        sa.Column("url", sa.String(500), nullable=False),
+        sa.Column("events", sa.String(100), nullable=False),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("disabled_at", sa.String(32), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_webhook_endpoint"),
+    )
+    op.create_table(
+        "webhook_delivery",
+        sa.Column("id", BigInt, autoincrement=True, nullable=False),
+        sa.Column("endpoint_id", sa.String(16), nullable=False),
+        sa.Column("event_id", BigInt, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_code", sa.Integer, nullable=True),
+        sa.Column("last_error", sa.String(300), nullable=True),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.String(32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["endpoint_id"],
+            ["webhook_endpoint.id"],
+            ondelete="CASCADE",
+            name="fk_webhook_delivery_endpoint_id_webhook_endpoint",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_webhook_delivery"),
+        sa.UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery_endpoint_id"),
+    )
+    op.create_index("ix_webhook_delivery_status", "webhook_delivery", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webhook_delivery_status", table_name="webhook_delivery")
+    op.drop_table("webhook_delivery")
+    op.drop_table("webhook_endpoint")
     with op.batch_alter_table("dsr_request") as batch:
         batch.drop_column("extended_at")
         batch.drop_column("paused_from")
