@@ -108,6 +108,7 @@ def test_every_change_is_posted_signed_and_recorded(ctx: Context, receiver: Rece
         "completed",
     ]
     assert {b["request_id"] for b in bodies} == {rid}
+    assert {(b["topic"], b["event"]) for b in bodies} == {("dsr.changed", "status")}
     for _, headers, body in receiver.got:
         assert webhooks.verify_signature(secret, headers, body)
         assert b"customer1" not in body  # ids and statuses only

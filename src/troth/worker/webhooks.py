@@ -166,7 +166,7 @@ def has_endpoints(engine: Engine, topic: str) -> bool:
 
 
 def event_body(event_id: int, topic: str, payload: Mapping[str, Any]) -> str:
-    return json.dumps({"event_id": event_id, "event": topic, **payload}, sort_keys=True)
+    return json.dumps({"event_id": event_id, "topic": topic, **payload}, sort_keys=True)
 
 
 def deliver(
