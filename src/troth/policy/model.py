@@ -427,6 +427,11 @@ class RequestRules(Element):
     #: per request type, whether it runs on its own once the identity is verified, or waits for
     #: a reviewer's approval; a type not named waits for a reviewer
     approval: dict[QueuedKind, Approval] = Field(default_factory=dict)
+    #: how long before a request's due date the team is reminded (webhook ``dsr.deadline``);
+    #: an open request past its due date raises one overdue alert
+    reminders: list[DurationField] = Field(
+        default_factory=lambda: [parse_duration("7 days"), parse_duration("1 day")]
+    )
 
     def needs_reviewer(self, kind: str) -> bool:
         try:

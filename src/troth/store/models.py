@@ -61,6 +61,7 @@ class AuditHead(Base):
 
 
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
+from troth.dsr import deadlines as _dsr_deadlines  # noqa: E402, F401  (reminders sent)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.dsr import sealed as _dsr_sealed  # noqa: E402, F401  (queued requests' identities)
 from troth.retention import models as _retention_models  # noqa: E402, F401

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from troth.errors import TrothError
 from troth.retention.schedule import Scheduler, start_scheduler
 from troth.store import outbox
-from troth.worker.jobs import JOBS, Context, RetryLater, jobs_for
+from troth.worker.jobs import JOBS, Context, RetryLater, deadline_tick, jobs_for
 
 log = logging.getLogger("troth.worker")
 
 #: attempts of one job before the outbox row is kept as failed
 MAX_ATTEMPTS = 8
+#: seconds between deadline checks (reminders, overdue alerts)
+TICK_S = 60.0
 
 
 def backoff(attempt: int) -> timedelta:
@@ -74,8 +77,12 @@ class EmbeddedWorker:
             self.scheduler.start()
 
     def _loop(self) -> None:
+        next_tick = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_S
+                    deadline_tick(self.ctx)
                 busy = drain(self.ctx)
             except Exception:  # the state DB is away: try again later
                 log.exception("the jobs thread could not read the outbox")

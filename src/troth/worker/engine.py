@@ -29,6 +29,7 @@ from procrastinate.schema import SchemaManager
 from troth.dsr.execute import crash_point
 from troth.errors import ConfigError, StoreUnavailableError
 from troth.store import outbox, safe_url
+from troth.worker import jobs
 from troth.worker.jobs import JOBS, Context, RetryLater, jobs_for, sweep_retention
 
 log = logging.getLogger("troth.worker")
@@ -95,7 +96,12 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def retention_tick(timestamp: int) -> list[str]:
         return sweep_retention(ctx)
 
-    del run_request, deliver_webhooks, retention_tick
+    @app.periodic(cron="* * * * *", periodic_id="deadlines")
+    @app.task(name="troth.deadline_tick", lock="troth-deadlines", queueing_lock="deadlines")
+    def deadline_tick(timestamp: int) -> int:
+        return jobs.deadline_tick(ctx)
+
+    del run_request, deliver_webhooks, retention_tick, deadline_tick
     return app
 
 

@@ -114,6 +114,16 @@ def sweep_retention(ctx: Context, now: datetime | None = None) -> list[str]:
     return sched.run_pending()
 
 
+def deadline_tick(ctx: Context, now: datetime | None = None) -> int:
+    """Send the deadline reminders and overdue alerts due now (each once); returns how many."""
+    from troth.dsr.deadlines import due_notices, send_notices
+    from troth.store.outbox import now as utc_now
+
+    at = now or utc_now()
+    reminders = ctx.project.policy.policy.requests.reminders
+    return send_notices(ctx.engine, due_notices(ctx.engine, reminders, at), at)
+
+
 def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
     """The jobs an outbox message asks for (none for a change nobody acts on)."""
     calls: list[JobCall] = []

@@ -1,6 +1,6 @@
 """workers: the transactional outbox (worker_outbox), queued requests' sealed identities, and
 request pause / extension (dsr_request.paused_at, paused_from, extended_at), webhook endpoints and
-their deliveries
+their deliveries, deadline notices sent (dsr_deadline_notice)
 
 Revision ID: 0007
 Revises: 0005
@@ -82,9 +82,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_delivery_endpoint_id"),
     )
     op.create_index("ix_webhook_delivery_status", "webhook_delivery", ["status"])
+    op.create_table(
+        "dsr_deadline_notice",
+        sa.Column("request_id", sa.String(32), nullable=False),
+        sa.Column("notice", sa.String(80), nullable=False),
+        sa.Column("sent_at", sa.String(32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["dsr_request.id"],
+            ondelete="CASCADE",
+            name="fk_dsr_deadline_notice_request_id_dsr_request",
+        ),
+        sa.PrimaryKeyConstraint("request_id", "notice", name="pk_dsr_deadline_notice"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("dsr_deadline_notice")
     op.drop_index("ix_webhook_delivery_status", table_name="webhook_delivery")
     op.drop_table("webhook_delivery")
     op.drop_table("webhook_endpoint")
