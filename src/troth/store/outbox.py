@@ -28,6 +28,8 @@ from troth.store.models import Base, BigInt
 
 #: how long a claimed row is left to its claimer before another relay may take it
 LEASE = timedelta(minutes=15)
+#: PostgreSQL channel notified (on commit) when a row is written: relays wake at once
+CHANNEL = "troth_outbox"
 
 
 class OutboxRow(Base):
@@ -83,6 +85,8 @@ def emit(
             attempts=0,
         )
     )
+    if conn.dialect.name == "postgresql":  # delivered when the transaction commits
+        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
 def claim(engine: Engine, *, limit: int = 100, lease: timedelta = LEASE) -> list[Message]:

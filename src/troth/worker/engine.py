@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -141,20 +142,39 @@ async def requeue_stalled(app: procrastinate.App, stalled_after_s: float) -> int
     return len(jobs)
 
 
+async def _wakeups(ctx: Context, timeout: float) -> AsyncIterator[None]:
+    """Yield when the outbox may have rows: on its NOTIFY (PostgreSQL state), else every
+    *timeout* seconds (and at least that often either way)."""
+    if ctx.engine.dialect.name != "postgresql":
+        while True:
+            yield
+            await asyncio.sleep(timeout)
+    import psycopg
+
+    url = ctx.engine.url.render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True) as conn:
+        await conn.execute(f"LISTEN {outbox.CHANNEL}")
+        while True:
+            yield
+            async for _ in conn.notifies(timeout=timeout, stop_after=1):
+                pass
+
+
 async def _background(app: procrastinate.App, ctx: Context, opts: WorkerOptions) -> None:
     stalled_every = max(opts.heartbeat_s, 1.0)
     loop = asyncio.get_running_loop()
     next_stalled = loop.time() + stalled_every
+    lease = timedelta(seconds=opts.relay_lease_s)
     while True:
         try:
-            busy = await relay_once(app, ctx, lease=timedelta(seconds=opts.relay_lease_s))
-            if loop.time() >= next_stalled:
-                next_stalled = loop.time() + stalled_every
-                await requeue_stalled(app, opts.stalled_after_s)
+            async for _ in _wakeups(ctx, opts.poll_s):
+                while await relay_once(app, ctx, lease=lease):
+                    pass
+                if loop.time() >= next_stalled:
+                    next_stalled = loop.time() + stalled_every
+                    await requeue_stalled(app, opts.stalled_after_s)
         except Exception:  # the state DB or the queue is away: try again
             log.exception("relay pass failed")
-            busy = 0
-        if not busy:
             await asyncio.sleep(opts.poll_s)
 
 
