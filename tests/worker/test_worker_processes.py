@@ -136,3 +136,55 @@ def test_two_workers_one_killed_mid_erasure_finish_every_request_once(
         assert res.ok
     assert row_hashes(shop) == row_hashes(ref_shop)
     engine.dispose()
+
+
+def test_serve_with_a_queue_leaves_the_jobs_to_troth_worker(
+    pg_db: Callable[[], str], tmp_path: Path
+) -> None:
+    import httpx
+
+    from servers import start_serve
+    from troth.web.apikeys import create_key
+
+    state, shop = pg_db(), pg_db()
+    create_demo_db(shop, "mydigisoft", customers=5)
+    env = {
+        **os.environ,
+        "TROTH_HOME": str(tmp_path / "home"),
+        "TROTH_SECRET_KEY": KEY,
+        "TROTH_DATABASE_URL": state,
+        "TROTH_QUEUE_URL": state,
+        CONN_ENV: shop,
+    }
+    settings = Settings.from_env(env)
+    engine = open_store(settings)
+    key = create_key(engine, settings.secret_key, ["requests:read", "requests:write"])
+    serve, base = start_serve(PROJECT, state, env)
+    worker: subprocess.Popen[bytes] | None = None
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        body = {
+            "type": "erasure",
+            "identities": {"email": "customer2@example.com"},
+            "verified": True,
+        }
+        rid = httpx.post(f"{base}/api/v1/requests", json=body, headers=headers).json()["id"]
+        approved = httpx.post(f"{base}/api/v1/requests/{rid}/approve", headers=headers)
+        assert approved.json()["status"] == "approved"
+        time.sleep(2)  # troth serve runs no jobs when a queue is configured
+        assert httpx.get(f"{base}/api/v1/requests/{rid}", headers=headers).json()["status"] == (
+            "approved"
+        )
+        worker = _worker(env, "solo", tmp_path / "w.log")
+        deadline = time.monotonic() + 60
+        status = ""
+        while time.monotonic() < deadline and status != "completed":
+            status = httpx.get(f"{base}/api/v1/requests/{rid}", headers=headers).json()["status"]
+            time.sleep(0.2)
+        assert status == "completed", (tmp_path / "w.log").read_text()
+    finally:
+        for p in (worker, serve):
+            if p is not None:
+                p.terminate()
+                p.wait(30)
+        engine.dispose()
