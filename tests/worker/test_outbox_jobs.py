@@ -176,3 +176,31 @@ def test_a_relay_killed_between_enqueue_and_mark_loses_no_job(
         ).scalar()
     assert runs == 1
     engine.dispose()
+
+
+def test_the_team_can_run_a_failed_request_again(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from troth.dsr.filing import requeue
+    from troth.errors import RequestStateError
+
+    good = os.environ[CONN_ENV]
+    monkeypatch.setenv(CONN_ENV, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    rid = _file(ctx, 8)
+    drain(ctx)
+    requests = Requests(ctx.engine, ctx.settings.secret_key, actor="apikey:abc")
+    assert requests.get(rid).status == "failed"
+    monkeypatch.setenv(CONN_ENV, good)  # the store is back
+    requeue(requests, rid)
+    while drain(ctx):
+        pass
+    assert requests.get(rid).status == "completed"
+    with pytest.raises(RequestStateError, match="not failed"):
+        requeue(requests, rid)
+    with ctx.engine.connect() as c:
+        actors = (
+            c.execute(sa.text("SELECT actor FROM audit_entry WHERE kind = 'dsr.retry'"))
+            .scalars()
+            .all()
+        )
+    assert actors == ["apikey:abc"]

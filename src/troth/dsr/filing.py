@@ -120,3 +120,37 @@ def file_new(
     if approve and info.status == Status.identity_verified:
         info = requests.transition(info.id, Status.approved, data={"rule": "automatic"})
     return info, created
+
+
+def requeue(requests: Requests, request_id: str) -> RequestInfo:
+    """Ask the workers to run a ``failed`` request again (after the team fixed the cause): an
+    audit entry and its outbox row (``dsr.retry``) in one transaction."""
+    from sqlalchemy.orm import Session
+
+    from troth.dsr.models import DsrRequest
+    from troth.dsr.sealed import TABLE as SEALED
+    from troth.errors import RequestNotFoundError, RequestStateError
+    from troth.store import outbox
+
+    with requests.ledger.transaction() as tx, Session(bind=tx.conn) as s:
+        row = s.get(DsrRequest, request_id)
+        if row is None:
+            raise RequestNotFoundError(f"no request {request_id!r}", where="troth state DB")
+        info = RequestInfo.from_row(row)
+        if info.status != Status.failed:
+            raise RequestStateError(
+                f"request {request_id} is {info.status}, not failed",
+                where="request lifecycle",
+                fix="only a failed request is run again",
+            )
+        sealed = tx.conn.execute(SEALED.select().where(SEALED.c.request_id == request_id)).first()
+        if sealed is None:
+            raise RequestStateError(
+                f"request {request_id} was not filed for the workers",
+                where="request lifecycle",
+                fix="run it again with `troth dsr` as it was first run",
+            )
+        entry = requests._entry(info, {"reason": info.reason or ""})._replace(kind="dsr.retry")
+        tx.append_many([entry])
+        outbox.emit(tx.conn, "dsr.retry", {"request_id": request_id, "type": info.kind})
+    return info

@@ -85,8 +85,8 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(url)))
 
     @app.task(name="troth.run_request", retry=RETRY)
-    def run_request(request_id: str) -> str:
-        return str(JOBS["run_request"](ctx, request_id=request_id))
+    def run_request(request_id: str, force: bool = False) -> str:
+        return str(JOBS["run_request"](ctx, request_id=request_id, force=force))
 
     @app.task(name="troth.deliver_webhooks", retry=RETRY)
     def deliver_webhooks(event_id: int, topic: str, payload: dict[str, Any]) -> int:

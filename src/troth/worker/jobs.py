@@ -69,15 +69,17 @@ class JobCall:
 RUNNABLE = (Status.approved, Status.running, Status.failed)
 
 
-def run_request(ctx: Context, request_id: str) -> str:
+def run_request(ctx: Context, request_id: str, force: bool = False) -> str:
     """Run an approved request filed for the workers; returns its status afterwards.
 
     Does nothing for a request that ended, waits for approval, or was not filed for the workers
-    (no sealed identities: an operator runs it with ``troth dsr``). Raises :class:`RetryLater`
-    when a store is down."""
+    (no sealed identities: an operator runs it with ``troth dsr``); a failure that does not pass
+    by itself runs again only when the team asked (*force*). Raises :class:`RetryLater` when a
+    store is down."""
     info = ctx.requests().get(request_id)
     status = Status(info.status)
-    if status not in RUNNABLE or (status == Status.failed and not info.retryable):
+    refused = status == Status.failed and not info.retryable and not force
+    if status not in RUNNABLE or refused:
         return status.value
     sealed = unseal(ctx.engine, ctx.settings.secret_key, request_id)
     if sealed is None:
@@ -135,6 +137,10 @@ def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
         approved = msg.payload.get("status") == Status.approved.value
         if approved and is_sealed(ctx.engine, request_id):
             calls.append(JobCall("run_request", {"request_id": request_id}, lock=request_id))
+    if msg.topic == "dsr.retry":
+        request_id = str(msg.payload["request_id"])
+        args = {"request_id": request_id, "force": True}
+        calls.append(JobCall("run_request", args, lock=request_id))
     return calls
 
 

@@ -4,8 +4,8 @@ Every action is audited with the API key's id as the actor (``apikey:<id>``). Id
 travel only in the body of ``POST /api/v1/requests`` and are kept sealed until the request runs
 (:mod:`troth.dsr.sealed`); answers carry ids, statuses, dates and counts, never values.
 
-Scopes: ``requests:read`` (list, get), ``requests:write`` (file, verify, approve, deny, pause,
-resume, extend), ``requests:export`` (download an access export: it holds personal data).
+Scopes: ``requests:read`` (list, get), ``requests:write`` (file, verify, approve, retry, deny,
+pause, resume, extend), ``requests:export`` (download an access export: it holds personal data).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from troth.audit import Ledger
 from troth.dsr import clock
-from troth.dsr.filing import file_new
+from troth.dsr.filing import file_new, requeue
 from troth.dsr.identity import Identity
 from troth.dsr.queue import QueueFilter, list_requests, with_days_left
 from troth.dsr.requests import Kind, Requests, Status
@@ -131,6 +131,11 @@ def verify(request_id: RequestId, svc: Svc, key: Write) -> dict[str, Any]:
 def approve(request_id: RequestId, svc: Svc, key: Write) -> dict[str, Any]:
     info = _requests(svc, key).transition(request_id, Status.approved, data={"rule": "reviewer"})
     return with_days_left(info)
+
+
+@router.post("/{request_id}/retry", summary="Run a failed request again (the workers)")
+def retry(request_id: RequestId, svc: Svc, key: Write) -> dict[str, Any]:
+    return with_days_left(requeue(_requests(svc, key), request_id))
 
 
 @router.post("/{request_id}/deny", summary="Deny, with the reason")
