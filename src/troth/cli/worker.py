@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from troth.cli._console import err_console
+from troth.cli._console import console, err_console
 from troth.config import Settings
 
 QUEUE_ENV = "TROTH_QUEUE_URL"
@@ -73,5 +73,65 @@ def worker(
     run(ctx, url, opts, name=label)
 
 
+def jobs(
+    queue: Annotated[
+        str | None,
+        typer.Option("--queue", help="Task queue URL (default: TROTH_QUEUE_URL)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="State database URL (default: TROTH_DATABASE_URL)."),
+    ] = None,
+    stalled_after: Annotated[
+        float, typer.Option(help="Seconds without a heartbeat that make a running job stuck.")
+    ] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The outbox, the queue's jobs by status, live workers, stuck and failed jobs."""
+    import json
+
+    from troth.store import open_store
+    from troth.worker.engine import conninfo
+    from troth.worker.status import outbox_status, queue_status
+
+    settings = Settings.from_env()
+    if db:
+        settings = settings.with_database(db)
+    out: dict[str, object] = {"outbox": outbox_status(open_store(settings))}
+    url = queue_url(queue, settings)
+    if url is None and settings.database_url.startswith("postgresql"):
+        url = settings.database_url
+    if url is not None:
+        out["queue"] = queue_status(conninfo(url), stalled_after)
+    if as_json:
+        console.out(json.dumps(out, indent=2), highlight=False)
+        return
+    ob = out["outbox"]
+    assert isinstance(ob, dict)
+    console.out(
+        f"outbox: {ob['pending']} pending ({ob['retrying']} retrying), {ob['failed']} failed",
+        highlight=False,
+    )
+    q = out.get("queue")
+    if not isinstance(q, dict):
+        console.out("queue: none configured (troth serve runs the jobs)", highlight=False)
+        return
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(q["jobs"].items())) or "empty"
+    console.out(f"queue: {counts}; {q['workers']} live worker(s)", highlight=False)
+    for j in q["stuck"]:
+        console.out(
+            f"stuck: job {j['id']} {j['task']} request {j['request_id']} worker {j['worker_id']} "
+            f"last heartbeat {j['last_heartbeat']}",
+            highlight=False,
+        )
+    for j in q["failed"]:
+        console.out(
+            f"failed: job {j['id']} {j['task']} request {j['request_id']} "
+            f"after {j['attempts']} attempt(s)",
+            highlight=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
+    app.command("jobs")(jobs)
