@@ -87,6 +87,21 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
         lambda d: _recipient(d, "authorities").update(legal_request_required=False),
         "recipients[1].legal_request_required",
     ),
+    "transfer.no-safeguard": (
+        lambda d: _recipient(d, "courier").update(country="India"),
+        "recipients[0].country",
+    ),
+    "processor.no-dpa": (lambda d: _recipient(d, "courier").pop("dpa"), "recipients[0]"),
+    "processor.dpa-expired": (
+        lambda d: _recipient(d, "courier")["dpa"].update(expires="2020-01-01"),
+        "recipients[0].dpa.expires",
+    ),
+    "dpia.missing": (
+        lambda d: _purpose(d, "newsletter").update(
+            use="marketing.advertising.profiling", risk=["large_scale"]
+        ),
+        "purposes[1]",
+    ),
     "recipient.no-categories": (
         lambda d: _recipient(d, "courier").update(categories=[]),
         "recipients[0]",
@@ -266,3 +281,68 @@ def test_restricted_category_in_unallowed_purpose(tmp_path: Path) -> None:
     assert any("newsletter" in f.message and "marketing" in f.message for f in hits)
     # restricted data that is never stored needs no retention rule
     assert not [f for f in report.findings if f.check == "retention.missing"]
+
+
+def _loaded(tmp_path: Path, mutate: Mutation) -> Any:
+    data = copy.deepcopy(CLEAN)
+    mutate(data)
+    return _load(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    ("country", "transfer", "fires"),
+    [
+        ("DE", None, False),  # inside the EEA
+        ("Norway", None, False),  # EEA by name
+        ("US", None, True),  # third country, nothing declared
+        ("US", "sccs", False),
+        ("Japan", "adequacy", False),
+        ("India", "adequacy", True),  # no adequacy decision
+        ("IN", "bcrs", False),
+    ],
+)
+def test_transfers_need_a_safeguard(
+    tmp_path: Path, country: str, transfer: str | None, fires: bool
+) -> None:
+    def mutate(d: dict[str, Any]) -> None:
+        _recipient(d, "courier").update(country=country, transfer=transfer)
+
+    report = run_checks(_loaded(tmp_path, mutate), select=["transfer.no-safeguard"])
+    assert bool(report.findings) is fires
+
+
+def test_transfers_are_not_checked_without_gdpr(tmp_path: Path) -> None:
+    def mutate(d: dict[str, Any]) -> None:
+        d["jurisdictions"] = ["ccpa"]
+        _recipient(d, "courier").update(country="India")
+
+    assert run_checks(_loaded(tmp_path, mutate), select=["transfer.no-safeguard"]).findings == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "fires"),
+    [
+        ({"risk": ["large_scale"]}, False),  # one criterion
+        ({"risk": ["large_scale", "matching_datasets"]}, True),  # two
+        ({"categories": ["user.name", "user.health_and_medical"], "risk": ["large_scale"]}, True),
+        ({"subjects": ["employee"], "risk": ["systematic_monitoring"]}, True),
+        (
+            {
+                "risk": ["large_scale", "matching_datasets"],
+                "dpia": {"date": "2024-02-01", "reference": "DPIA-7"},
+            },
+            False,
+        ),
+    ],
+)
+def test_dpia_when_the_criteria_say_so(
+    tmp_path: Path, changes: dict[str, Any], fires: bool
+) -> None:
+    def mutate(d: dict[str, Any]) -> None:
+        p = _purpose(d, "newsletter")
+        if "user.health_and_medical" in changes.get("categories", []):
+            d["data_categories"].append({"key": "user.health_and_medical"})
+        p.update(changes)
+
+    report = run_checks(_loaded(tmp_path, mutate), select=["dpia.missing"])
+    assert bool(report.findings) is fires

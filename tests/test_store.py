@@ -196,3 +196,10 @@ def test_processes_starting_together_share_one_whole_secret_key(tmp_path: Path) 
     assert len(set(keys)) == 1
     assert len(keys[0]) == 64
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_head_constant_is_alembics_head() -> None:
+    """A database at ``HEAD`` is opened without Alembic: the constant must follow the scripts."""
+    from troth.store.migrate import HEAD
+
+    assert head_revision() == HEAD

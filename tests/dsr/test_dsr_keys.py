@@ -7,8 +7,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from troth.connectors.base import ColumnReader, Row
 from troth.connectors.match import Rows
 from troth.connectors.sql import SqlConnector
@@ -55,27 +53,3 @@ def test_columnwise_key_set_equals_the_row_by_row_one(mydigisoft: Path) -> None:
         if email != "nobody@example.com":
             assert sum(fast[1].values()) > 3
     conn.close()
-
-
-def test_a_process_reads_a_store_schema_once_per_ttl(
-    mydigisoft: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from troth.dsr import stores as stores_mod
-
-    calls: list[str] = []
-    real = SqlConnector.introspect
-
-    def counting(self: SqlConnector) -> Any:
-        calls.append(self.name)
-        return real(self)
-
-    monkeypatch.setattr(SqlConnector, "introspect", counting)
-    stores_mod.forget_schemas()
-    for _ in range(3):
-        with Stores() as stores:
-            assert stores.schema("mydigisoft_shop").table("customers") is not None
-    assert calls == ["mydigisoft_shop"]
-    monkeypatch.setattr(stores_mod, "SCHEMA_TTL", 0.0)  # expired: read again
-    with Stores() as stores:
-        stores.schema("mydigisoft_shop")
-    assert calls == ["mydigisoft_shop", "mydigisoft_shop"]

@@ -52,7 +52,3 @@ def demo(
     console.print(f"audit ledger: [{style}]{escape(v.line())}[/]")
     if not v.ok:
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)

@@ -19,6 +19,7 @@ from troth.project import Project, load_project
 class Format(StrEnum):
     text = "text"
     json = "json"
+    sarif = "sarif"
 
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
@@ -26,7 +27,9 @@ _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info:
 
 def check(
     path: Annotated[Path, typer.Argument(help="policy.yaml, or a folder that holds one")],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text, json or sarif (code scanning)")
+    ] = Format.text,
     select: Annotated[
         list[str] | None, typer.Option("--select", help="run only these check ids")
     ] = None,
@@ -75,6 +78,10 @@ def check(
                 indent=2,
             )
         )
+    elif fmt is Format.sarif:
+        from troth.policy.sarif import to_sarif
+
+        typer.echo(json.dumps(to_sarif(shown, str(doc.path)), indent=2))
     else:
         _print_text(report, shown, str(doc.path))
     failing = report.errors + (report.count(Severity.warning) if strict else 0)
@@ -121,7 +128,15 @@ def list_checks() -> None:
     console.print(table)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the policy commands to the main app."""
-    app.command("check")(check)
-    app.command("checks")(list_checks)
+def schema(
+    name: Annotated[str, typer.Argument(help="policy or datamap")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write it here.")] = None,
+) -> None:
+    """Print the JSON Schema of policy.yaml or datamap.yaml (for editors and CI)."""
+    from troth.schemas import text
+
+    body = text(name)
+    if output is None:
+        typer.echo(body, nl=False)
+    else:
+        output.write_text(body, "utf-8")

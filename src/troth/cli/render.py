@@ -117,23 +117,97 @@ def format_changes(changes: list[Change], fmt: DiffFormat, old: str, new: str) -
 
 
 def diff(
-    old: Annotated[Path, typer.Argument(help="The earlier policy.yaml (or its folder).")],
-    new: Annotated[Path, typer.Argument(help="The later policy.yaml (or its folder).")],
+    old: Annotated[
+        str, typer.Argument(help="The earlier policy.yaml (or its folder), or a version with -p.")
+    ],
+    new: Annotated[
+        str, typer.Argument(help="The later policy.yaml (or its folder), or a version with -p.")
+    ],
     fmt: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="text, markdown (changelog) or json.")
     ] = DiffFormat.text,
+    published: Annotated[
+        Path | None,
+        typer.Option("--published", "-p", help="OLD and NEW are versions this project published."),
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="troth state database URL.")] = None,
 ) -> None:
     """Say what changed between two versions of a policy, in changelog sentences."""
-    old_doc, new_doc = load_policy(old), load_policy(new)
+    from troth.policy.impact import impact
+
+    if published is not None:
+        old_doc, new_doc = _published_docs(published, old, new, db)
+    else:
+        old_doc, new_doc = load_policy(old), load_policy(new)
     changes = diff_policies(old_doc, new_doc)
-    text = format_changes(
-        changes, fmt, old_doc.policy.policy.version, new_doc.policy.policy.version
-    )
+    a, b = old_doc.policy.policy.version, new_doc.policy.policy.version
+    text = format_changes(changes, fmt, a, b)
+    effects = impact(old_doc.policy, new_doc.policy)
+    if fmt is DiffFormat.json:
+        data = json.loads(text)
+        data["impact"] = [i.as_dict() for i in effects]
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        for i in effects:
+            who = f"holders of consent {i.consent}" if i.action == "ask_again" else "everyone"
+            verb = "ask again" if i.action == "ask_again" else "tell"
+            text += f"{verb}: {who} ({i.element}: {i.reason})\n"
     sys.stdout.write(text)
     sys.stdout.flush()
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``render`` and ``diff`` to the main app."""
-    app.command("render")(render)
-    app.command("diff")(diff)
+def _published_docs(
+    project: Path, old: str, new: str, db: str | None
+) -> tuple[PolicyDocument, PolicyDocument]:
+    from troth.config import Settings
+    from troth.policy.loader import resolve_policy_path
+    from troth.policy.versions import published_source
+    from troth.store import open_store
+
+    settings = Settings.from_env()
+    engine = open_store(settings.with_database(db) if db else settings)
+    file = resolve_policy_path(project)
+    policy_id = load_policy(file).policy.policy.id
+    return (
+        load_policy(file, text=published_source(engine, policy_id, old)),
+        load_policy(file, text=published_source(engine, policy_id, new)),
+    )
+
+
+def publish(
+    path: Annotated[Path, typer.Argument(help="policy.yaml, or the folder that holds it.")],
+    history: Annotated[
+        bool, typer.Option("--history", help="List the published versions instead.")
+    ] = False,
+    by: Annotated[str, typer.Option("--by", help="Who publishes (a role or user id).")] = "cli",
+    db: Annotated[str | None, typer.Option("--db", help="troth state database URL.")] = None,
+) -> None:
+    """Archive this version of the policy and say whom the change concerns (PL-14)."""
+    from troth.config import Settings
+    from troth.policy import versions
+    from troth.store import open_store
+
+    settings = Settings.from_env()
+    engine = open_store(settings.with_database(db) if db else settings)
+    if history:
+        policy_id = load_policy(path).policy.policy.id
+        for v in versions.history(engine, policy_id):
+            asks = sum(1 for i in v.impact if i.action == "ask_again")
+            tells = sum(1 for i in v.impact if i.action == "tell")
+            sys.stdout.write(
+                f"{v.version}  published {v.published_at}  effective {v.effective or '-'}  "
+                f"sha256 {v.sha256[:16]}  ask again {asks}, tell {tells}\n"
+            )
+        return
+    done = versions.publish(engine, path, actor=by)
+    if not done.new:
+        sys.stdout.write(f"version {done.version} is already published (same text)\n")
+        return
+    sys.stdout.write(
+        f"published {done.policy_id} {done.version} (sha256 {done.sha256[:16]}, effective "
+        f"{done.effective or 'not stated'})\n"
+    )
+    for i in done.impact:
+        who = f"holders of consent {i.consent}" if i.action == "ask_again" else "everyone"
+        verb = "ask again" if i.action == "ask_again" else "tell"
+        sys.stdout.write(f"  {verb}: {who} ({i.element}: {i.reason})\n")

@@ -129,8 +129,3 @@ def revoke(key_id: Annotated[str, typer.Argument(help="Key id.")], db: DbOption 
 
     revoke_key(_open_store(_settings(db)), key_id)
     console.out(f"revoked {key_id}", highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.add_typer(apikey_app, name="apikey")

@@ -130,8 +130,3 @@ def jobs(
             f"after {j['attempts']} attempt(s)",
             highlight=False,
         )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("worker")(worker)
-    app.command("jobs")(jobs)

@@ -21,7 +21,6 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -163,6 +162,8 @@ class MatchSql:
         if self.dialect == "postgresql":
             return expr  # a deterministic collation (every default one) compares bytes
         if self.dialect == "mysql":
+            from sqlalchemy.dialects import mysql  # only for MySQL stores
+
             # NO PAD binary: a trailing space is a difference, as on the other engines
             text = sa.cast(expr, mysql.CHAR(charset="utf8mb4"))
             return sa.collate(text, "utf8mb4_nopad_bin")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -54,9 +55,7 @@ class SqlConnector:
         self.hash_key: bytes | None = None
         self._tx: Connection | None = None
         try:
-            self.engine = sa.create_engine(_with_driver(url), pool_pre_ping=True)
-            install_sqlite_functions(self.engine)  # troth_hmac() for set-based hash masking
-            enforce_sqlite_foreign_keys(self.engine)
+            self.engine, self._shared = _engine(url)
         except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise ConnectorError(
                 f"connection {name!r}: invalid SQL URL ({type(exc).__name__})",
@@ -101,6 +100,17 @@ class SqlConnector:
     def ping(self) -> None:
         with self._mapped("connect"), self.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+
+    def schema_version(self) -> str | None:
+        """A cheap fingerprint of the schema :meth:`introspect` reads (one catalog query): it
+        changes when a table, column, type, nullability, key or foreign key does."""
+        dialect = self.engine.dialect.name
+        query = _FINGERPRINT.get(dialect)
+        if query is None:
+            return None
+        with self._mapped("read the schema version"), self._conn(write=False) as conn:
+            row = conn.execute(sa.text(query)).one()
+        return ":".join(str(v) for v in row)
 
     def introspect(self) -> SchemaInfo:
         with self._mapped("read the schema"), self.engine.connect() as conn:
@@ -270,7 +280,82 @@ class SqlConnector:
                 self._tx = None
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Release the store: a SQLite engine is disposed; a server's pool stays for the next
+        request of this process (its connections are checked before use)."""
+        if not self._shared:
+            self.engine.dispose()
+
+
+#: per dialect, one query whose result changes with the schema (tables, columns, types,
+#: nullability, primary and foreign keys) of the database troth reads
+_FINGERPRINT = {
+    # SQLite counts every schema change in its header
+    "sqlite": "PRAGMA schema_version",
+    "postgresql": """
+        SELECT count(*), md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
+          SELECT concat_ws(':', c.relname, a.attname, a.attnum::text, a.atttypid::text,
+                           a.atttypmod::text, a.attnotnull::text) AS x
+          FROM pg_attribute a
+          JOIN pg_class c ON c.oid = a.attrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            AND a.attnum > 0 AND NOT a.attisdropped
+          UNION ALL
+          SELECT concat_ws(':', con.conname, con.contype::text, con.conrelid::text,
+                           con.confrelid::text, con.conkey::text, con.confkey::text)
+          FROM pg_constraint con
+          JOIN pg_namespace n ON n.oid = con.connamespace
+          WHERE n.nspname = current_schema() AND con.contype IN ('p', 'f', 'u')
+        ) t""",
+    "mysql": """
+        SELECT (SELECT count(*) FROM information_schema.columns
+                WHERE table_schema = DATABASE()),
+               (SELECT coalesce(sum(crc32(concat_ws(':', table_name, column_name,
+                         ordinal_position, column_type, is_nullable, column_key))), 0)
+                FROM information_schema.columns WHERE table_schema = DATABASE()),
+               (SELECT coalesce(sum(crc32(concat_ws(':', table_name, column_name,
+                         constraint_name, referenced_table_name, referenced_column_name))), 0)
+                FROM information_schema.key_column_usage WHERE table_schema = DATABASE())""",
+}
+
+#: engines of server stores (PostgreSQL, MySQL/MariaDB) by URL: the requests of one process
+#: share a connection pool, as a web app does, instead of connecting for each request
+_SHARED: dict[str, sa.Engine] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _engine(url: str) -> tuple[sa.Engine, bool]:
+    """The engine for ``url`` and whether it is shared (a server's) or the caller's (SQLite)."""
+    driver_url = _with_driver(url)
+    if sa.make_url(driver_url).get_backend_name() == "sqlite":
+        engine = sa.create_engine(driver_url, pool_pre_ping=True)
+        install_sqlite_functions(engine)  # troth_hmac() for set-based hash masking
+        enforce_sqlite_foreign_keys(engine)
+        return engine, False
+    with _SHARED_LOCK:
+        shared = _SHARED.get(driver_url)
+        if shared is None:
+            shared = _SHARED[driver_url] = sa.create_engine(driver_url, pool_pre_ping=True)
+    return shared, True
+
+
+def forget_engines() -> None:
+    """Dispose of the shared engines (their pooled connections close)."""
+    with _SHARED_LOCK:
+        engines = list(_SHARED.values())
+        _SHARED.clear()
+    for engine in engines:
+        engine.dispose()
+
+
+def _after_fork() -> None:
+    # a child process must not use its parent's pooled connections
+    for engine in _SHARED.values():
+        engine.dispose(close=False)
+    _SHARED.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 class _IntKeys(list[int]):

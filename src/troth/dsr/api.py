@@ -21,12 +21,12 @@ from troth.connectors.base import Connector
 from troth.dsr.execute import crash_point, erase_store, parse_changes, rectify_store
 from troth.dsr.export import CountingSink, ZipExport
 from troth.dsr.identity import Identity
-from troth.dsr.plan import Plan, PlanKind, Step, build_plan
+from troth.dsr.plan import Plan, PlanKind, Step
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
-from troth.dsr.run import ProjectLike, Run, evidence, masking_defaults, project_of, utc_now
+from troth.dsr.run import ProjectLike, Run, evidence, plan_for, project_of, utc_now
 from troth.dsr.spool import spool_dir, sweep_spools
 from troth.errors import RequestError, TrothError
 from troth.store import open_store
@@ -76,8 +76,8 @@ def plan_request(
     project: ProjectLike, identities: Sequence[str], kind: PlanKind = "access"
 ) -> Plan:
     """The traversal for identity names (``["email"]``), without touching any store."""
-    proj, datamap = project_of(project)
-    return build_plan(datamap, identities, kind, masking_defaults=masking_defaults(proj))
+    proj, _ = project_of(project)
+    return plan_for(proj, set(identities), kind)
 
 
 def access(
@@ -109,15 +109,16 @@ def access(
             spool_root=root,
         )
         try:
-            res = resolve(
-                run.plan,
-                run.stores,
-                run.identities,
-                datamap=run.datamap,
-                scope=run.typed_scope(),
-                sink=export,
-                on_step=progress,
-            )
+            with run.reading():
+                res = resolve(
+                    run.plan,
+                    run.stores,
+                    run.identities,
+                    datamap=run.datamap,
+                    scope=run.typed_scope(),
+                    sink=export,
+                    on_step=progress,
+                )
             export.finish()
         except BaseException:
             export.abort()
@@ -157,15 +158,16 @@ def erase(
         if info.resolved_at:
             keys = load_keyset(run.engine, info.id, run.forms)
         else:
-            res = resolve(
-                run.plan,
-                run.stores,
-                run.identities,
-                datamap=run.datamap,
-                scope=scope_values,
-                on_step=progress,
-                keys_only=True,
-            )
+            with run.reading():
+                res = resolve(
+                    run.plan,
+                    run.stores,
+                    run.identities,
+                    datamap=run.datamap,
+                    scope=scope_values,
+                    on_step=progress,
+                    keys_only=True,
+                )
             keys = res.keys
             # before the first write
             save_keyset(run.engine, info.id, keys, run.datamap, run.settings.secret_key)
@@ -263,7 +265,10 @@ def rectify(
     with run.guarded(info) as failed:
         run.ping()
         scope_values = run.typed_scope()
-        res = resolve(run.plan, run.stores, run.identities, datamap=run.datamap, scope=scope_values)
+        with run.reading():
+            res = resolve(
+                run.plan, run.stores, run.identities, datamap=run.datamap, scope=scope_values
+            )
         scopes = {s.table: scope_of(s.scope, scope_values) for s in run.plan.steps}
         tables: list[dict[str, Any]] = []
         for conn in run.plan.connections:

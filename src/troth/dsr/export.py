@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import orjson
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from troth.connectors.base import Row
@@ -69,8 +70,7 @@ class _Table:
     def write(self, values: dict[str, Any]) -> None:
         if len(values) != len(self.columns) or not all(c in values for c in self.columns):
             self.columns += [c for c in values if c not in self.columns]
-        line = json.dumps(values, ensure_ascii=False, separators=(", ", ": "), default=str)
-        self.file.write(line.encode("utf-8") + b"\n")
+        self.file.write(_json_line(values) + b"\n")
         self.rows += 1
         if len(self.preview) < PREVIEW_ROWS:
             self.preview.append(values)
@@ -246,7 +246,7 @@ class ZipExport:
             writer = csv.writer(out)
             writer.writerow(labels)
             for line in spool.lines():
-                writer.writerow(cells(json.loads(line)))
+                writer.writerow(cells(orjson.loads(line)))
         return {"json": json_name, "csv": csv_name}
 
     def _mention_cells(self, m: dict[str, Any]) -> list[str]:
@@ -327,6 +327,15 @@ class ZipExport:
                 info=info,
             )
         )
+
+
+def _json_line(values: Mapping[str, Any]) -> bytes:
+    """One row as a line of JSON (UTF-8); orjson, or the standard encoder for what orjson does
+    not take (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(values, default=str)
+    except TypeError:
+        return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
 def _cells(row: Mapping[str, Any], columns: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -176,9 +176,12 @@ class Requests:
         identities: Sequence[Identity],
         jurisdictions: Iterable[str] = (),
         *,
+        then: Sequence[tuple[Status, Mapping[str, Any] | None]] = (),
         also: Callable[[Connection, RequestInfo], None] | None = None,
     ) -> RequestInfo:
-        """A new request; *also* writes more rows of it in the same transaction."""
+        """Record a new request; ``then``: the next statuses (with their audit data), recorded
+        in the same transaction (an operator's request is verified and approved as it is
+        made); *also* writes more rows of the request in that transaction."""
         received = now()
         due, jurisdiction = due_date(received, jurisdictions)
         hashes = sorted({(i.name, identity_hash(self.key, i)) for i in identities})
@@ -207,10 +210,13 @@ class Requests:
                 "due_at": info.due_at,
                 "jurisdiction": jurisdiction,
             }
-            tx.append_many([self._entry(info, data)])
+            entries = [self._entry(info, data)]
             if also is not None:
                 also(tx.conn, info)
             changed(tx.conn, info, None)
+            for to, more in then:
+                info = self._move(s, row, to, entries, data=more)
+            tx.append_many(entries)
         return info
 
     def get(self, request_id: str) -> RequestInfo:
@@ -258,36 +264,85 @@ class Requests:
         """Move the request to ``to`` (refused when the lifecycle does not allow it); the new
         status and its audit entry commit together (*edit* changes more of the row with them)."""
         with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
-            row = s.get(DsrRequest, request_id)
-            if row is None:
-                raise RequestNotFoundError(f"no request {request_id!r}", where="troth state DB")
-            current = Status(row.status)
-            if to not in TRANSITIONS[current]:
-                allowed = ", ".join(t.value for t in TRANSITIONS[current]) or "none"
-                raise RequestStateError(
-                    f"request {request_id} cannot go from {current.value} to {to.value}",
-                    where="request lifecycle",
-                    fix=f"allowed next states: {allowed}",
-                )
-            row.status = to.value
-            row.updated_at = now().isoformat()
-            row.reason = reason
-            row.retryable = retryable
-            if result is not None:
-                row.result = json.dumps(result, sort_keys=True, default=str)
-            if edit is not None:
-                edit(row)
-            s.flush()
+            row = self._row(s, request_id)
+            entries: MutableSequence[Event] = []
+            info = self._move(
+                s,
+                row,
+                to,
+                entries,
+                reason=reason,
+                retryable=retryable,
+                result=result,
+                data=data,
+                edit=edit,
+            )
+            tx.append_many(entries)
+        return info
+
+    def advance(
+        self, request_id: str, moves: Sequence[tuple[Status, Mapping[str, Any] | None]]
+    ) -> RequestInfo:
+        """Several transitions in one transaction (each with its own audit entry): all or none."""
+        with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
+            row = self._row(s, request_id)
+            entries: MutableSequence[Event] = []
             info = RequestInfo.from_row(row)
-            extra: dict[str, Any] = {"from": current.value}
-            if reason:
-                extra["reason"] = reason
-            if to == Status.failed:
-                extra["retryable"] = retryable
-            tx.append_many([self._entry(info, {**extra, **(data or {})})])
-            if to in (Status.completed, Status.denied):
-                forget(tx.conn, info.id)  # sealed identity values end with the request
-            changed(tx.conn, info, current.value)
+            for to, data in moves:
+                info = self._move(s, row, to, entries, data=data)
+            tx.append_many(entries)
+        return info
+
+    @staticmethod
+    def _row(s: Session, request_id: str) -> DsrRequest:
+        row = s.get(DsrRequest, request_id)
+        if row is None:
+            raise RequestNotFoundError(f"no request {request_id!r}", where="troth state DB")
+        return row
+
+    def _move(
+        self,
+        s: Session,
+        row: DsrRequest,
+        to: Status,
+        entries: MutableSequence[Event],
+        *,
+        reason: str | None = None,
+        retryable: bool = False,
+        result: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        edit: Callable[[DsrRequest], None] | None = None,
+    ) -> RequestInfo:
+        """One transition on the session's transaction: the row, its audit entry (appended to
+        *entries*), the outbox row of the change, and the end of sealed identity values."""
+        current = Status(row.status)
+        if to not in TRANSITIONS[current]:
+            allowed = ", ".join(t.value for t in TRANSITIONS[current]) or "none"
+            raise RequestStateError(
+                f"request {row.id} cannot go from {current.value} to {to.value}",
+                where="request lifecycle",
+                fix=f"allowed next states: {allowed}",
+            )
+        row.status = to.value
+        row.updated_at = now().isoformat()
+        row.reason = reason
+        row.retryable = retryable
+        if result is not None:
+            row.result = json.dumps(result, sort_keys=True, default=str)
+        if edit is not None:
+            edit(row)
+        s.flush()
+        info = RequestInfo.from_row(row)
+        extra: dict[str, Any] = {"from": current.value}
+        if reason:
+            extra["reason"] = reason
+        if to == Status.failed:
+            extra["retryable"] = retryable
+        entries.append(self._entry(info, {**extra, **(data or {})}))
+        conn = s.connection()
+        if to in (Status.completed, Status.denied):
+            forget(conn, info.id)  # sealed identity values end with the request
+        changed(conn, info, current.value)
         return info
 
     def mark_resolved(self, request_id: str) -> None:

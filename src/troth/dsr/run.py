@@ -8,7 +8,7 @@ the request through its lifecycle; the calls of :mod:`troth.dsr.api` use it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,15 @@ from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import identity_forms
 from troth.dsr.stores import Stores
 from troth.errors import RequestError, TrothError
-from troth.project import Project, load_project
+from troth.project import Project, cached_project
 from troth.store import open_store
 
 ProjectLike = Project | str | Path
 
 
 def project_of(project: ProjectLike) -> tuple[Project, DataMap]:
-    proj = project if isinstance(project, Project) else load_project(project)
+    """The project (loaded again only when its files changed) and its data map."""
+    proj = project if isinstance(project, Project) else cached_project(project)
     if proj.datamap is None:
         raise RequestError(
             "the project has no data map",
@@ -47,9 +48,24 @@ def masking_defaults(project: Project) -> dict[str, str]:
     return policy_erasure_defaults(project.policy.policy.data_categories)
 
 
-def _complete(datamap: DataMap) -> None:
+def plan_for(project: Project, names: set[str], kind: PlanKind) -> Plan:
+    """The plan of a request shape (identity names, kind), built once per loaded project."""
+    key = ("plan", frozenset(names), kind)
+    plan = project.derived.get(key)
+    if plan is None:
+        assert project.datamap is not None
+        plan = build_plan(
+            project.datamap.datamap, names, kind, masking_defaults=masking_defaults(project)
+        )
+        project.derived[key] = plan
+    return plan
+
+
+def _complete(project: Project, datamap: DataMap) -> None:
     """Refuse a request that would miss personal data: a table no identity reaches."""
-    missing = Graph.build(datamap).unreachable_tables()
+    missing = project.derived.get("unreachable")
+    if missing is None:
+        missing = project.derived["unreachable"] = Graph.build(datamap).unreachable_tables()
     if missing:
         names = ", ".join(str(t) for t in missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise RequestError(
@@ -79,13 +95,8 @@ class Run:
         self.identities = list(identities)
         if not self.identities:
             raise RequestError("a request needs at least one identity", fix="pass --email")
-        self.plan = build_plan(
-            self.datamap,
-            {i.name for i in self.identities},
-            kind,
-            masking_defaults=masking_defaults(self.project),
-        )
-        _complete(self.datamap)
+        self.plan = plan_for(self.project, {i.name for i in self.identities}, kind)
+        _complete(self.project, self.datamap)
         self.forms = identity_forms(self.datamap, self.identities)  # refuses bad values early
         self.scope = _check_scope(self.plan, scope or {})
         self.settings = settings or Settings.from_env(env)
@@ -137,31 +148,37 @@ class Run:
         return out
 
     def start(self, kind: Kind) -> RequestInfo:
-        """The open request of this kind for these identities (resumed), or a new one; running."""
+        """The open request of this kind for these identities (resumed), or a new one; running.
+
+        A new request is recorded, verified (by the operator), approved and running in one
+        transaction, each step with its audit entry."""
         info = self.requests.find_open(kind, self.request_identities)
-        if info is None:
-            jurisdictions = [j.value for j in self.project.policy.policy.jurisdictions]
-            info = self.requests.submit(kind, self.request_identities, jurisdictions)
-        if info.status == Status.paused:
+        if info is not None and info.status == Status.paused:
             raise RequestError(
                 f"request {info.id} is paused, waiting for the person",
                 where="request lifecycle",
                 fix="resume it first (request API: POST /api/v1/requests/{id}/resume)",
             )
+        status = Status(info.status) if info else Status.received
         steps = {
             Status.received: [Status.identity_verified, Status.approved, Status.running],
             Status.identity_verified: [Status.approved, Status.running],
             Status.approved: [Status.running],
             Status.failed: [Status.running],
             Status.running: [Status.running],  # the process that ran it died: resume
-        }[Status(info.status)]
+        }[status]
+        moves: list[tuple[Status, dict[str, Any] | None]] = []
         for to in steps:
             data: dict[str, Any] | None = None
             if to == Status.identity_verified:
                 data = {"method": "operator"}
-            data = {"resumed": True} if to == Status.running and info.resolved_at else data
-            info = self.requests.transition(info.id, to, data=data)
-        return info
+            if to == Status.running and info is not None and info.resolved_at:
+                data = {"resumed": True}
+            moves.append((to, data))
+        if info is None:
+            jurisdictions = [j.value for j in self.project.policy.policy.jurisdictions]
+            return self.requests.submit(kind, self.request_identities, jurisdictions, then=moves)
+        return self.requests.advance(info.id, moves)
 
     @contextmanager
     def guarded(self, info: RequestInfo) -> Iterator[list[RequestInfo]]:
@@ -183,6 +200,15 @@ class Run:
             raise
         finally:
             self.stores.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold one connection per store while the person's rows are read (a transaction that
+        writes nothing and is rolled back): one checkout per store, not one per statement."""
+        with ExitStack() as stack:
+            for name in self.plan.connections:
+                stack.enter_context(self.stores.get(name).transaction(rollback=True))
+            yield
 
     def ping(self) -> None:
         """Raise StoreDownError now when a store is down, before anything is read or written."""

@@ -1,24 +1,22 @@
 """The stores a plan touches: one connector per connection name, opened lazily, closed together.
 
 A store's schema (column types for masking and the export, its foreign keys for erasure's safety)
-is read once and kept for :data:`SCHEMA_TTL` seconds per process and store, so the requests of a
-long-running process do not each pay the catalogue queries. A schema change shows after at most
-that long; a foreign key added meanwhile can only make a store refuse a delete (rolled back, exit
-4), never let one through.
+is read once per process and store and kept while the store's schema fingerprint (one cheap
+catalogue query, :meth:`SqlConnector.schema_version`) stays the same: each request checks it, so
+a schema change shows on the next request, and the requests of a long-running process do not
+each pay the full catalogue read. A store that has no fingerprint is read on every request.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from types import TracebackType
 
 from troth.connectors.base import Connector, SchemaInfo
 from troth.connectors.names import open_connection
 
-#: seconds a store's schema is reused by the requests of one process
-SCHEMA_TTL = 30.0
-_SCHEMAS: dict[str, tuple[float, SchemaInfo]] = {}
+#: per store (connection name and URL): its schema fingerprint and the schema read with it
+_SCHEMAS: dict[str, tuple[str, SchemaInfo]] = {}
 
 
 def forget_schemas() -> None:
@@ -56,18 +54,20 @@ class Stores:
         return self._opened[connection]
 
     def schema(self, connection: str) -> SchemaInfo:
-        """The store's schema, read once per run and per :data:`SCHEMA_TTL` seconds."""
+        """The store's schema: read again only when its fingerprint changed."""
         if connection not in self._schemas:
             conn = self.get(connection)
             engine = getattr(conn, "engine", None)
+            versioned = getattr(conn, "schema_version", None)
+            version = versioned() if callable(versioned) else None
             where = f"{connection}|{engine.url!r}" if engine is not None else None
-            cached = _SCHEMAS.get(where) if where else None
-            if cached is not None and time.monotonic() - cached[0] < SCHEMA_TTL:
+            cached = _SCHEMAS.get(where) if where and version is not None else None
+            if cached is not None and cached[0] == version:
                 self._schemas[connection] = cached[1]
             else:
                 self._schemas[connection] = conn.introspect()
-                if where:
-                    _SCHEMAS[where] = (time.monotonic(), self._schemas[connection])
+                if where and version is not None:
+                    _SCHEMAS[where] = (version, self._schemas[connection])
         return self._schemas[connection]
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PrivateAttr,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -44,6 +45,13 @@ DurationField = Annotated[
     Duration,
     BeforeValidator(parse_duration),
     PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "a duration: '2 years', '6 months and 15 days', '30 days', 'P1Y6M'",
+            "examples": ["2 years", "30 days", "P1Y6M"],
+        }
+    ),
 ]
 
 
@@ -184,6 +192,30 @@ class DataCategory(Element):
     erasure: Literal["null", "redact", "hash", "fake"] | None = None
 
 
+class DpiaCriterion(StrEnum):
+    """The regulators' common criteria for a likely high risk (EDPB WP248 rev.01)."""
+
+    evaluation_or_scoring = "evaluation_or_scoring"
+    automated_decisions = "automated_decisions"
+    systematic_monitoring = "systematic_monitoring"
+    sensitive_data = "sensitive_data"
+    large_scale = "large_scale"
+    matching_datasets = "matching_datasets"
+    vulnerable_subjects = "vulnerable_subjects"
+    innovative_technology = "innovative_technology"
+    prevents_rights = "prevents_rights"
+
+
+class Dpia(BaseModel):
+    """The data protection impact assessment of a purpose (Art. 35)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: date
+    reference: str
+    outcome: str | None = None
+
+
 class Purpose(Element):
     id: Id
     name: str
@@ -195,6 +227,9 @@ class Purpose(Element):
     statute: str | None = None
     categories: list[CategoryKey] = Field(default_factory=list)
     subjects: list[SubjectKey] = Field(default_factory=list)
+    #: the criteria the company declares for this purpose (others are derived from the data)
+    risk: list[DpiaCriterion] = Field(default_factory=list)
+    dpia: Dpia | None = None
 
 
 class CollectionKind(StrEnum):
@@ -299,6 +334,25 @@ class RecipientType(StrEnum):
     joint_controller = "joint_controller"
 
 
+class TransferMechanism(StrEnum):
+    """How a transfer out of the EEA/UK is safeguarded (GDPR Chapter V)."""
+
+    adequacy = "adequacy"  # Art. 45
+    sccs = "sccs"  # Art. 46(2)(c) standard contractual clauses
+    bcrs = "bcrs"  # Art. 47 binding corporate rules
+    derogation = "derogation"  # Art. 49
+
+
+class Dpa(BaseModel):
+    """The data processing agreement with a processor (Art. 28(3))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signed: date
+    expires: date | None = None
+    sub_processors: list[str] = Field(default_factory=list)
+
+
 class Recipient(Element):
     id: Id
     name: str
@@ -310,6 +364,8 @@ class Recipient(Element):
     legal_request_required: bool = False
     country: str | None = None
     safeguards: str | None = None
+    transfer: TransferMechanism | None = None
+    dpa: Dpa | None = None
 
 
 class CookieCategory(StrEnum):

@@ -1,6 +1,14 @@
 """Built-in checks. Importing this package registers them in :data:`CHECKS`."""
 
-from troth.policy.checks import organisation, purposes, references, retention, sharing
+from troth.policy.checks import (
+    dpia,
+    organisation,
+    purposes,
+    references,
+    retention,
+    sharing,
+    transfers,
+)
 from troth.policy.checks.base import (
     CHECKS,
     Check,
@@ -22,10 +30,12 @@ __all__ = [
     "Report",
     "Severity",
     "check",
+    "dpia",
     "organisation",
     "purposes",
     "references",
     "retention",
     "run_checks",
     "sharing",
+    "transfers",
 ]

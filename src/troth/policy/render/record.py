@@ -117,7 +117,8 @@ def record_rows(doc: PolicyDocument) -> list[RecordRow]:
         recips = recipients_for(doc, pur)
         rules = retention_for(doc, pur)
         transfers = [
-            f"{r.name}: {r.country} (safeguards: {r.safeguards or L.NOT_STATED})"
+            f"{r.name}: {r.country} (safeguards: "
+            f"{', '.join(x for x in (r.transfer, r.safeguards) if x) or L.NOT_STATED})"
             for r in recips
             if r.country
         ]

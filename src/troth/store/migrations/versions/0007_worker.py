@@ -3,7 +3,7 @@ request pause / extension (dsr_request.paused_at, paused_from, extended_at), web
 their deliveries, deadline notices sent (dsr_deadline_notice)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
