@@ -105,20 +105,24 @@ def file_new(
     requests = Requests(engine, secret_key, actor=actor)
     info = requests.find_open(kind, keyed)
     created = info is None
-    if info is None:
+    if approve is None:
+        approve = not proj.policy.policy.requests.needs_reviewer(kind.value)
+    status = Status(info.status) if info else Status.received
+    moves: list[tuple[Status, Mapping[str, Any] | None]] = []
+    if verified and status == Status.received:
+        moves.append((Status.identity_verified, {"method": verified_how}))
+        status = Status.identity_verified
+    if approve and status == Status.identity_verified:
+        moves.append((Status.approved, {"rule": "automatic"}))
+    if info is None:  # recorded, sealed, verified and approved in one transaction
 
         def sealed(conn: Connection, new: RequestInfo) -> None:
             seal(conn, secret_key, new.id, identities, scope)
 
         jurisdictions = [j.value for j in proj.policy.policy.jurisdictions]
-        info = requests.submit(kind, keyed, jurisdictions, also=sealed)
-    if verified and info.status == Status.received:
-        data: dict[str, Any] = {"method": verified_how}
-        info = requests.transition(info.id, Status.identity_verified, data=data)
-    if approve is None:
-        approve = not proj.policy.policy.requests.needs_reviewer(kind.value)
-    if approve and info.status == Status.identity_verified:
-        info = requests.transition(info.id, Status.approved, data={"rule": "automatic"})
+        info = requests.submit(kind, keyed, jurisdictions, also=sealed, then=moves)
+    elif moves:
+        info = requests.advance(info.id, moves)
     return info, created
 
 
