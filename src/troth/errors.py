@@ -157,6 +157,14 @@ class RequestError(TrothError):
     """A data-subject request cannot be processed as asked."""
 
 
+class RequestNotFoundError(RequestError):
+    """No data-subject request has this id (HTTP 404)."""
+
+
+class RequestStateError(RequestError):
+    """The request's status does not allow the action (HTTP 409)."""
+
+
 class ConsentError(TrothError):
     """A consent event or query is invalid."""
 

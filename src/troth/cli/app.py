@@ -128,6 +128,22 @@ COMMANDS: dict[str, Entry] = {
         "Retention: plan and run sweeps, legal holds on people.",
         group=True,
     ),
+    "worker": Entry(
+        "troth.cli.worker",
+        "worker",
+        "Run verified requests, retention schedules and webhooks from the queue until stopped.",
+    ),
+    "jobs": Entry(
+        "troth.cli.worker",
+        "jobs",
+        "The outbox, the queue's jobs by status, live workers, stuck and failed jobs.",
+    ),
+    "webhook": Entry(
+        "troth.cli.webhook",
+        "app",
+        "Signed webhooks on every change of a request (sent by the workers).",
+        group=True,
+    ),
     "apikey": Entry(
         "troth.cli.serve",
         "apikey_app",

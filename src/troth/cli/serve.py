@@ -14,6 +14,8 @@ from troth.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from troth.worker.embedded import EmbeddedWorker
+
 apikey_app = typer.Typer(help="API keys of troth serve (server-to-server calls).")
 
 DbOption = Annotated[
@@ -70,10 +72,28 @@ def serve(
         allowed_origins=tuple(allow_origin or ()),
         trusted_proxies=tuple(trusted_proxy or ()),
     )
-    # forwarded headers are handled by the app (only from --trusted-proxy), not by uvicorn
-    uvicorn.run(
-        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
-    )
+    jobs = _embedded_jobs(path, _settings(db))
+    try:
+        # forwarded headers are handled by the app (only from --trusted-proxy), not by uvicorn
+        uvicorn.run(
+            app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+        )
+    finally:
+        if jobs is not None:
+            jobs.stop()
+
+
+def _embedded_jobs(path: Path, settings: Settings) -> EmbeddedWorker | None:
+    """With no task queue configured, this process runs the jobs and the retention scheduler."""
+    from troth.cli.worker import queue_url
+    from troth.worker.embedded import EmbeddedWorker
+    from troth.worker.jobs import Context
+
+    if queue_url(None, settings) is not None:
+        return None  # `troth worker` processes run them
+    jobs = EmbeddedWorker(Context(path, settings))
+    jobs.start()
+    return jobs
 
 
 @apikey_app.command("create")

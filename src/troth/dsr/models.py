@@ -34,6 +34,11 @@ class DsrRequest(Base):
     retryable: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     #: JSON: counts per table, kept fields and their reasons (never values)
     result: Mapped[str | None] = mapped_column(sa.Text)
+    #: while paused (waiting for the person): since when, and the status it resumes to
+    paused_at: Mapped[str | None] = mapped_column(sa.String(32))
+    paused_from: Mapped[str | None] = mapped_column(sa.String(20))
+    #: when the due date was extended (once per request)
+    extended_at: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class DsrIdentity(Base):

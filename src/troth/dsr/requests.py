@@ -17,20 +17,22 @@ from __future__ import annotations
 import calendar
 import json
 import uuid
-from collections.abc import Iterable, Mapping, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from troth.audit import Event, Ledger
 from troth.dsr.identity import Identity, identity_hash, identity_set_hash
 from troth.dsr.models import DsrIdentity, DsrRequest
-from troth.errors import RequestError
+from troth.dsr.sealed import forget
+from troth.errors import RequestNotFoundError, RequestStateError
+from troth.store import outbox
 from troth.store.db import translate_errors
 
 
@@ -51,12 +53,22 @@ class Status(StrEnum):
     completed = "completed"
     failed = "failed"
     denied = "denied"
+    #: waiting for the person (identity documents, clarification); see troth.dsr.clock
+    paused = "paused"
 
 
-OPEN = (Status.received, Status.identity_verified, Status.approved, Status.running, Status.failed)
+OPEN = (
+    Status.received,
+    Status.identity_verified,
+    Status.approved,
+    Status.running,
+    Status.failed,
+    Status.paused,
+)
 TRANSITIONS: dict[Status, tuple[Status, ...]] = {
-    Status.received: (Status.identity_verified, Status.denied),
-    Status.identity_verified: (Status.approved, Status.denied),
+    Status.received: (Status.identity_verified, Status.denied, Status.paused),
+    Status.identity_verified: (Status.approved, Status.denied, Status.paused),
+    Status.paused: (Status.received, Status.identity_verified, Status.denied),
     Status.approved: (Status.running, Status.denied),
     Status.running: (Status.running, Status.completed, Status.failed),
     Status.failed: (Status.running, Status.denied),
@@ -111,6 +123,8 @@ class RequestInfo:
     reason: str | None
     retryable: bool
     result: dict[str, Any] | None
+    paused_at: str | None = None
+    extended_at: str | None = None
 
     @classmethod
     def from_row(cls, r: DsrRequest) -> RequestInfo:
@@ -127,6 +141,8 @@ class RequestInfo:
             r.reason,
             bool(r.retryable),
             json.loads(r.result) if r.result else None,
+            r.paused_at,
+            r.extended_at,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +158,8 @@ class RequestInfo:
             "reason": self.reason,
             "retryable": self.retryable,
             "result": self.result,
+            "paused_at": self.paused_at,
+            "extended_at": self.extended_at,
         }
 
 
@@ -161,10 +179,11 @@ class Requests:
         jurisdictions: Iterable[str] = (),
         *,
         then: Sequence[tuple[Status, Mapping[str, Any] | None]] = (),
+        also: Callable[[Connection, RequestInfo], None] | None = None,
     ) -> RequestInfo:
         """Record a new request; ``then``: the next statuses (with their audit data), recorded
         in the same transaction (an operator's request is verified and approved as it is
-        made)."""
+        made); *also* writes more rows of the request in that transaction."""
         received = now()
         due, jurisdiction = due_date(received, jurisdictions)
         hashes = sorted({(i.name, identity_hash(self.key, i)) for i in identities})
@@ -194,6 +213,9 @@ class Requests:
                 "jurisdiction": jurisdiction,
             }
             entries = [self._entry(info, data)]
+            if also is not None:
+                also(tx.conn, info)
+            changed(tx.conn, info, None)
             for to, more in then:
                 info = self._move(s, row, to, entries, data=more)
             tx.append_many(entries)
@@ -203,7 +225,7 @@ class Requests:
         with translate_errors(self.engine), Session(self.engine) as s:
             row = s.get(DsrRequest, request_id)
             if row is None:
-                raise RequestError(
+                raise RequestNotFoundError(
                     f"no request {request_id!r}",
                     where="troth state DB",
                     fix="list requests with `troth dsr status`",
@@ -239,14 +261,23 @@ class Requests:
         retryable: bool = False,
         result: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
+        edit: Callable[[DsrRequest], None] | None = None,
     ) -> RequestInfo:
         """Move the request to ``to`` (refused when the lifecycle does not allow it); the new
-        status and its audit entry commit together."""
+        status and its audit entry commit together (*edit* changes more of the row with them)."""
         with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
             row = self._row(s, request_id)
             entries: MutableSequence[Event] = []
             info = self._move(
-                s, row, to, entries, reason=reason, retryable=retryable, result=result, data=data
+                s,
+                row,
+                to,
+                entries,
+                reason=reason,
+                retryable=retryable,
+                result=result,
+                data=data,
+                edit=edit,
             )
             tx.append_many(entries)
         return info
@@ -268,7 +299,7 @@ class Requests:
     def _row(s: Session, request_id: str) -> DsrRequest:
         row = s.get(DsrRequest, request_id)
         if row is None:
-            raise RequestError(f"no request {request_id!r}", where="troth state DB")
+            raise RequestNotFoundError(f"no request {request_id!r}", where="troth state DB")
         return row
 
     def _move(
@@ -282,11 +313,14 @@ class Requests:
         retryable: bool = False,
         result: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
+        edit: Callable[[DsrRequest], None] | None = None,
     ) -> RequestInfo:
+        """One transition on the session's transaction: the row, its audit entry (appended to
+        *entries*), the outbox row of the change, and the end of sealed identity values."""
         current = Status(row.status)
         if to not in TRANSITIONS[current]:
             allowed = ", ".join(t.value for t in TRANSITIONS[current]) or "none"
-            raise RequestError(
+            raise RequestStateError(
                 f"request {row.id} cannot go from {current.value} to {to.value}",
                 where="request lifecycle",
                 fix=f"allowed next states: {allowed}",
@@ -297,6 +331,8 @@ class Requests:
         row.retryable = retryable
         if result is not None:
             row.result = json.dumps(result, sort_keys=True, default=str)
+        if edit is not None:
+            edit(row)
         s.flush()
         info = RequestInfo.from_row(row)
         extra: dict[str, Any] = {"from": current.value}
@@ -305,6 +341,10 @@ class Requests:
         if to == Status.failed:
             extra["retryable"] = retryable
         entries.append(self._entry(info, {**extra, **(data or {})}))
+        conn = s.connection()
+        if to in (Status.completed, Status.denied):
+            forget(conn, info.id)  # sealed identity values end with the request
+        changed(conn, info, current.value)
         return info
 
     def mark_resolved(self, request_id: str) -> None:
@@ -321,3 +361,18 @@ class Requests:
             self.actor,
             f"dsr:{info.id}",
         )
+
+
+def changed(
+    conn: Connection, info: RequestInfo, previous: str | None, *, event: str = "status"
+) -> None:
+    """The outbox row of a change, in its transaction (workers and webhooks act on it)."""
+    payload = {
+        "request_id": info.id,
+        "type": info.kind,
+        "status": info.status,
+        "from": previous,
+        "event": event,
+        "due_at": info.due_at,
+    }
+    outbox.emit(conn, "dsr.changed", payload)

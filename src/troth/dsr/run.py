@@ -154,6 +154,12 @@ class Run:
         A new request is recorded, verified (by the operator), approved and running in one
         transaction, each step with its audit entry."""
         info = self.requests.find_open(kind, self.request_identities)
+        if info is not None and info.status == Status.paused:
+            raise RequestError(
+                f"request {info.id} is paused, waiting for the person",
+                where="request lifecycle",
+                fix="resume it first (request API: POST /api/v1/requests/{id}/resume)",
+            )
         status = Status(info.status) if info else Status.received
         steps = {
             Status.received: [Status.identity_verified, Status.approved, Status.running],

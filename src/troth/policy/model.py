@@ -474,6 +474,38 @@ class Right(Element):
     contact: str | None = None
 
 
+class Approval(StrEnum):
+    automatic = "automatic"
+    reviewer = "reviewer"
+
+
+class QueuedKind(StrEnum):
+    """Request types the workers run (rectification is run by an operator)."""
+
+    access = "access"
+    erasure = "erasure"
+    restriction = "restriction"
+
+
+class RequestRules(Element):
+    """How the privacy team handles data-subject requests filed for the workers."""
+
+    #: per request type, whether it runs on its own once the identity is verified, or waits for
+    #: a reviewer's approval; a type not named waits for a reviewer
+    approval: dict[QueuedKind, Approval] = Field(default_factory=dict)
+    #: how long before a request's due date the team is reminded (webhook ``dsr.deadline``);
+    #: an open request past its due date raises one overdue alert
+    reminders: list[DurationField] = Field(
+        default_factory=lambda: [parse_duration("7 days"), parse_duration("1 day")]
+    )
+
+    def needs_reviewer(self, kind: str) -> bool:
+        try:
+            return self.approval.get(QueuedKind(kind), Approval.reviewer) == Approval.reviewer
+        except ValueError:
+            return True
+
+
 class Policy(BaseModel):
     """A whole privacy policy."""
 
@@ -495,6 +527,7 @@ class Policy(BaseModel):
     commitments: list[Commitment] = Field(default_factory=list)
     security: list[SecurityMeasure] = Field(default_factory=list)
     rights: list[Right] = Field(default_factory=list)
+    requests: RequestRules = Field(default_factory=RequestRules)
 
     model_config = ConfigDict(extra="forbid")
 

@@ -63,7 +63,11 @@ class AuditHead(Base):
 from troth.breach import models as _breach_models  # noqa: E402, F401  (breach register)
 from troth.centre import models as _centre_models  # noqa: E402, F401
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
+from troth.dsr import deadlines as _dsr_deadlines  # noqa: E402, F401  (reminders sent)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
+from troth.dsr import sealed as _dsr_sealed  # noqa: E402, F401  (queued requests' identities)
 from troth.policy import models as _policy_models  # noqa: E402, F401  (published versions)
 from troth.retention import models as _retention_models  # noqa: E402, F401
 from troth.sharing import models as _sharing_models  # noqa: E402, F401  (disclosure register)
+from troth.store import outbox as _outbox  # noqa: E402, F401  (the transactional outbox)
+from troth.worker import webhooks as _webhooks  # noqa: E402, F401  (endpoints, deliveries)

@@ -20,7 +20,15 @@ from troth.consent.models import ApiKey
 from troth.errors import ConfigError, TrothError, UnknownNameError
 from troth.store.db import connect
 
-SCOPES = ("consent:read", "consent:write", "disclosure:write", "admin")
+SCOPES = (
+    "consent:read",
+    "consent:write",
+    "disclosure:write",
+    "requests:read",
+    "requests:write",
+    "requests:export",
+    "admin",
+)
 TABLE: sa.Table = ApiKey.__table__  # type: ignore[assignment]
 
 

@@ -21,7 +21,7 @@ from troth.consent.events import TimeWindow
 from troth.consent.ledger import ConsentLedger
 from troth.consent.receipts import receipt_key
 from troth.policy.model import Policy
-from troth.project import load_project
+from troth.project import Project, load_project
 from troth.store import open_store
 from troth.web import errors
 from troth.web.apikeys import KeyInfo, check_key
@@ -42,6 +42,8 @@ class Services:
     decider: Decider
     receipt_key: bytes
     allowed_origins: frozenset[str]
+    #: the project the app serves (its data map checks requests filed through the API)
+    project: Project | None = None
     _keys: dict[tuple[str, str], tuple[KeyInfo, float]] = field(default_factory=dict)
 
     def authorise(self, key: str | None, scope: str) -> KeyInfo:
@@ -83,6 +85,7 @@ def create_app(
         decider=Decider(ledger),
         receipt_key=receipt_signing_key or receipt_key(settings.secret_key),
         allowed_origins=origins,
+        project=loaded,
     )
     app = FastAPI(
         title="troth",
@@ -100,10 +103,12 @@ def create_app(
 
     from troth.web import browser, consent_api
     from troth.web.api import disclosures
+    from troth.web.api import requests as requests_api
 
     app.include_router(consent_api.router)
     app.include_router(browser.router)
     app.include_router(disclosures.router)
+    app.include_router(requests_api.router)
 
     from troth.web import centre
 

@@ -22,6 +22,8 @@ from troth.errors import (
     ConsentError,
     DisclosureRefusedError,
     PurposeDeniedError,
+    RequestNotFoundError,
+    RequestStateError,
     StoreError,
     StoreUnavailableError,
     TrothError,
@@ -35,6 +37,8 @@ INTERNAL = {"error": "InternalError", "message": "internal error"}
 #: most specific first
 STATUS: list[tuple[type[TrothError], int]] = [
     (UnknownSubjectError, 404),
+    (RequestNotFoundError, 404),
+    (RequestStateError, 409),
     (UnknownNameError, 422),
     (PurposeDeniedError, 403),
     (DisclosureRefusedError, 403),

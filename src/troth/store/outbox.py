@@ -1,0 +1,158 @@
+"""The transactional outbox: jobs written in the same transaction as the state change that asks
+for them, relayed to the task engine afterwards.
+
+A state change (a request approved, a webhook to send) writes one ``worker_outbox`` row on the
+connection of its own transaction (:func:`emit`), so the change and the job commit together or not
+at all: no job is lost between the commit and the enqueue. A relay (:mod:`troth.worker.relay`)
+claims pending rows, hands them to the engine, and marks them sent; a relay that dies after the
+hand-over and before the mark sends them again, so jobs are idempotent (at-least-once).
+
+Rows carry ids and statuses, never personal data. The module is generic: it knows topics and JSON
+payloads, not what the jobs do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from troth.store.db import connect, is_sqlite
+from troth.store.models import Base, BigInt
+
+#: how long a claimed row is left to its claimer before another relay may take it
+LEASE = timedelta(minutes=15)
+#: PostgreSQL channel notified (on commit) when a row is written: relays wake at once
+CHANNEL = "troth_outbox"
+
+
+class OutboxRow(Base):
+    """One job to relay to the task engine."""
+
+    __tablename__ = "worker_outbox"
+    __table_args__ = (sa.Index("ix_worker_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(sa.String(60))
+    #: JSON: ids and statuses only
+    payload: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+    #: not relayed before this time (delayed jobs, back-off); NULL: at once
+    not_before: Mapped[str | None] = mapped_column(sa.String(32))
+    #: a relay holds the row until then (embedded mode runs the job under the lease)
+    claimed_until: Mapped[str | None] = mapped_column(sa.String(32))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sent_at: Mapped[str | None] = mapped_column(sa.String(32))
+    #: why the last attempt failed (a TrothError's one line: no personal data)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+TABLE: sa.Table = OutboxRow.__table__  # type: ignore[assignment]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def stamp(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def emit(
+    conn: Connection, topic: str, payload: Mapping[str, Any], *, not_before: datetime | None = None
+) -> None:
+    """Write a job on *conn*, inside the caller's transaction (it commits with the state change)."""
+    conn.execute(
+        sa.insert(TABLE).values(
+            topic=topic,
+            payload=json.dumps(dict(payload), sort_keys=True),
+            created_at=stamp(now()),
+            not_before=stamp(not_before) if not_before else None,
+            attempts=0,
+        )
+    )
+    if conn.dialect.name == "postgresql":  # delivered when the transaction commits
+        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+
+
+def claim(engine: Engine, *, limit: int = 100, lease: timedelta = LEASE) -> list[Message]:
+    """Take up to *limit* due rows for this relay (committed claims: another relay skips them
+    until the lease ends; PostgreSQL skips rows another relay is claiming right now)."""
+    at = now()
+    ts = stamp(at)
+    due = sa.and_(
+        TABLE.c.sent_at.is_(None),
+        sa.or_(TABLE.c.not_before.is_(None), TABLE.c.not_before <= ts),
+        sa.or_(TABLE.c.claimed_until.is_(None), TABLE.c.claimed_until <= ts),
+    )
+    stmt = sa.select(TABLE.c.id, TABLE.c.topic, TABLE.c.payload, TABLE.c.attempts).where(due)
+    stmt = stmt.order_by(TABLE.c.id).limit(limit)
+    with connect(engine, write_lock=True) as conn, conn.begin():
+        if not is_sqlite(conn):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = conn.execute(stmt).all()
+        if rows:
+            conn.execute(
+                sa.update(TABLE)
+                .where(TABLE.c.id.in_([r.id for r in rows]))
+                .values(claimed_until=stamp(at + lease), attempts=TABLE.c.attempts + 1)
+            )
+    return [Message(r.id, r.topic, json.loads(r.payload), r.attempts + 1) for r in rows]
+
+
+def mark_sent(engine: Engine, ids: list[int]) -> None:
+    if not ids:
+        return
+    with connect(engine) as conn, conn.begin():
+        conn.execute(
+            sa.update(TABLE)
+            .where(TABLE.c.id.in_(ids))
+            .values(sent_at=stamp(now()), claimed_until=None, error=None)
+        )
+
+
+def release(engine: Engine, msg_id: int, *, retry_at: datetime | None, error: str) -> None:
+    """Give a row back after a failed attempt: pending again from *retry_at* (None: never,
+    the row is kept as failed for the operator)."""
+    values: dict[str, Any] = {"claimed_until": None, "error": error[:2000]}
+    if retry_at is None:
+        values["sent_at"] = "failed"
+    else:
+        values["not_before"] = stamp(retry_at)
+    with connect(engine) as conn, conn.begin():
+        conn.execute(sa.update(TABLE).where(TABLE.c.id == msg_id).values(**values))
+
+
+def release_claims(engine: Engine) -> None:
+    """Free every claim (the embedded worker starting: it is the only claimer, its claims died
+    with the process before it)."""
+    with connect(engine) as conn, conn.begin():
+        conn.execute(
+            sa.update(TABLE)
+            .where(TABLE.c.sent_at.is_(None), TABLE.c.claimed_until.is_not(None))
+            .values(claimed_until=None)
+        )
+
+
+def pending(engine: Engine) -> int:
+    """Rows not relayed yet (claimed or not)."""
+    with connect(engine) as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(TABLE).where(TABLE.c.sent_at.is_(None))
+            ).scalar_one()
+        )

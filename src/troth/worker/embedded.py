@@ -1,0 +1,98 @@
+"""The embedded default: with no task engine configured, ``troth serve`` runs the jobs itself.
+
+One background thread drains the outbox and runs each job inline (the same functions as the
+engine's workers), retrying a job whose store is down with back-off; the retention scheduler
+runs in its own thread. Meant for one process on SQLite or PostgreSQL state; several processes
+need the task engine (``troth worker``, see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from troth.errors import TrothError
+from troth.retention.schedule import Scheduler, start_scheduler
+from troth.store import outbox
+from troth.worker.jobs import JOBS, Context, RetryLater, deadline_tick, jobs_for
+
+log = logging.getLogger("troth.worker")
+
+#: attempts of one job before the outbox row is kept as failed
+MAX_ATTEMPTS = 8
+#: seconds between deadline checks (reminders, overdue alerts)
+TICK_S = 60.0
+
+
+def backoff(attempt: int) -> timedelta:
+    """Seconds before attempt ``attempt + 1``: 5, 10, 20, ... capped at one hour."""
+    return timedelta(seconds=min(5 * 2 ** (attempt - 1), 3600))
+
+
+def run_message(ctx: Context, msg: outbox.Message) -> None:
+    """Run the jobs of one message inline; the row is sent, or released for a later attempt."""
+    try:
+        for call in jobs_for(ctx, msg):
+            JOBS[call.name](ctx, **call.args)
+    except (RetryLater, TrothError) as exc:
+        text = str(exc) if isinstance(exc, RetryLater) else exc.one_line()
+        retry = msg.attempts < MAX_ATTEMPTS
+        at = outbox.now() + backoff(msg.attempts) if retry else None
+        outbox.release(ctx.engine, msg.id, retry_at=at, error=text)
+        return
+    except Exception as exc:  # a bug: keep the row as failed, keep serving
+        log.exception("job of outbox row %s failed", msg.id)
+        outbox.release(ctx.engine, msg.id, retry_at=None, error=f"internal error: {exc!r}"[:200])
+        return
+    outbox.mark_sent(ctx.engine, [msg.id])
+
+
+def drain(ctx: Context, *, limit: int = 20) -> int:
+    """Run the due messages once; returns how many were taken."""
+    msgs = outbox.claim(ctx.engine, limit=limit)
+    for msg in msgs:
+        run_message(ctx, msg)
+    return len(msgs)
+
+
+class EmbeddedWorker:
+    """The jobs thread and the retention scheduler of ``troth serve`` (no task engine)."""
+
+    def __init__(self, ctx: Context, *, poll_s: float = 0.5, retention: bool = True) -> None:
+        self.ctx = ctx
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.scheduler: Scheduler | None = (
+            start_scheduler(ctx.settings, ctx.project_path) if retention else None
+        )
+
+    def start(self) -> None:
+        outbox.release_claims(self.ctx.engine)
+        self._thread = threading.Thread(target=self._loop, name="troth-jobs", daemon=True)
+        self._thread.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
+
+    def _loop(self) -> None:
+        next_tick = 0.0
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_S
+                    deadline_tick(self.ctx)
+                busy = drain(self.ctx)
+            except Exception:  # the state DB is away: try again later
+                log.exception("the jobs thread could not read the outbox")
+                busy = 0
+            if not busy:
+                self._stop.wait(self.poll_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
