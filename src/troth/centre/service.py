@@ -31,6 +31,7 @@ from troth.consent.events import EventKind, NewEvent
 from troth.consent.ledger import ConsentLedger
 from troth.consent.subjects import SubjectRef
 from troth.datamap.model import DataMap
+from troth.dsr.filing import QUEUED_KINDS, file_new
 from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.errors import NotifyError, RequestError
@@ -117,6 +118,7 @@ class Centre:
         self.notices = Notices(project_dir, policy.policy.language)
         self.manual_erasure = manual_erasure
         self.base_url = base_url.rstrip("/")
+        self.project_dir = project_dir
         self._token_key = derive(secret, "status token")
 
     # --- facts from the policy and the map ----------------------------------------------------
@@ -247,10 +249,28 @@ class Centre:
         base_url: str | None,
     ) -> Verified:
         scope = details.get("scope") or {}
-        identities = [identity, *(Identity(f"scope_{k}", str(v)) for k, v in sorted(scope.items()))]
-        jurisdictions = [j.value for j in self.policy.jurisdictions]
-        info = self.requests.submit(Kind(kind), identities, jurisdictions)
         manual = identity.name == "phone" or (kind == "erasure" and self.manual_erasure)
+        if Kind(kind) in QUEUED_KINDS and self.project_dir is not None:
+            # filed for the workers: identities sealed until the run, verified by the code
+            # (unless the team must verify), approved as the policy's approval rules say
+            info, _ = file_new(
+                self.engine,
+                self.secret,
+                self.project_dir,
+                Kind(kind),
+                [identity],
+                scope=scope,
+                actor="privacy-centre",
+                verified=not manual,
+                verified_how="one_time_code",
+            )
+        else:  # rectification and objection carry details an operator acts on
+            identities = [
+                identity,
+                *(Identity(f"scope_{k}", str(v)) for k, v in sorted(scope.items())),
+            ]
+            jurisdictions = [j.value for j in self.policy.jurisdictions]
+            info = self.requests.submit(Kind(kind), identities, jurisdictions)
         token = secrets.token_urlsafe(24)
         now = datetime.now(UTC).isoformat()
         with connect(self.engine) as conn, conn.begin():
@@ -281,7 +301,7 @@ class Centre:
                     )
                 ]
             )
-        else:
+        elif info.status == Status.received:
             info = self.requests.transition(
                 info.id,
                 Status.identity_verified,

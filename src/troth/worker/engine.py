@@ -92,6 +92,10 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def deliver_webhooks(event_id: int, topic: str, payload: dict[str, Any]) -> int:
         return int(JOBS["deliver_webhooks"](ctx, event_id=event_id, topic=topic, payload=payload))
 
+    @app.task(name="troth.notify_requester", retry=RETRY)
+    def notify_requester(request_id: str, status: str) -> str:
+        return str(JOBS["notify_requester"](ctx, request_id=request_id, status=status))
+
     @app.periodic(cron="* * * * *", periodic_id="retention")
     @app.task(name="troth.retention_tick", lock="troth-retention", queueing_lock="retention")
     def retention_tick(timestamp: int) -> list[str]:
@@ -102,7 +106,7 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def deadline_tick(timestamp: int) -> int:
         return jobs.deadline_tick(ctx)
 
-    del run_request, deliver_webhooks, retention_tick, deadline_tick
+    del run_request, deliver_webhooks, notify_requester, retention_tick, deadline_tick
     return app
 
 

@@ -25,7 +25,7 @@ from troth.dsr.sealed import is_sealed, unseal
 from troth.project import Project, load_project
 from troth.store import open_store
 from troth.store.outbox import Message
-from troth.worker import webhooks
+from troth.worker import requester, webhooks
 
 log = logging.getLogger("troth.worker")
 
@@ -134,9 +134,13 @@ def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
         calls.append(JobCall("deliver_webhooks", args, lock=f"webhook:{msg.id}"))
     if msg.topic == "dsr.changed":
         request_id = str(msg.payload["request_id"])
-        approved = msg.payload.get("status") == Status.approved.value
+        status = str(msg.payload.get("status"))
+        approved = status == Status.approved.value
         if approved and is_sealed(ctx.engine, request_id):
             calls.append(JobCall("run_request", {"request_id": request_id}, lock=request_id))
+        if status in requester.NOTICES and requester.filed_at_centre(ctx.engine, request_id):
+            args = {"request_id": request_id, "status": status}
+            calls.append(JobCall("notify_requester", args, lock=f"notice:{request_id}"))
     if msg.topic == "dsr.retry":
         request_id = str(msg.payload["request_id"])
         args = {"request_id": request_id, "force": True}
@@ -156,4 +160,5 @@ def deliver_webhooks(ctx: Context, event_id: int, topic: str, payload: dict[str,
 JOBS: dict[str, Callable[..., Any]] = {
     "run_request": run_request,
     "deliver_webhooks": deliver_webhooks,
+    "notify_requester": requester.notify_requester,
 }
