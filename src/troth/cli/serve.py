@@ -72,6 +72,9 @@ def serve(
         allowed_origins=tuple(allow_origin or ()),
         trusted_proxies=tuple(trusted_proxy or ()),
     )
+    # links in the notices the embedded jobs send: TROTH_PUBLIC_URL, else this server's address
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    os.environ.setdefault("TROTH_SERVE_URL", f"http://{local}:{port}")
     jobs = _embedded_jobs(path, _settings(db))
     try:
         # forwarded headers are handled by the app (only from --trusted-proxy), not by uvicorn

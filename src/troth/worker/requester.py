@@ -10,19 +10,17 @@ and the "completed" notice carries it; another request gets its "completed" noti
 from __future__ import annotations
 
 import json
-import logging
 import os
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from troth.dsr.requests import Kind, Status
+from troth.errors import ConfigError
 from troth.store import connect
 
 if TYPE_CHECKING:
     from troth.worker.jobs import Context
-
-log = logging.getLogger("troth.worker")
 
 _CENTRE = sa.table("centre_request", sa.column("request_id"), sa.column("contact"))
 _AUDIT = sa.table("audit_entry", sa.column("kind"), sa.column("subject"), sa.column("data"))
@@ -57,6 +55,13 @@ def notify_requester(ctx: Context, request_id: str, status: str) -> str:
         return "nothing to send"
     if _sent(ctx.engine, request_id, notice):
         return "already sent"
+    base_url = os.environ.get("TROTH_PUBLIC_URL") or os.environ.get("TROTH_SERVE_URL") or ""
+    if not base_url:
+        raise ConfigError(
+            "the notice to the requester needs the privacy centre's public address for its links",
+            where="TROTH_PUBLIC_URL",
+            fix="set TROTH_PUBLIC_URL (e.g. https://privacy.example.com) for troth worker",
+        )
     project = ctx.project
     centre = Centre(
         ctx.engine,
@@ -65,7 +70,7 @@ def notify_requester(ctx: Context, request_id: str, status: str) -> str:
         secret=ctx.settings.secret_key,
         env=dict(os.environ),
         project_dir=project.policy.path.parent,
-        base_url=os.environ.get("TROTH_PUBLIC_URL") or "",
+        base_url=base_url,
     )
     info = centre.requests.get(request_id)
     export = ctx.settings.home / "exports" / f"{request_id}.zip"
