@@ -70,3 +70,16 @@ def test_help_lines_are_the_commands_own(name: str) -> None:
     command = load_command(name)
     own = (command.short_help or command.help or "").strip().split("\n\n")[0]
     assert " ".join(own.split()) == COMMANDS[name].help
+
+
+def test_the_dsr_api_imports_no_server_or_connector_library() -> None:
+    """A request from a script or the CLI loads no web server, HTTP client, queue or lake."""
+    code = (
+        "import json, sys\n"
+        "import troth.dsr.api\n"
+        "sys.stdout.write(json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = _packages(set(json.loads(proc.stdout)))
+    heavy = {"fastapi", "uvicorn", "httpx", "procrastinate", "duckdb", "deltalake", "pyarrow"}
+    assert not loaded & (heavy | {"redis", "presidio_analyzer", "alembic"})

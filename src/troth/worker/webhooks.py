@@ -25,9 +25,8 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,6 +35,9 @@ from troth.errors import ConfigError, UnknownNameError
 from troth.store.db import connect
 from troth.store.models import Base, BigInt
 from troth.store.outbox import now, stamp
+
+if TYPE_CHECKING:
+    import httpx
 
 #: seconds a receiver accepts between the signed timestamp and its clock
 REPLAY_WINDOW = 300
@@ -118,6 +120,8 @@ class Endpoint:
 
 def add_endpoint(engine: Engine, secret_key: bytes, url: str, events: str = "dsr.") -> str:
     """Register *url*; returns the endpoint id (its secret: :func:`endpoint_secret`)."""
+    import httpx  # only where webhooks are used: troth's state models import this module
+
     parsed = httpx.URL(url)
     if parsed.scheme not in {"http", "https"} or not parsed.host or len(url) > 500:
         raise ConfigError(
@@ -209,6 +213,8 @@ def deliver(
             .join(ENDPOINTS, ENDPOINTS.c.id == DELIVERIES.c.endpoint_id)
             .where(DELIVERIES.c.event_id == event_id, DELIVERIES.c.status == "pending")
         ).all()
+    import httpx
+
     left = 0
     with httpx.Client(timeout=TIMEOUT_S, follow_redirects=False) as client:
         for delivery_id, attempts, endpoint_id, url in pending:
@@ -235,6 +241,12 @@ def deliver(
     return left
 
 
+def httpx_error() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError
+
+
 def _post(
     client: httpx.Client, url: str, secret: str, delivery_id: int, body: str
 ) -> tuple[int | None, str | None]:
@@ -249,7 +261,7 @@ def _post(
     }
     try:
         r = client.post(url, content=raw, headers=headers)
-    except httpx.HTTPError as exc:
+    except httpx_error() as exc:
         return None, type(exc).__name__
     return r.status_code, None if r.is_success else f"HTTP {r.status_code}"
 
