@@ -136,15 +136,40 @@ def by_id(driver: Any, ident: str) -> Any:
     return driver.find_element(By.ID, ident)
 
 
+def _gone(element: Any) -> bool:
+    """Whether *element*'s page was replaced. Chromium answers a node of a page being replaced
+    with "does not belong to the document" rather than selenium's stale element: both mean gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one too
+        return True
+    return False
+
+
 def submit(driver: Any, selector: str = "main form button[type=submit]") -> None:
     """Click the form's button and wait until the next page replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, selector).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+    for attempt in range(3):
+        old = driver.find_element(By.TAG_NAME, "html")
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+        except WebDriverException:  # the page moved under the click
+            if _gone(old):
+                break  # the click went through: the next page is loading
+            if attempt == 2:
+                raise
+            time.sleep(0.3)
+            continue
+        break
+    WebDriverWait(driver, 30).until(lambda _d: _gone(old))
 
 
 def ask_and_verify(
