@@ -1,5 +1,6 @@
-"""`troth prove --live`: conformance probes against a running `troth serve`, and against a
-deliberately broken deployment that keeps allowing after a withdrawal."""
+"""`troth prove --live`: conformance probes against a running `troth serve` of each example, and
+against a deliberately broken deployment that keeps allowing after a withdrawal, discloses every
+field and erases rows of its canary."""
 
 from __future__ import annotations
 
@@ -11,15 +12,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from servers import start_serve
 from troth.config import Settings
-from troth.prove import Status, prove
+from troth.datamap.demo import create_demo_db
+from troth.prove import PROBE_SCOPES, Status, prove
 from troth.store import open_store
 from troth.web.apikeys import create_key
 
 ROOT = Path(__file__).resolve().parents[1]
 MD = ROOT / "examples" / "mydigisoft"
+PLUS = ROOT / "examples" / "plus"
+
+
+def _probe(result: object, prefix: str) -> object:
+    (probe,) = [p for p in result.probes if p.probe.startswith(prefix)]  # type: ignore[attr-defined]
+    return probe
+
+
+def _rows(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = sa.inspect(conn).get_table_names()
+        out = {
+            n: int(conn.execute(sa.text(f"SELECT count(*) FROM {n}")).scalar_one()) for n in names
+        }
+    engine.dispose()
+    return out
 
 
 def _probe_verdict(result: object, promise: str) -> Status:
@@ -31,27 +51,114 @@ def test_probes_pass_on_a_running_deployment(
     state_url: str, troth_env: Path, tmp_path: Path
 ) -> None:
     settings = Settings.from_env().with_database(state_url)
-    key = create_key(open_store(settings), settings.secret_key, ["consent:read", "consent:write"])
+    key = create_key(open_store(settings), settings.secret_key, list(PROBE_SCOPES))
     proc, base = start_serve(MD, state_url, {**os.environ, "PYTHONPATH": str(ROOT / "src")})
     try:
         result = prove(MD, output=tmp_path / "p", settings=settings, live=base, api_key=key)
     finally:
         proc.terminate()
         proc.wait(10)
-    (probe,) = [p for p in result.probes if p.probe.startswith("consent withdrawal")]
-    assert probe.passed, probe.reason
-    assert "denied" in probe.reason
+    probe = _probe(result, "consent withdrawal")
+    assert probe.passed, probe.reason  # type: ignore[attr-defined]
+    assert "denied" in probe.reason  # type: ignore[attr-defined]
     assert _probe_verdict(result, "MD-3") is Status.kept
+    sharing = _probe(result, "no third-party sharing")
+    assert sharing.passed, sharing.reason  # type: ignore[attr-defined]
+    assert _probe_verdict(result, "MD-7") is Status.kept
     doc = json.loads((tmp_path / "p" / "report.json").read_text())
     assert doc["probes"][0]["passed"] is True
 
 
+@pytest.fixture
+def plus_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Plus example's stores: demo data in SQLite, named by TROTH_CONN_PLUS_APP."""
+    url = f"sqlite:///{tmp_path / 'plus.db'}"
+    create_demo_db(url, "plus", customers=5)
+    monkeypatch.setenv("TROTH_CONN_PLUS_APP", url)
+    return url
+
+
+def test_plus_probes_pass_and_touch_no_real_row(
+    sqlite_url: str, troth_env: Path, tmp_path: Path, plus_store: str
+) -> None:
+    """PL-8: the courier gets only the address fields of a canary record; PL-12: the canary's
+    erasure completes through the request API and the workers before its due date. The stores
+    hold the same rows afterwards."""
+    settings = Settings.from_env().with_database(sqlite_url)
+    key = create_key(open_store(settings), settings.secret_key, list(PROBE_SCOPES))
+    before = _rows(plus_store)
+    proc, base = start_serve(PLUS, sqlite_url, {**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    try:
+        result = prove(PLUS, output=tmp_path / "p", settings=settings, live=base, api_key=key)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    courier = _probe(result, "disclosure: courier_service")
+    assert courier.passed, courier.reason  # type: ignore[attr-defined]
+    assert "city, country, street, zip" in courier.reason  # type: ignore[attr-defined]
+    erasure = _probe(result, "erasure through the request API")
+    assert erasure.passed, erasure.reason  # type: ignore[attr-defined]
+    assert "no row reached" in erasure.reason  # type: ignore[attr-defined]
+    assert _probe_verdict(result, "PL-12") is Status.kept
+    assert _rows(plus_store) == before
+
+
+def test_an_erasure_probe_whose_canary_reaches_a_row_files_nothing(
+    troth_env: Path, tmp_path: Path, plus_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from troth.project import load_project
+    from troth.prove import erasure_probe
+
+    canary = "troth-canary-0000@canary.invalid"
+    monkeypatch.setattr(erasure_probe, "canary_email", lambda: canary)
+    engine = sa.create_engine(plus_store)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE accounts SET email = :e WHERE id = 1"), {"e": canary})
+    engine.dispose()
+    calls: list[str] = []
+
+    def post(path: str, body: dict[str, object]) -> dict[str, object]:
+        calls.append(path)
+        return {}
+
+    (probe,) = erasure_probe.erasure_probes(
+        load_project(PLUS), Settings.from_env(), None, post, lambda p: {}
+    )
+    assert probe.passed is False
+    assert "reaches" in probe.reason
+    assert "not filed" in probe.reason
+    assert calls == []
+    assert _rows(plus_store)["accounts"] == 5
+
+
+_REQUEST = {
+    "id": "0" * 32,
+    "status": "completed",
+    "due_at": "2999-01-01T00:00:00",
+    "updated_at": "2000-01-01T00:00:00",
+    "result": {"rows": 3},
+}
+
+
 class _KeepsAllowing(BaseHTTPRequestHandler):
-    """A broken deployment: records events, but its decisions ignore withdrawals."""
+    """A broken deployment: records events, but its decisions ignore withdrawals, it discloses
+    every field it is sent, and its erasure of the canary changes rows."""
+
+    def do_GET(self) -> None:
+        self._answer(_REQUEST)
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = {"allowed": True} if self.path.endswith("/decisions") else {"events": []}
+        sent = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        body: dict[str, object] = {"events": []}
+        if self.path.endswith("/decisions"):
+            body = {"allowed": True}
+        elif self.path.endswith("/disclosures"):
+            body = {"disclosures": [{"fields": r} for r in sent["records"]]}
+        elif "/requests" in self.path:
+            body = _REQUEST
+        self._answer(body)
+
+    def _answer(self, body: object) -> None:
         data = json.dumps(body).encode()
         self.send_response(201 if "consent" in self.path else 200)
         self.send_header("Content-Type", "application/json")
@@ -77,11 +184,31 @@ def test_a_probe_fails_on_a_broken_deployment_with_the_reason(
 ) -> None:
     settings = Settings.from_env()
     result = prove(MD, output=tmp_path / "p", settings=settings, live=broken, api_key="troth_x_y")
-    (probe,) = [p for p in result.probes if p.probe.startswith("consent withdrawal")]
-    assert probe.passed is False
-    assert "still allowed" in probe.reason
+    probe = _probe(result, "consent withdrawal")
+    assert probe.passed is False  # type: ignore[attr-defined]
+    assert "still allowed" in probe.reason  # type: ignore[attr-defined]
     assert _probe_verdict(result, "MD-3") is Status.broken
     assert result.status_of("MD-3") is Status.broken
+    sharing = _probe(result, "no third-party sharing")
+    assert sharing.passed is False  # type: ignore[attr-defined]
+    assert "was accepted" in sharing.reason  # type: ignore[attr-defined]
+    assert result.status_of("MD-7") is Status.broken
+
+
+def test_plus_probes_fail_on_a_broken_deployment_with_the_reason(
+    troth_env: Path, tmp_path: Path, broken: str, plus_store: str
+) -> None:
+    settings = Settings.from_env()
+    result = prove(PLUS, output=tmp_path / "p", settings=settings, live=broken, api_key="k")
+    courier = _probe(result, "disclosure: courier_service")
+    assert courier.passed is False  # type: ignore[attr-defined]
+    assert "beyond what the policy allows" in courier.reason  # type: ignore[attr-defined]
+    assert "email" in courier.reason  # type: ignore[attr-defined]
+    erasure = _probe(result, "erasure through the request API")
+    assert erasure.passed is False  # type: ignore[attr-defined]
+    assert "changed 3 row(s)" in erasure.reason  # type: ignore[attr-defined]
+    assert _probe_verdict(result, "PL-8") is Status.broken
+    assert _probe_verdict(result, "PL-12") is Status.broken
 
 
 def test_live_needs_a_key(troth_env: Path, tmp_path: Path) -> None:

@@ -50,7 +50,8 @@ def prove(
     api_key: Annotated[
         str | None,
         typer.Option(
-            envvar="TROTH_API_KEY", help="API key (consent:read, consent:write) for --live."
+            envvar="TROTH_API_KEY",
+            help="API key for --live (consent:read/write, disclosure:write, requests:read/write).",
         ),
     ] = None,
     db: DbOpt = None,

@@ -27,6 +27,15 @@ __all__ = ["ProofResult", "Status", "prove", "verify_proof"]
 REPORT_JSON, REPORT_HTML = "report.json", "report.html"
 #: the period when none is given: the last 365 days
 DEFAULT_DAYS = 365
+#: the scopes of the API key the conformance probes use
+PROBE_SCOPES = (
+    "consent:read",
+    "consent:write",
+    "disclosure:write",
+    "requests:read",
+    "requests:write",
+)
+PROBE_SCOPES_ARGS = tuple(f"--scope {s}" for s in PROBE_SCOPES)
 
 
 @dataclass
@@ -57,9 +66,9 @@ def prove(
 ) -> ProofResult:
     """Write ``report.json``, ``report.html`` and the signed ``manifest.json`` into ``output``.
 
-    ``live``: the base URL of a running ``troth serve`` of this project (with an API key of
-    scopes ``consent:read`` and ``consent:write``): conformance probes run against it with a
-    canary subject, and the retention probe against the stores."""
+    ``live``: the base URL of a running ``troth serve`` of this project (with an API key of the
+    :data:`PROBE_SCOPES`): conformance probes run against it with canary subjects, and the
+    retention probe and the erasure probe's dry run against the stores."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from troth.policy.checks import run_checks
@@ -79,17 +88,23 @@ def prove(
     policy = proj.policy.policy
     probes: list[ProbeResult] = []
     if live is not None:
-        from troth.prove.probes import consent_probes, http_post, retention_probes
+        from troth.prove.disclosure_probe import disclosure_probes
+        from troth.prove.erasure_probe import erasure_probes
+        from troth.prove.probes import consent_probes, http_client, retention_probes
 
         if not api_key:
             raise ConfigError(
                 "conformance probes need an API key of the deployment",
                 where="--api-key",
-                fix="create one with `troth apikey create --scope consent:read --scope "
-                "consent:write` and pass it (or TROTH_API_KEY)",
+                fix=f"create one with `troth apikey create {' '.join(PROBE_SCOPES_ARGS)}` "
+                "and pass it (or TROTH_API_KEY)",
             )
-        probes = consent_probes(policy, http_post(live, api_key))
+        post, get = http_client(live, api_key)
+        datamap = proj.datamap.datamap if proj.datamap is not None else None
+        probes = consent_probes(policy, post)
+        probes += disclosure_probes(policy, datamap, post)
         probes += retention_probes(proj, settings.secret_key, env)
+        probes += erasure_probes(proj, settings, env, post, get)
     proofs = assess(policy, evidence, report.findings, probes)
     output.mkdir(parents=True, exist_ok=True)
     generated = now.isoformat(timespec="seconds")

@@ -45,10 +45,11 @@ class ProbeResult:
 
 
 Post = Callable[[str, dict[str, Any]], dict[str, Any]]
+Get = Callable[[str], dict[str, Any]]
 
 
-def http_post(base: str, key: str, timeout: float = 10.0) -> Post:
-    """A JSON POST to ``base`` with the API key; raises on a non-2xx answer."""
+def http_client(base: str, key: str, timeout: float = 10.0) -> tuple[Post, Get]:
+    """A JSON POST and GET to ``base`` with the API key; each raises on a non-2xx answer."""
     import httpx
 
     client = httpx.Client(
@@ -57,18 +58,32 @@ def http_post(base: str, key: str, timeout: float = 10.0) -> Post:
         timeout=timeout,
     )
 
-    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = client.post(path, json=body)
+    def answer(r: httpx.Response, what: str) -> dict[str, Any]:
         if r.status_code >= 300:
-            raise ProbeError(f"POST {path} answered {r.status_code}")
+            raise ProbeError(f"{what} answered {r.status_code}", r.status_code)
         out: dict[str, Any] = r.json()
         return out
 
-    return post
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return answer(client.post(path, json=body), f"POST {path}")
+
+    def get(path: str) -> dict[str, Any]:
+        return answer(client.get(path), f"GET {path}")
+
+    return post, get
+
+
+def http_post(base: str, key: str, timeout: float = 10.0) -> Post:
+    """A JSON POST to ``base`` with the API key; raises on a non-2xx answer."""
+    return http_client(base, key, timeout)[0]
 
 
 class ProbeError(Exception):
     """A deployment answered a probe's call with an error."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def consent_probes(policy: Policy, post: Post) -> list[ProbeResult]:
