@@ -153,6 +153,12 @@ def test_every_shipped_notice_renders_with_a_subject() -> None:
         "contact": "privacy@shop.example",
         "download_url": "https://shop.example/privacy/download/t",
         "expires": "2026-01-08",
+        "title": "Privacy Policy",
+        "version": "1.1",
+        "effective": "2026-03-01",
+        "changes": ["recipients.courier: a new recipient"],
+        "consents": ["Marketing e-mail"],
+        "centre_url": "https://shop.example/privacy",
     }
     for name in NOTICES:
         subject, body = Notices(None).render(name, context)

@@ -74,6 +74,11 @@ COMMANDS: dict[str, Entry] = {
         "publish",
         "Archive this version of the policy and say whom the change concerns (PL-14).",
     ),
+    "notices": Entry(
+        "troth.cli.notices",
+        "notices",
+        "Send the notices of a published policy change to whom it concerns, before it applies.",
+    ),
     "serve": Entry(
         "troth.cli.serve",
         "serve",

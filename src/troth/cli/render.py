@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -181,6 +181,10 @@ def publish(
     ] = False,
     by: Annotated[str, typer.Option("--by", help="Who publishes (a role or user id).")] = "cli",
     db: Annotated[str | None, typer.Option("--db", help="troth state database URL.")] = None,
+    notify: Annotated[
+        bool,
+        typer.Option("--notify", help="Then send the notices of the change (`troth notices`)."),
+    ] = False,
 ) -> None:
     """Archive this version of the policy and say whom the change concerns (PL-14)."""
     from troth.config import Settings
@@ -199,9 +203,15 @@ def publish(
                 f"sha256 {v.sha256[:16]}  ask again {asks}, tell {tells}\n"
             )
         return
+    if notify:  # a notice must precede the change: refuse before publishing
+        from troth.policy.change_notices import check_effective
+
+        check_effective(load_policy(path).policy)
     done = versions.publish(engine, path, actor=by)
     if not done.new:
         sys.stdout.write(f"version {done.version} is already published (same text)\n")
+        if notify:
+            _notify(path, engine, settings.with_database(db) if db else settings, by)
         return
     sys.stdout.write(
         f"published {done.policy_id} {done.version} (sha256 {done.sha256[:16]}, effective "
@@ -211,3 +221,12 @@ def publish(
         who = f"holders of consent {i.consent}" if i.action == "ask_again" else "everyone"
         verb = "ask again" if i.action == "ask_again" else "tell"
         sys.stdout.write(f"  {verb}: {who} ({i.element}: {i.reason})\n")
+    if notify:
+        _notify(path, engine, settings.with_database(db) if db else settings, by)
+
+
+def _notify(path: Path, engine: Any, settings: Any, by: str) -> None:
+    from troth.cli.notices import send
+
+    sys.stdout.flush()
+    send(path if path.is_dir() else path.parent, engine, settings, None, by)

@@ -27,7 +27,16 @@ from troth.audit import Event, Ledger
 from troth.errors import NotifyError
 from troth.notify.base import Message, Notifier
 
-NOTICES = ("code", "received", "verified", "completed", "denied", "extended")
+NOTICES = (
+    "code",
+    "received",
+    "verified",
+    "completed",
+    "denied",
+    "extended",
+    "policy_tell",
+    "policy_ask_again",
+)
 
 
 class Notices:

@@ -1,4 +1,5 @@
-"""troth's state for policies: the published versions (migration ``0010_policy_versions``)."""
+"""troth's state for policies: the published versions (migration ``0010_policy_versions``) and
+the notices of their changes (``0014_policy_notices``)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,23 @@ class PolicyVersion(Base):
     source: Mapped[str] = mapped_column(sa.Text)
     impact: Mapped[str] = mapped_column(sa.Text)  # JSON list of Impact
     actor: Mapped[str] = mapped_column(sa.String(200))
+
+
+class PolicyNotice(Base):
+    """A notice of a published policy change sent to one address (migration
+    ``0014_policy_notices``): troth's keyed hash of the address, never the address, so a run
+    that is repeated sends nobody a second notice."""
+
+    __tablename__ = "policy_notice"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "policy_id", "version", "recipient", name="uq_policy_notice_policy_id_version_recipient"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
+    policy_id: Mapped[str] = mapped_column(sa.String(80))
+    version: Mapped[str] = mapped_column(sa.String(40))
+    recipient: Mapped[str] = mapped_column(sa.String(80))  # keyed hash of the address
+    kind: Mapped[str] = mapped_column(sa.String(16))  # ask_again | tell
+    sent_at: Mapped[str] = mapped_column(sa.String(32))
