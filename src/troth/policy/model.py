@@ -20,6 +20,7 @@ from pydantic import (
     PrivateAttr,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from troth.policy.duration import Duration, parse_duration
@@ -331,10 +332,34 @@ class RetentionRule(Element):
     purposes: list[Id] = Field(default_factory=list)
     subjects: list[SubjectKey] = Field(default_factory=list)
     period: OptionalDuration = None
+    #: a period troth enforces where the published text states none (``period`` stays
+    #: unspecified, so ``troth check`` still reports the silence); ``assumptions.period`` says
+    #: why. A stated ``period`` wins over it.
+    assumed_period: OptionalDuration = None
     trigger: Trigger = Trigger.collection
+    #: the trigger sweeps use where the published one cannot be read from a column (such as
+    #: ``purpose_fulfilled``); ``assumptions.trigger`` says why
+    assumed_trigger: Trigger | None = None
     action: RetentionAction = RetentionAction.delete
     legal_holds: list[LegalHold] = Field(default_factory=list)
     schedule: str | None = None
+
+    @model_validator(mode="after")
+    def _assumed_values_are_assumptions(self) -> RetentionRule:
+        for name in ("period", "trigger"):
+            if getattr(self, f"assumed_{name}") is not None and name not in self.assumptions:
+                raise ValueError(f"an assumed_{name} needs assumptions.{name} saying why")
+        return self
+
+    @property
+    def enforced_trigger(self) -> Trigger:
+        """The trigger sweeps enforce: the assumed one where given, else the stated one."""
+        return self.assumed_trigger if self.assumed_trigger is not None else self.trigger
+
+    @property
+    def enforced_period(self) -> Duration | None:
+        """The period sweeps enforce: the stated one, else the assumed one."""
+        return self.period if self.period is not None else self.assumed_period
 
 
 class RecipientType(StrEnum):

@@ -2,10 +2,10 @@
 
 A canary subject with an e-mail address in the reserved ``.invalid`` domain (RFC 6761) is erased:
 
-1. **before anything is filed**, the erasure's dry run against the live stores (``TROTH_CONN_*``,
-   every statement in a transaction that is rolled back) must reach no row: a canary that
-   reaches any row is not filed, and the probe fails with the count, so it can never erase a
-   real person's data;
+1. **before anything is filed**, the erasure's resolution step against the live stores
+   (``TROTH_CONN_*``; reads only: the rows the canary's identity and their owned rows reach)
+   must reach no row: a canary that reaches any row is not filed, and the probe fails with the
+   count, so it can never erase a real person's data;
 2. the erasure is filed through ``POST /api/v1/requests`` as verified (and approved by the probe
    when the policy wants a reviewer: the canary is the probe's own);
 3. the probe polls ``GET /api/v1/requests/{id}`` until the workers complete it: it passes when
@@ -98,15 +98,27 @@ def _at(text: str) -> datetime:
 def _dry_run(
     project: Any, email: str, settings: Settings, env: Mapping[str, str] | None
 ) -> int | str:
-    """Rows the canary's erasure would change (its dry run), or why it could not run."""
-    from troth.dsr import api
+    """Rows the canary's identity reaches in the stores (the erasure's resolution step, reads
+    only), or why the stores could not be read."""
     from troth.dsr.identity import Identity
+    from troth.dsr.resolve import resolve
+    from troth.dsr.run import Run
     from troth.errors import TrothError
 
     try:
-        result = api.erase(
-            project, [Identity("email", email)], dry_run=True, settings=settings, env=env
-        )
+        run = Run(project, [Identity("email", email)], "erase", settings, None, "probe", env, None)
+        try:
+            run.ping()
+            res = resolve(
+                run.plan,
+                run.stores,
+                run.identities,
+                datamap=run.datamap,
+                scope=run.typed_scope(),
+                keys_only=True,
+            )
+        finally:
+            run.stores.close()
     except TrothError as exc:
         return exc.one_line()
-    return result.rows()
+    return sum(res.counts.values())

@@ -135,7 +135,7 @@ def retention_probes(project: Any, key: bytes, env: Mapping[str, str] | None) ->
     from troth.retention.plan import Stores, build_plan
 
     policy: Policy = project.policy.policy
-    rules = [r for r in policy.retention if r.period is not None]
+    rules = [r for r in policy.retention if r.enforced_period is not None]
     if not rules or project.datamap is None:
         return []
     start = time.monotonic()

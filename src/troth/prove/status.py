@@ -203,21 +203,22 @@ def _consent(consent: Consent, evidence: Evidence) -> Verdict:
 
 def _retention(rule: RetentionRule, evidence: Evidence) -> Verdict:
     fig = evidence.retention.get(rule.id)
-    if rule.period is None:
+    if rule.enforced_period is None:
         return Verdict("retention sweeps", Status.not_provable, f"rule {rule.id} states no period")
+    assumed = f" (assumed period {rule.assumed_period})" if rule.period is None else ""
     if fig is None or fig.runs == 0:
         last = f" (last {fig.last_run})" if fig and fig.last_run else " (never)"
         return Verdict(
             "retention sweeps",
             Status.at_risk,
-            f"no sweep of rule {rule.id} completed in the period{last}",
+            f"no sweep of rule {rule.id}{assumed} completed in the period{last}",
             {"last_run": fig.last_run if fig else None},
         )
     return Verdict(
         "retention sweeps",
         Status.kept,
-        f"rule {rule.id}: {fig.runs} sweep(s), {fig.deleted} deleted, {fig.anonymised} "
-        f"anonymised, {fig.held} held",
+        f"rule {rule.id}{assumed}: {fig.runs} sweep(s), {fig.deleted} deleted, "
+        f"{fig.anonymised} anonymised, {fig.held} held",
         dict(vars(fig)),
     )
 

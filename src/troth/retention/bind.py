@@ -21,6 +21,7 @@ reported as :class:`Unbound` with the reason and the fix (``troth check`` shows 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from troth.datamap.model import DataMap, MapField, Table, TableRetention, WhereValue
@@ -37,6 +38,7 @@ from troth.retention.paths import (
     find_identity,
     find_timestamp,
     pick,
+    walk,
     why_no_timestamp,
 )
 
@@ -119,8 +121,9 @@ class Binding:
 
     @property
     def period(self) -> Duration:
-        assert self.rule.period is not None
-        return self.rule.period
+        period = self.rule.enforced_period
+        assert period is not None
+        return period
 
     @property
     def name(self) -> str:
@@ -170,7 +173,7 @@ def bind_rules(policy: Policy, datamap: DataMap, *, rules: list[str] | None = No
     for rule in policy.retention:
         if rules is not None and rule.id not in rules:
             continue
-        if rule.period is None:
+        if rule.enforced_period is None:
             continue
         found = False
         for ds, table in datamap.tables():
@@ -196,18 +199,18 @@ def _bind_table(
     table: Table,
     fields: list[MapField],
 ) -> Binding | Unbound:
-    if rule.trigger not in TRIGGER_NAMES:
+    if rule.enforced_trigger not in TRIGGER_NAMES:
         return Unbound(
             rule,
             dataset,
             table,
-            f"trigger {rule.trigger.value!r} cannot be read from a column",
+            f"trigger {rule.enforced_trigger.value!r} cannot be read from a column",
             "enforce it where the event happens (e.g. erase on withdrawal), or use a trigger "
             "troth can sweep: collection, last_activity, account_closure",
         )
-    ts = find_timestamp(datamap, dataset, table, rule.trigger)
+    ts = find_timestamp(datamap, dataset, table, rule.enforced_trigger)
     if ts is None:
-        reason, fix = why_no_timestamp(datamap, dataset, table, rule.trigger)
+        reason, fix = why_no_timestamp(datamap, dataset, table, rule.enforced_trigger)
         return Unbound(rule, dataset, table, reason, fix)
     ts_ref, ts_field = ts
     own = pick(table, Trigger.collection)
@@ -222,7 +225,7 @@ def _bind_table(
         fields=tuple(f.name for f in fields),
         masks={f.name: anonymise_strategy(f) for f in fields},
         timestamp=ts_ref,
-        holds=tuple(_holds(rule, table, fields, anchor)),
+        holds=tuple(_holds(rule, table, fields, anchor, _anchor_resolver(datamap, dataset))),
         conditions=table_conditions(table, rule.id),
         path_conditions=tuple(
             (i, c)
@@ -262,19 +265,31 @@ def anonymise_strategy(f: MapField) -> str:
     return "null" if f.mask is not None and f.mask.value == "null" else "redact"
 
 
-def _map_hold(hold: MapHold, source: str, table: Table) -> Hold:
+Resolver = Callable[[Table, str], ColumnRef]
+
+
+def _anchor_resolver(datamap: DataMap, dataset: str) -> Resolver:
+    """A hold's anchor column: of the table, or ``other.column`` of a table its rows belong to
+    (joined along the map's owning references, as the rule's timestamp is)."""
+
+    def resolve(table: Table, column: str) -> ColumnRef:
+        tname, dot, col = column.partition(".")
+        if dot and tname != table.name:
+            for here, path in walk(datamap, dataset, table):
+                if here.name == tname:
+                    return ColumnRef(tname, col, path)
+        return ColumnRef(table.name, col if dot else column)
+
+    return resolve
+
+
+def _map_hold(hold: MapHold, source: str, table: Table, resolve: Resolver) -> Hold:
     ends = hold.ends()
     if ends is None:
         return Hold(hold.id, source, hold.basis.value, hold.reason, hold.law)
     period, column = ends
     return Hold(
-        hold.id,
-        source,
-        hold.basis.value,
-        hold.reason,
-        hold.law,
-        period,
-        ColumnRef(table.name, column),
+        hold.id, source, hold.basis.value, hold.reason, hold.law, period, resolve(table, column)
     )
 
 
@@ -283,7 +298,11 @@ def _policy_hold(hold: LegalHold, anchor: ColumnRef) -> Hold:
 
 
 def _holds(
-    rule: RetentionRule, table: Table, fields: list[MapField], anchor: ColumnRef
+    rule: RetentionRule,
+    table: Table,
+    fields: list[MapField],
+    anchor: ColumnRef,
+    resolve: Resolver,
 ) -> list[Hold]:
     out = []
     cats = [c for f in fields for c in f.categories]
@@ -291,9 +310,9 @@ def _holds(
         keys = hold.categories or rule.categories
         if any(covers(k, c) for k in keys for c in cats):
             out.append(_policy_hold(hold, anchor))
-    out += [_map_hold(h, "map-table", table) for h in table.legal_holds]
+    out += [_map_hold(h, "map-table", table, resolve) for h in table.legal_holds]
     # deleting a row deletes every field: a hold on any field of the table keeps the row
     held = table.fields if rule.action is RetentionAction.delete else fields
     for f in held:
-        out += [_map_hold(h, "map-field", table) for h in f.legal_holds]
+        out += [_map_hold(h, "map-field", table, resolve) for h in f.legal_holds]
     return out

@@ -73,7 +73,7 @@ def map_no_retention_timestamp(ctx: CheckContext) -> Iterator[Issue]:
     dm = ctx.datamap
     if dm is None:
         return
-    rules = [r for r in ctx.policy.retention if r.period is not None]
+    rules = [r for r in ctx.policy.retention if r.enforced_period is not None]
     for ds, table in dm.datamap.tables():
         if not holds_personal_data(table):
             continue
@@ -89,7 +89,7 @@ def map_no_retention_timestamp(ctx: CheckContext) -> Iterator[Issue]:
         ]
         if not missing:
             continue
-        reason, fix = why_no_timestamp(dm.datamap, ds.name, table, missing[0].trigger)
+        reason, fix = why_no_timestamp(dm.datamap, ds.name, table, missing[0].enforced_trigger)
         names = ", ".join(repr(r.id) for r in missing)
         yield map_issue(
             dm,

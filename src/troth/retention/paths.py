@@ -151,7 +151,7 @@ def why_no_timestamp(
     if trigger is Trigger.collection:
         reach = reach[:1]
     marked = [(t, f) for t, _ in reach for f in t.retention_fields()]
-    words = TRIGGER_WORDS[trigger]
+    words = TRIGGER_WORDS.get(trigger, "no column reads as it")
     if marked:
         names = ", ".join(f"{t.name}.{f.name}" for t, f in marked)
         where = "the row's own table" if trigger is Trigger.collection else "reach"

@@ -55,7 +55,7 @@ class PlanItem:
             "dataset": b.dataset,
             "table": b.table,
             "action": b.action.value,
-            "trigger": b.rule.trigger.value,
+            "trigger": b.rule.enforced_trigger.value,
             "period": str(b.period),
             "timestamp": str(b.timestamp),
             "via": b.timestamp.via(),

@@ -113,7 +113,7 @@ def due_rules(policy: Policy, now: datetime, last_runs: Mapping[str, datetime | 
     """Ids of the scheduled rules due at ``now``, given each rule's last run (None: never)."""
     due = []
     for rule in policy.retention:
-        if not rule.schedule or rule.period is None:
+        if not rule.schedule or rule.enforced_period is None:
             continue
         cron = parse_cron(rule.schedule, where=f"retention rule {rule.id!r}")
         since = last_runs.get(rule.id) or now - FIRST_LOOKBACK

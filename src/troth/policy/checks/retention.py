@@ -37,9 +37,14 @@ def retention_missing(ctx: CheckContext) -> Iterator[Issue]:
 def no_period(ctx: CheckContext) -> Iterator[Issue]:
     for rule in ctx.policy.retention:
         if rule.period is None:
+            enforced = (
+                f"; sweeps enforce the assumed period {rule.assumed_period}, not a published one"
+                if rule.assumed_period is not None
+                else ", so it cannot be enforced"
+            )
             yield ctx.issue(
                 rule,
-                f"retention rule {rule.id!r} states no period, so it cannot be enforced",
+                f"retention rule {rule.id!r} states no period{enforced}",
                 field="period",
                 fix="state a period such as `2 years` with its trigger, or the criteria used "
                 "to determine it (GDPR Art. 13(2)(a))",
