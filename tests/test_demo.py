@@ -50,6 +50,13 @@ def test_demo_checks_renders_and_records(tmp_path: Path) -> None:
     for ex in result.examples:
         assert ex.access_rows > 0
         assert ex.erased_rows > 0
+    # the sweeps under the examples' assumed periods have figures: MyDigiSoft deletes expired
+    # support tickets and keeps invoices for the tax law; Plus keeps what its holds keep
+    assert by["mydigisoft"].swept["deleted"] > 0
+    assert by["mydigisoft"].swept["held"] > 0
+    assert by["plus"].swept["held"] > 0
+    assert any(k.startswith("retention.") for k in kinds)  # the sweeps' evidence
+    for ex in result.examples:
         assert ex.export is not None
         assert ex.export.stat().st_size > 0
     with engine.connect() as conn:
@@ -71,6 +78,7 @@ def test_demo_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "mydigisoft" in out
     assert "chain intact" in out
+    assert "retention sweep of the mydigisoft store" in out
 
 
 def test_examples_found_from_another_folder(tmp_path: Path) -> None:

@@ -41,6 +41,8 @@ class ExampleResult:
     access_rows: int = 0
     erased_rows: int = 0
     export: Path | None = None
+    #: the retention sweep of the demo store (the examples' assumed periods): rows per outcome
+    swept: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +97,28 @@ def _request(
     got = access(project, who, output=export, settings=settings, env=env, actor=ACTOR)
     result.access_rows, result.export = got.rows(), got.export
     result.erased_rows = erase(project, who, settings=settings, env=env, actor=ACTOR).rows()
+    _sweep(result, project, env, settings)
+
+
+def _sweep(
+    result: ExampleResult, project: Project, env: dict[str, str], settings: Settings
+) -> None:
+    """Sweep the demo store under the example's retention rules (assumed periods included)."""
+    from troth.retention.plan import Stores
+    from troth.retention.sweep import run_retention
+
+    stores = Stores(env)
+    engine = open_store(settings)
+    try:
+        report = run_retention(project, stores, engine, key=settings.secret_key, actor=ACTOR)
+    finally:
+        stores.close()
+        engine.dispose()
+    result.swept = {
+        "deleted": sum(r.deleted for r in report.results),
+        "anonymised": sum(r.anonymised for r in report.results),
+        "held": sum(r.held for r in report.results),
+    }
 
 
 def run_demo(

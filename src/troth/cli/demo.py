@@ -43,6 +43,13 @@ def demo(
         f"access/erased: rows of one fictional person. Policy text, Art. 30 record and the "
         f"access export are in {escape(str(result.out))}/"
     )
+    for ex in result.examples:
+        sw = ex.swept
+        console.print(
+            f"retention sweep of the {ex.name} store (assumed periods): {sw.get('deleted', 0)} "
+            f"deleted, {sw.get('anonymised', 0)} anonymised, {sw.get('held', 0)} kept by holds",
+            highlight=False,
+        )
     console.print(
         "The errors are real gaps of the published policies; see them with "
         "[bold]troth check examples/<name>[/]."
