@@ -412,12 +412,22 @@ class Centre:
 
     # --- consents --------------------------------------------------------------------------------
 
-    def set_consent(self, subject: str, consent_id: str, *, give: bool, **extra: Any) -> None:
+    def set_consent(
+        self,
+        subject: str,
+        consent_id: str,
+        *,
+        give: bool,
+        identifier: str | None = None,
+        **extra: Any,
+    ) -> None:
+        """Record the choice of the person *subject* (a ref); *identifier*: their identifier,
+        when known (a withdrawal is then pushed to the services that act on it)."""
         if self.consents is None:
             raise RequestError("the privacy centre has no consent ledger")
         self.consents.record(
             NewEvent(
-                SubjectRef(subject),
+                identifier if identifier is not None else SubjectRef(subject),
                 consent_id,
                 EventKind.given if give else EventKind.withdrawn,
                 channel="privacy_centre",

@@ -144,6 +144,22 @@ class Service(_Node):
     max_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0
     headers: dict[str, str] = Field(default_factory=dict)
     resources: list[HttpResource] = Field(default_factory=list)
+    #: named requests beyond a resource's find and erase (an unsubscribe, an Art. 19 notice);
+    #: placeholders: the person's identities (``{email}``) and ``{request_id}``, ``{kind}``,
+    #: ``{recipient}``, ``{notice_id}``
+    operations: dict[Id, HttpRequest] = Field(default_factory=dict)
+    #: a withdrawn consent (its id in the policy) -> the operation that tells the service
+    withdrawals: dict[Id, Id] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _operations_declared(self) -> Service:
+        for consent, op in self.withdrawals.items():
+            if op not in self.operations:
+                known = ", ".join(sorted(self.operations)) or "none declared"
+                raise ValueError(
+                    f"withdrawals.{consent} names operation {op!r}; operations: {known}"
+                )
+        return self
 
     @field_validator("headers")
     @classmethod
@@ -151,6 +167,11 @@ class Service(_Node):
         if any(k.lower() == "authorization" for k in value):
             raise ValueError("put credentials under auth (by environment variable name)")
         return value
+
+
+def placeholders(req: HttpRequest) -> set[str]:
+    """The placeholder names a request uses (path, params and JSON body)."""
+    return _placeholders(req)
 
 
 def _placeholders(req: HttpRequest) -> set[str]:

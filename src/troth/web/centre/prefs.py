@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from troth.centre.codes import Outcome
 from troth.centre.service import SESSION_SECONDS, Ask, RateLimitedError
-from troth.centre.unsubscribe import read_unsubscribe
+from troth.centre.unsubscribe import read_unsubscribe, unsubscribe_identifier
 from troth.consent.events import fold
 from troth.consent.ledger import UnknownSubjectError
 from troth.consent.subjects import SubjectRef
@@ -169,7 +169,10 @@ def unsubscribe(request: Request, web: Web, token: str) -> HTMLResponse:
     if found is None or found[1] not in {c.id for c in web.policy.consents}:
         return web.page(request, "notfound.html", status=404, title="Not found")
     subject, consent_id = found
-    web.centre.set_consent(subject, consent_id, give=False, user_agent=user_agent(request))
+    identifier = unsubscribe_identifier(web.centre.secret, token)  # for the mailing service
+    web.centre.set_consent(
+        subject, consent_id, give=False, user_agent=user_agent(request), identifier=identifier
+    )
     consent = next(c for c in web.policy.consents if c.id == consent_id)
     return web.page(
         request,
