@@ -73,6 +73,19 @@ def hubspot(store: Store) -> FakeApi:
             return failure(404)
         return Response(204)
 
+    def update(req: Request) -> Response:  # PATCH /crm/v3/objects/contacts/{contactId}
+        props = (req.body or {}).get("properties")
+        if not isinstance(props, dict):
+            return Response(400, {"status": "error", "message": "Invalid input JSON",
+                                  "category": "VALIDATION_ERROR"})  # fmt: skip
+        found = [i for i in store.items if str(i["id"]) == req.match.group(1)]
+        if not found:
+            return failure(404)
+        if "firstname" in props:
+            found[0]["name"] = props["firstname"]
+        return Response(200, {"id": str(found[0]["id"]), "properties": {
+            "email": found[0]["email"], "firstname": found[0]["name"]}, "archived": False})  # fmt: skip
+
     def unsubscribe(req: Request) -> Response:  # communication preferences v3
         body = req.body or {}
         email, sub = body.get("emailAddress"), body.get("subscriptionId")
@@ -101,6 +114,7 @@ def hubspot(store: Store) -> FakeApi:
             ("POST", r"/crm/v3/objects/contacts/gdpr-delete", gdpr_delete),
             ("POST", r"/oauth/v1/token", token),
             ("POST", r"/communication-preferences/v3/unsubscribe", unsubscribe),
+            ("PATCH", r"/crm/v3/objects/contacts/(\d+)", update),
         ],
         auth,
         failure,

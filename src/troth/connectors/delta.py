@@ -53,6 +53,7 @@ class DeltaTableStore:
         identities: Mapping[str, str],
         values: Mapping[str, Sequence[str]],
         updates: Mapping[str, str] | None,
+        new_values: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Delete (``updates`` None) or update the rows whose identity columns match ``values``.
 
@@ -66,6 +67,8 @@ class DeltaTableStore:
         source = pa.Table.from_pylist(
             rows, schema=pa.schema([(f"troth_{n}", pa.string()) for n in names])
         )
+        for i, value in enumerate((new_values or {}).values()):  # rectification: s.troth_set_<i>
+            source = source.append_column(f"troth_set_{i}", pa.array([value] * len(rows)))
         parts = []
         for column, name in identities.items():
             if name not in names:

@@ -292,5 +292,21 @@ class HttpService:
         response = self.request(resource, resource.erase, values)
         return bool(response.status_code != 404)
 
+    def update(
+        self, resource: HttpResource, item: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> bool:
+        """Send the resource's update request for one item with the new values; False when
+        the service no longer has it (404)."""
+        assert resource.update is not None
+        values = {
+            k: str(v)
+            for k, v in item.items()
+            if isinstance(v, str | int) and not isinstance(v, bool)
+        }
+        values.update({k: str(v) for k, v in changes.items()})
+        values["id"] = str(dig(item, resource.id_field))
+        response = self.request(resource, resource.update, values)
+        return bool(response.status_code != 404)
+
     def close(self) -> None:
         self.client.close()

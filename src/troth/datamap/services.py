@@ -120,6 +120,9 @@ class HttpResource(_Node):
     pagination: Pagination = Field(default_factory=Pagination)
     id_field: DottedPath = "id"
     erase: HttpRequest | None = None
+    #: rectification: ``{id}`` names the item, each other placeholder is a field the request
+    #: can set (the new value; an unchanged one is filled from the item, like ``erase``)
+    update: HttpRequest | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> HttpResource:
@@ -128,6 +131,8 @@ class HttpResource(_Node):
             raise ValueError(f"find must use the identity placeholder {{{self.identity}}}")
         if self.erase is not None and "id" not in _placeholders(self.erase):
             raise ValueError("erase must name the item with the {id} placeholder")
+        if self.update is not None and "id" not in _placeholders(self.update):
+            raise ValueError("update must name the item with the {id} placeholder")
         return self
 
 

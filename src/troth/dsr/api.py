@@ -25,6 +25,7 @@ from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.keystores import KeyStores, access_keys, erase_keys, plan_keys
 from troth.dsr.plan import Plan, PlanKind, Step
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
+from troth.dsr.rectify_others import plan_other_changes, rectify_others, split_changes
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
@@ -403,7 +404,9 @@ def rectify(
 ) -> DsrResult:
     """Set new values (``{"table.field": value}``) on the person's rows; values are bound."""
     run = Run(project, identities, "access", settings, connectors, actor, env, scope)
-    by_table = parse_changes(run.datamap, changes)
+    sql_changes, other = split_changes(run.datamap, changes)  # files, key stores, services
+    by_table = parse_changes(run.datamap, sql_changes)
+    others = plan_other_changes(run.datamap, run.identities, other) if other else None
     reached = {s.table for s in run.plan.steps}
     for tid in by_table:
         if tid not in reached:
@@ -428,6 +431,7 @@ def rectify(
             if mine:
                 results = rectify_store(run.stores.get(conn), res.keys, by_table, mine, scopes)
                 tables += [r.to_dict() for r in results]
+        tables += rectify_others(others, run.env) if others else []
         sent = _queue_notices(run, info.id, "rectification", planned, actor, list(changes))
         return DsrResult(run.complete(info, tables), tables, notices=sent)
     return DsrResult(failed[0], error=run.error)
