@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +38,8 @@ def plus_project(
     for r in policy["recipients"]:
         if r["id"] in notify:
             r["notify"] = notify[r["id"]]
+            if r["notify"] is None:  # no channel declared
+                del r["notify"]
     (folder / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
     datamap = yaml.safe_load((PLUS / "datamap.yaml").read_text())
     if services:
@@ -120,9 +121,3 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def copy_plus(tmp_path: Path) -> Path:
-    folder = tmp_path / "plain"
-    shutil.copytree(PLUS, folder)
-    return folder

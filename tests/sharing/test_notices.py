@@ -23,7 +23,7 @@ from troth.sharing.notices import notice_counts, notices
 from troth.worker.embedded import drain
 from troth.worker.jobs import Context
 
-from .notice_support import Mailbox, copy_plus, demo_rows, ledger, plus_project, receiver, state
+from .notice_support import PLUS, Mailbox, demo_rows, ledger, plus_project, receiver, state
 
 COURIER_MAIL = "dispatch@courier.example.com"
 
@@ -58,7 +58,7 @@ def _run_jobs(project: Path) -> None:
 def test_recipient_without_channel_refuses_before_any_write(
     tmp_path: Path, troth_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = copy_plus(tmp_path)  # the example declares no notify channel
+    project = plus_project(tmp_path, {"courier_service": None})  # no notify channel
     data_url, rows = demo_rows(tmp_path)
     monkeypatch.setenv("TROTH_CONN_PLUS_APP", data_url)
     _share(project, rows[:1])
@@ -221,6 +221,9 @@ def test_a_notice_that_keeps_failing_is_kept_as_failed(
 
 def test_notify_declares_exactly_one_channel(tmp_path: Path) -> None:
     from troth.errors import PolicyLoadError
+
+    [courier] = [r for r in load_policy(PLUS / "policy.yaml").policy.recipients if r.notify]
+    assert (courier.id, courier.notify.channel) == ("courier_service", "email")  # type: ignore[union-attr]
 
     both = plus_project(
         tmp_path, {"courier_service": {"email": COURIER_MAIL, "webhook": "https://x.example.com"}}
