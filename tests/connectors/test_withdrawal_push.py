@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +147,61 @@ def test_one_click_unsubscribe_and_the_consent_api_push_the_withdrawal(
     page = client.post(url.removeprefix("http://testserver"),
                        data={"List-Unsubscribe": "One-Click"})  # fmt: skip
     assert page.status_code == 200
+    [queued] = notices(open_store(settings))
+    assert queued.status == "pending"
+    ctx = Context(project, settings)
+    while drain(ctx):
+        pass
+    assert store.unsubscribed == [(ADA, "7000001")]
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.bodies.append(msg.get_content())  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+def test_withdrawal_in_the_preference_centre_is_pushed(
+    hubspot: tuple[Path, Store, FakeApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from servers import free_port
+
+    project, store, _api = hubspot
+    box, port = _Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TROTH_SMTP_PORT", str(port))
+    monkeypatch.setenv("TROTH_SMTP_FROM", "privacy@shop.example.com")
+    try:
+        c = TestClient(create_app(Settings.from_env(), project), follow_redirects=False)
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/privacy/preferences").text)
+        assert token is not None
+        login = c.post("/privacy/preferences/sign-in",
+                       data={"csrf": token.group(1), "identity": ADA})  # fmt: skip
+        code = re.search(r"\b(\d{6})\b", box.bodies[-1])
+        assert code is not None
+        location = login.headers["location"]
+        form = re.search(r'name="csrf" value="([^"]+)"', c.get(location).text)
+        assert form is not None
+        assert (
+            c.post(location, data={"csrf": form.group(1), "code": code.group(1)}).status_code == 303
+        )
+        assert ADA not in c.cookies.get("troth_centre", "")  # the session holds it encrypted
+        form = re.search(r'name="csrf" value="([^"]+)"', c.get("/privacy/preferences").text)
+        assert form is not None
+        done = c.post("/privacy/preferences", data={"csrf": form.group(1),
+                      "consent": "marketing_email", "action": "withdraw"})  # fmt: skip
+        assert done.status_code == 303
+    finally:
+        controller.stop()
+    settings = Settings.from_env()
     [queued] = notices(open_store(settings))
     assert queued.status == "pending"
     ctx = Context(project, settings)

@@ -8,8 +8,9 @@ the SAME transaction, one outbound notice per service that declares the consent 
 (:mod:`troth.sharing.channels`; ``recipient.notified`` records the outcome). The identity values the
 operation sends (``{email}``) are kept encrypted on the notice until it is sent.
 
-A withdrawal that named the person only by troth's keyed hash (a subject token, the preference
-centre's session) gives troth no address to send: its notice is stored ``failed`` at once, with
+The one-click unsubscribe link and the preference centre's session carry the address encrypted.
+A withdrawal that named the person only by troth's keyed hash (a subject token of the consent
+API) gives troth no address to send: its notice is stored ``failed`` at once, with
 the reason and the fix, so the console shows it and nothing is silently skipped.
 """
 

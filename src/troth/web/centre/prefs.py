@@ -82,6 +82,7 @@ async def preferences_change(request: Request, web: Web) -> Response:
         give=action == "give",
         user_agent=user_agent(request),
         ip=client_ip(request),
+        identifier=web.guard.identifier(request),  # a withdrawal is pushed to the services
     )
     done = "given" if action == "give" else "withdrawn"
     return RedirectResponse(f"/privacy/preferences?done={done}", status_code=303)
@@ -133,7 +134,7 @@ async def prefs_verify(request: Request, web: Web, code_id: str) -> Response:
             action="preferences/verify",
         )
     response = RedirectResponse("/privacy/preferences", status_code=303)
-    web.guard.sign_in(request, response, result.subject, SESSION_SECONDS)
+    web.guard.sign_in(request, response, result.subject, SESSION_SECONDS, result.identifier)
     harden(request, response)
     return response
 
