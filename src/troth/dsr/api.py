@@ -25,6 +25,8 @@ from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.keystores import KeyStores, access_keys, erase_keys, plan_keys
 from troth.dsr.plan import Plan, PlanKind, Step
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
+from troth.dsr.recipients import plan_for_run as _plan_notices
+from troth.dsr.recipients import queue_for_run as _queue_notices
 from troth.dsr.rectify_others import plan_other_changes, rectify_others, split_changes
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
@@ -33,7 +35,7 @@ from troth.dsr.run import ProjectLike, Run, evidence, plan_for, project_of, utc_
 from troth.dsr.services import Services, access_services, erase_services, plan_services
 from troth.dsr.spool import spool_dir, sweep_spools
 from troth.errors import RequestError, TrothError
-from troth.sharing.notices import PlannedNotice, plan_notices, queue_notices
+from troth.sharing.notices import plan_notices, queue_notices
 from troth.sharing.register import DisclosedTo, disclosed_to
 from troth.store import open_store
 
@@ -163,33 +165,6 @@ def access(
         tables += key_tables
         return DsrResult(run.complete(info, tables), tables, path)
     return DsrResult(failed[0], error=run.error)
-
-
-def _plan_notices(run: Run, kind: str) -> list[PlannedNotice]:
-    return plan_notices(
-        run.project.policy.policy,
-        run.datamap,
-        run.engine,
-        run.settings.secret_key,
-        run.identities,
-        kind,
-    )
-
-
-def _queue_notices(
-    run: Run,
-    request_id: str,
-    kind: str,
-    planned: Sequence[PlannedNotice],
-    actor: str,
-    fields: Sequence[str] = (),
-) -> list[dict[str, Any]]:
-    """Queue the Art. 19 notices before the request is marked completed (a resumed request
-    queues each once)."""
-    key = run.settings.secret_key
-    queue_notices(run.engine, key, request_id, kind, planned, run.identities, fields=fields,
-                  actor=actor)  # fmt: skip
-    return [p.to_dict() for p in planned]
 
 
 def _disclosed_to(run: Run) -> list[DisclosedTo]:
