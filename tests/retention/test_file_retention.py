@@ -184,3 +184,42 @@ def test_what_file_sets_cannot_do_is_refused(
         bind_files(_policy(**rule), datamap)
     assert f"rule lake_rows on lake.contacts: {reason}" in err.value.one_line()
     assert _digests(lake) == before
+
+
+def test_troth_check_reports_what_retention_cannot_keep(tmp_path: Path) -> None:
+    from troth.policy.checks.base import run_checks
+    from troth.project import load_project
+
+    policy = yaml.safe_load((PLUS / "policy.yaml").read_text())
+    policy["retention"] = [RULE]
+    datamap = yaml.safe_load((PLUS / "datamap.yaml").read_text())
+    datamap["filesets"] = [
+        {
+            "name": "lake",
+            "connection": "lake",
+            "tables": [
+                {"name": "contacts", "path": "c.csv", "format": "csv", "fields": [EMAIL]},
+                {"name": "dated", "path": "d.csv", "format": "csv", "fields": [EMAIL, STAMP]},
+            ],
+        }
+    ]
+    datamap["keystores"] = [{"name": "cache", "connection": "cache", "keys": [
+        {"name": "sessions", "pattern": "session:{email}:*",
+         "categories": ["user.contact.email"]}]}]  # fmt: skip
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    (tmp_path / "datamap.yaml").write_text(yaml.safe_dump(datamap, sort_keys=False))
+    project = load_project(tmp_path)
+    report = run_checks(
+        project.policy,
+        datamap=project.datamap,
+        select=["map.file-retention", "map.retention-unswept"],
+    )
+    found = sorted((f.check, f.message) for f in report.findings)
+    assert found == [
+        ("map.file-retention",
+         "retention rule lake_rows on lake.contacts: 0 retention_timestamp fields (need 1)"),
+        ("map.retention-unswept",
+         "retention rule(s) lake_rows cover key pattern cache.sessions, which troth does not "
+         "sweep: the period is not kept there"),
+    ]  # fmt: skip
+    assert all("datamap.yaml" in str(f.where) for f in report.findings)

@@ -53,12 +53,12 @@ class FileBinding:
         return f"{self.fileset}.{self.table.name}"
 
 
-def bind_files(
+def file_bindings(
     policy: Policy, datamap: DataMap | None, rules: Sequence[str] | None = None
-) -> list[FileBinding]:
-    """The file tables each rule applies to; refuses what file sets cannot do (one line)."""
+) -> tuple[list[FileBinding], list[tuple[FileTable, str]]]:
+    """The file tables each rule applies to, and what file sets cannot do (table, reason)."""
     out: list[FileBinding] = []
-    problems: list[str] = []
+    problems: list[tuple[FileTable, str]] = []
     for rule in policy.retention:
         if rules is not None and rule.id not in rules:
             continue
@@ -72,24 +72,37 @@ def bind_files(
                 where = f"rule {rule.id} on {fs.name}.{t.name}"
                 stamps = [f.name for f in t.fields if f.retention_timestamp]
                 if rule.trigger is not Trigger.collection:
-                    problems.append(
-                        f"{where}: trigger {rule.trigger.value} (file sets: collection)"
-                    )
+                    why = f"{where}: trigger {rule.trigger.value} (file sets: collection)"
                 elif rule.action is not RetentionAction.delete:
-                    problems.append(f"{where}: action {rule.action.value} (file sets: delete)")
+                    why = f"{where}: action {rule.action.value} (file sets: delete)"
                 elif rule.legal_holds or any(f.legal_holds for f in t.fields):
-                    problems.append(f"{where}: legal holds are not applied to file sets")
+                    why = f"{where}: legal holds are not applied to file sets"
                 elif len(stamps) != 1:
-                    problems.append(f"{where}: {len(stamps)} retention_timestamp fields (need 1)")
+                    why = f"{where}: {len(stamps)} retention_timestamp fields (need 1)"
                 else:
                     out.append(FileBinding(rule.id, fs.name, fs.connection, t, stamps[0],
                                            rule.period))  # fmt: skip
+                    continue
+                problems.append((t, why))
+    return out, problems
+
+
+FIX = (
+    "mark one field `retention_timestamp: true` per table, and keep holds, anonymisation and "
+    "other triggers on SQL tables (docs/connectors.md)"
+)
+
+
+def bind_files(
+    policy: Policy, datamap: DataMap | None, rules: Sequence[str] | None = None
+) -> list[FileBinding]:
+    """The file tables each rule applies to; refuses what file sets cannot do (one line)."""
+    out, problems = file_bindings(policy, datamap, rules)
     if problems:
         raise RetentionError(
-            f"retention cannot be kept on these file tables: {'; '.join(problems)}",
+            f"retention cannot be kept on these file tables: {'; '.join(p for _t, p in problems)}",
             where="data map filesets",
-            fix="mark one field `retention_timestamp: true` per table, and keep holds, "
-            "anonymisation and other triggers on SQL tables (docs/connectors.md)",
+            fix=FIX,
         )
     return out
 
