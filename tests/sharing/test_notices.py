@@ -246,3 +246,25 @@ def test_service_channel_must_exist_in_the_data_map(
     _share(project, rows[:1])
     with pytest.raises(RequestError, match="service 'courier_api' is not in the data map"):
         erase(project, [Identity("email", str(rows[0]["email"]))])
+
+
+def test_the_cli_says_which_recipients_are_told(
+    tmp_path: Path,
+    troth_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from troth.cli import main
+
+    project = plus_project(tmp_path, {"courier_service": {"email": COURIER_MAIL}})
+    data_url, rows = demo_rows(tmp_path)
+    monkeypatch.setenv("TROTH_CONN_PLUS_APP", data_url)
+    _share(project, rows[:1])
+    email = str(rows[0]["email"])
+    assert main(["dsr", "erase", str(project), "--email", email, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "recipient courier_service would be told by email (1 disclosures)" in " ".join(
+        out.split()
+    )
+    assert main(["dsr", "erase", str(project), "--email", email, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notices"][0]["recipient"] == "courier_service"
