@@ -268,3 +268,28 @@ def test_the_cli_says_which_recipients_are_told(
     )
     assert main(["dsr", "erase", str(project), "--email", email, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notices"][0]["recipient"] == "courier_service"
+
+
+def test_queueing_twice_for_one_request_queues_once(
+    tmp_path: Path, troth_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request killed after its notices were queued and run again queues none twice."""
+    from troth.sharing.notices import plan_notices, queue_notices
+
+    project = plus_project(tmp_path, {"courier_service": {"email": COURIER_MAIL}})
+    data_url, rows = demo_rows(tmp_path)
+    monkeypatch.setenv("TROTH_CONN_PLUS_APP", data_url)
+    _share(project, rows[:1])
+    policy = load_policy(project / "policy.yaml").policy
+    key = Settings.from_env().secret_key
+    who = [Identity("email", str(rows[0]["email"]))]
+    planned = plan_notices(policy, None, state(), key, who, "erasure")
+    assert len(queue_notices(state(), key, "req1", "erasure", planned, who)) == 1
+    assert queue_notices(state(), key, "req1", "erasure", planned, who) == []
+    assert len(notices(state(), "req1")) == 1
+    assert len(ledger("recipient.notice_queued")) == 1
+    with state().connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM worker_outbox WHERE topic = "
+                                 "'recipient.notice'")).scalar() == 1  # fmt: skip
+    # planned again (the resumed run): the courier is told already
+    assert plan_notices(policy, None, state(), key, who, "erasure") == []
