@@ -271,10 +271,13 @@ def test_the_cli_says_which_recipients_are_told(
 
 
 def test_queueing_twice_for_one_request_queues_once(
-    tmp_path: Path, troth_env: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, troth_env: Path, monkeypatch: pytest.MonkeyPatch, state_url: str
 ) -> None:
-    """A request killed after its notices were queued and run again queues none twice."""
+    """A request killed after its notices were queued and run again queues none twice (state
+    on SQLite and PostgreSQL)."""
     from troth.sharing.notices import plan_notices, queue_notices
+
+    monkeypatch.setenv("TROTH_DATABASE_URL", state_url)
 
     project = plus_project(tmp_path, {"courier_service": {"email": COURIER_MAIL}})
     data_url, rows = demo_rows(tmp_path)
