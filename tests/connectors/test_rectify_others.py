@@ -4,12 +4,14 @@ where a store cannot rectify."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 import redis
+import sqlalchemy as sa
 import yaml
 
 from troth.datamap.model import DataMap
@@ -35,9 +37,16 @@ def test_files_are_rectified_only_where_the_persons_value_differs(
 ) -> None:
     folder, lake, ada, bob = project
     before = file_hashes(lake)
-    too_big = rectify(folder, [Identity("email", ada)], {"lake.orders.total": 99.5})
-    assert "does not fit the column's type" in str(too_big.error)  # DECIMAL(2,1)
+    sql = sa.create_engine(os.environ["TROTH_CONN_PLUS_APP"])
+    with sql.connect() as c:
+        names = c.exec_driver_sql("SELECT display_name FROM accounts ORDER BY id").all()
+    too_big = {"lake.orders.total": 99.5, "accounts.display_name": "Changed"}
+    with pytest.raises(RequestError, match="does not fit the column's type"):  # DECIMAL(2,1)
+        rectify(folder, [Identity("email", ada)], too_big)
     assert file_hashes(lake) == before
+    with sql.connect() as c:  # refused before the SQL store was written either
+        assert c.exec_driver_sql("SELECT display_name FROM accounts ORDER BY id").all() == names
+    sql.dispose()
     changes = {"lake.contacts.city": "Capital City", "lake.orders.total": 9.5}
     result = rectify(folder, [Identity("email", ada)], changes)
     assert result.ok

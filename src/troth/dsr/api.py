@@ -27,7 +27,12 @@ from troth.dsr.plan import Plan, PlanKind, Step
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
 from troth.dsr.recipients import plan_for_run as _plan_notices
 from troth.dsr.recipients import queue_for_run as _queue_notices
-from troth.dsr.rectify_others import plan_other_changes, rectify_others, split_changes
+from troth.dsr.rectify_others import (
+    check_others,
+    plan_other_changes,
+    rectify_others,
+    split_changes,
+)
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
@@ -391,6 +396,8 @@ def rectify(
                 fix="name fields of tables the plan reaches (`troth dsr plan`)",
             )
     planned = _plan_notices(run, "rectification")
+    if others:
+        check_others(others, run.env)  # files, key stores, services: before any write
     info = run.start(Kind.rectification)
     with run.guarded(info) as failed:
         run.ping()

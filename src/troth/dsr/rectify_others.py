@@ -142,6 +142,36 @@ def plan_other_changes(
     )
 
 
+def check_others(plan: OtherPlan, env: Mapping[str, str] | None) -> None:
+    """Before the request writes anywhere (its SQL tables included): every store is there and
+    configured, every file has the columns, and every new value fits its column's type."""
+    with FileStores(env) as fstores, KeyStores(env) as kstores, Services(env) as services:
+        fstores.ping(s for s, _ in plan.files)
+        kstores.ping(s for s, _ in plan.keys)
+        services.open_all(s for s, _ in plan.services)
+        for step, changes in plan.files:
+            store = fstores.get(step.connection)
+            if step.table.format == "delta":
+                view = DeltaTableStore(store, step.table.path).register()
+                described = store.query(f"DESCRIBE SELECT * FROM {view}")[1]
+                typed = [{str(r[0]): str(r[1]) for r in described}]
+            else:
+                typed = [store.columns(step.table.format, f) for f in store.files(step.table.path)]
+            for types in typed:
+                _check_columns(step, changes, types)
+                _check_fits(store, step.tid, changes, _setters(changes, types))
+
+
+def _check_columns(step: FileStep, changes: Mapping[str, Any], types: Mapping[str, str]) -> None:
+    missing = [c for c in changes if c not in types]
+    if missing:
+        raise RequestError(
+            f"file table {step.tid} has a file without the column(s) {', '.join(missing)}",
+            where=f"file set {step.fileset}",
+            fix="check the mapped fields against the files",
+        )
+
+
 def rectify_others(plan: OtherPlan, env: Mapping[str, str] | None) -> list[dict[str, Any]]:
     """Write the new values; every store is opened (and pinged) before the first write."""
     out: list[dict[str, Any]] = []
@@ -203,13 +233,7 @@ def _rectify_files(step: FileStep, store: FileStore, changes: dict[str, Any]) ->
     todo = []
     for file in store.files(step.table.path):
         types = store.columns(fmt, file)
-        missing = [c for c in changes if c not in types]
-        if missing:
-            raise RequestError(
-                f"file table {step.tid} has a file without the column(s) {', '.join(missing)}",
-                where=f"file set {step.fileset}",
-                fix="check the mapped fields against the files",
-            )
+        _check_columns(step, changes, types)
         setters = _setters(changes, types)
         _check_fits(store, step.tid, changes, setters)
         reader = store.reader(fmt, [file])
