@@ -16,6 +16,8 @@ OAUTH_CLIENT = ("troth-client", "troth-secret")
 class Store:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
+        #: (e-mail, subscription id) pairs unsubscribed (HubSpot's communication preferences)
+        self.unsubscribed: list[tuple[str, str]] = []
 
     def add(self, n: int, email: str, name: str) -> None:
         self.items.append({"id": n, "email": email, "name": name})
@@ -71,6 +73,30 @@ def hubspot(store: Store) -> FakeApi:
             return failure(404)
         return Response(204)
 
+    def update(req: Request) -> Response:  # PATCH /crm/v3/objects/contacts/{contactId}
+        props = (req.body or {}).get("properties")
+        if not isinstance(props, dict):
+            return Response(400, {"status": "error", "message": "Invalid input JSON",
+                                  "category": "VALIDATION_ERROR"})  # fmt: skip
+        found = [i for i in store.items if str(i["id"]) == req.match.group(1)]
+        if not found:
+            return failure(404)
+        if "firstname" in props:
+            found[0]["name"] = props["firstname"]
+        return Response(200, {"id": str(found[0]["id"]), "properties": {
+            "email": found[0]["email"], "firstname": found[0]["name"]}, "archived": False})  # fmt: skip
+
+    def unsubscribe(req: Request) -> Response:  # communication preferences v3
+        body = req.body or {}
+        email, sub = body.get("emailAddress"), body.get("subscriptionId")
+        if not isinstance(email, str) or not isinstance(sub, str) or not body.get("legalBasis"):
+            return Response(400, {"status": "error", "message": "Invalid input JSON",
+                                  "category": "VALIDATION_ERROR"})  # fmt: skip
+        store.unsubscribed.append((email, sub))
+        return Response(200, {"recipient": email, "subscriptionStatuses": [
+            {"id": sub, "status": "NOT_SUBSCRIBED", "sourceOfStatus": "SUBSCRIPTION_STATUS",
+             "legalBasis": body["legalBasis"]}]})  # fmt: skip
+
     def token(req: Request) -> Response:  # RFC 6749 section 4.4 (client credentials)
         basic = req.headers.get("authorization", "").removeprefix("Basic ")
         user, _, secret = base64.b64decode(basic or "Og==").decode().partition(":")
@@ -87,6 +113,8 @@ def hubspot(store: Store) -> FakeApi:
             ("POST", r"/crm/v3/objects/contacts/search", search),
             ("POST", r"/crm/v3/objects/contacts/gdpr-delete", gdpr_delete),
             ("POST", r"/oauth/v1/token", token),
+            ("POST", r"/communication-preferences/v3/unsubscribe", unsubscribe),
+            ("PATCH", r"/crm/v3/objects/contacts/(\d+)", update),
         ],
         auth,
         failure,

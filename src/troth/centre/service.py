@@ -89,6 +89,8 @@ class Verified:
     manual: bool = False
     #: the consent ledger's ref of the person (for the preference centre session)
     subject: str | None = None
+    #: the verified identifier (kept encrypted in the session, for withdrawal pushes)
+    identifier: str | None = field(default=None, repr=False)
 
 
 class Centre:
@@ -228,9 +230,13 @@ class Centre:
         details: dict[str, Any] = payload.get("details") or {}
         subject = self.subject_of(identity)
         if kind == "preferences":
-            return Verified(Outcome.ok, kind=kind, subject=subject)
+            return Verified(
+                Outcome.ok, kind=kind, subject=subject, identifier=identity.normalised()
+            )
         if kind == "withdraw_consent":
-            self.set_consent(subject, str(details["consent"]), give=False)
+            self.set_consent(
+                subject, str(details["consent"]), give=False, identifier=identity.normalised()
+            )
             return Verified(Outcome.ok, kind=kind, subject=subject)
         return self._file(kind, identity, details, subject, base_url)
 
@@ -412,12 +418,24 @@ class Centre:
 
     # --- consents --------------------------------------------------------------------------------
 
-    def set_consent(self, subject: str, consent_id: str, *, give: bool, **extra: Any) -> None:
+    def set_consent(
+        self,
+        subject: str,
+        consent_id: str,
+        *,
+        give: bool,
+        identifier: str | None = None,
+        **extra: Any,
+    ) -> None:
+        """Record the choice of the person *subject* (a ref); *identifier*: their identifier,
+        when known (a withdrawal is then pushed to the services that act on it)."""
         if self.consents is None:
             raise RequestError("the privacy centre has no consent ledger")
+        if identifier is not None and self.consents.subject_ref(identifier) != subject:
+            identifier = None  # not this person's: recorded by the ref alone
         self.consents.record(
             NewEvent(
-                SubjectRef(subject),
+                identifier if identifier is not None else SubjectRef(subject),
                 consent_id,
                 EventKind.given if give else EventKind.withdrawn,
                 channel="privacy_centre",

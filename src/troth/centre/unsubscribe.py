@@ -10,14 +10,35 @@ consent id (never the address). A ``POST`` to it records the withdrawal in the c
 
 from __future__ import annotations
 
-from troth.centre.crypto import Signer
+from troth.centre.crypto import Box, Signer
 from troth.consent.subjects import Subject, subject_ref
+from troth.errors import RequestError
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def unsubscribe_token(secret: bytes, subject: Subject, consent_id: str) -> str:
-    return Signer(secret, "unsubscribe").sign({"s": subject_ref(secret, subject), "c": consent_id})
+    """The signed token; given the person's identifier (not a ref), it also carries it
+    encrypted, so the withdrawal can be pushed to the mailing service (troth.consent.push)."""
+    data = {"s": subject_ref(secret, subject), "c": consent_id}
+    if isinstance(subject, str):
+        data["e"] = Box(secret, "unsubscribe identifier").seal(subject.strip())
+    return Signer(secret, "unsubscribe").sign(data)
+
+
+def unsubscribe_identifier(secret: bytes, token: str) -> str | None:
+    """The identifier a token carries (encrypted), when it matches the token's ref."""
+    data = Signer(secret, "unsubscribe").read(token)
+    sealed = data.get("e") if data else None
+    if not isinstance(sealed, str) or data is None:
+        return None
+    try:
+        value = Box(secret, "unsubscribe identifier").open(sealed)
+    except RequestError:
+        return None
+    if not isinstance(value, str) or subject_ref(secret, value) != data.get("s"):
+        return None
+    return value
 
 
 def read_unsubscribe(secret: bytes, token: str) -> tuple[str, str] | None:

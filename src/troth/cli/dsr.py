@@ -174,6 +174,12 @@ def _print_result(result: DsrResult, as_json: bool) -> None:
             console.print("dry run: nothing was changed and no request was recorded")
         if result.export:
             console.print(f"export: {result.export}")
+        verb = "would be told" if result.dry_run else "told (queued for the workers)"
+        for n in result.notices:  # Art. 19: the recipients that received the person's data
+            console.print(
+                f"recipient {n['recipient']} {verb} by {n['channel']} "
+                f"({n['disclosures']} disclosures)"
+            )
     if not result.ok:
         raise typer.Exit(result.exit_code)
 

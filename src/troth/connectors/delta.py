@@ -53,6 +53,7 @@ class DeltaTableStore:
         identities: Mapping[str, str],
         values: Mapping[str, Sequence[str]],
         updates: Mapping[str, str] | None,
+        new_values: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Delete (``updates`` None) or update the rows whose identity columns match ``values``.
 
@@ -66,6 +67,8 @@ class DeltaTableStore:
         source = pa.Table.from_pylist(
             rows, schema=pa.schema([(f"troth_{n}", pa.string()) for n in names])
         )
+        for i, value in enumerate((new_values or {}).values()):  # rectification: s.troth_set_<i>
+            source = source.append_column(f"troth_set_{i}", pa.array([value] * len(rows)))
         parts = []
         for column, name in identities.items():
             if name not in names:
@@ -84,6 +87,36 @@ class DeltaTableStore:
         )
         try:
             metrics: dict[str, Any] = merger.execute()
+        except Exception as exc:  # deltalake raises its own and Python errors
+            raise ConnectorError(
+                f"file set {self.store.name!r}: the Delta table could not be written "
+                f"({type(exc).__name__})",
+                where=f"connection {self.store.name!r}",
+                fix="check the mapped columns against the table's schema",
+            ) from None
+        self.table = self._deltalake.DeltaTable(str(self.folder))
+        return metrics
+
+    def delete_predicate(self, predicate: str) -> dict[str, Any]:
+        """Delete the rows a predicate selects (a new version). The predicate must hold no
+        personal value (retention: a timestamp column before a cutoff)."""
+        return self._run(lambda: self.table.delete(predicate))
+
+    def delete_values(self, column: str, values: Sequence[Any]) -> dict[str, Any]:
+        """Delete the rows whose ``column`` is one of ``values`` (a MERGE with the values as an
+        Arrow source, never written into the predicate's text)."""
+        import pyarrow as pa
+
+        source = pa.table({"troth_v": pa.array(list(values), type=pa.string())})
+        predicate = f"CAST(t.{quote(column)} AS VARCHAR) = s.troth_v"
+        merger = self.table.merge(
+            source=source, predicate=predicate, source_alias="s", target_alias="t"
+        )
+        return self._run(lambda: merger.when_matched_delete().execute())
+
+    def _run(self, write: Any) -> dict[str, Any]:
+        try:
+            metrics: dict[str, Any] = write()
         except Exception as exc:  # deltalake raises its own and Python errors
             raise ConnectorError(
                 f"file set {self.store.name!r}: the Delta table could not be written "

@@ -163,6 +163,20 @@ class HttpService:
 
         return self._send(resource.name, send)
 
+    def call(self, what: str, req: HttpRequest, values: Mapping[str, str]) -> Any:
+        """Send one of the service's named operations (placeholders filled), retried like every
+        request; the httpx response (a 404 is returned, the caller decides what it means)."""
+        params = {k: fill(v, values, in_path=False) for k, v in req.params.items()}
+        body = _fill_json(req.json_body, values) if req.json_body is not None else None
+        target = fill(req.path, values, in_path=True)
+
+        def send() -> Any:
+            return self.client.request(
+                req.method, target, params=params, json=body, headers=self._auth_headers()
+            )
+
+        return self._send(what, send)
+
     def _send(self, what: str, send: Callable[[], Any]) -> Any:
         httpx = self._httpx
         where = f"service {self.name!r}"
@@ -276,6 +290,22 @@ class HttpService:
         }
         values["id"] = str(dig(item, resource.id_field))
         response = self.request(resource, resource.erase, values)
+        return bool(response.status_code != 404)
+
+    def update(
+        self, resource: HttpResource, item: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> bool:
+        """Send the resource's update request for one item with the new values; False when
+        the service no longer has it (404)."""
+        assert resource.update is not None
+        values = {
+            k: str(v)
+            for k, v in item.items()
+            if isinstance(v, str | int) and not isinstance(v, bool)
+        }
+        values.update({k: str(v) for k, v in changes.items()})
+        values["id"] = str(dig(item, resource.id_field))
+        response = self.request(resource, resource.update, values)
         return bool(response.status_code != 404)
 
     def close(self) -> None:

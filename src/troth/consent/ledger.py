@@ -17,7 +17,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -44,6 +44,9 @@ from troth.errors import ConsentError, UnknownNameError
 from troth.policy.model import Consent, Policy
 from troth.store.db import connect
 
+if TYPE_CHECKING:
+    from troth.consent.push import WithdrawalPushes
+
 TABLE: sa.Table = ConsentEvent.__table__  # type: ignore[assignment]
 _MAX_TEXT = {
     "channel": 80,
@@ -62,11 +65,18 @@ class _Ticket:
     """Rows one caller asked to write, their checked audit entries, and how that went (set by
     the group writer)."""
 
-    __slots__ = ("audit", "done", "error", "rows")
+    __slots__ = ("audit", "done", "error", "identifiers", "rows")
 
-    def __init__(self, rows: list[dict[str, Any]], audit: list[Checked]) -> None:
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        audit: list[Checked],
+        identifiers: dict[str, str] | None = None,
+    ) -> None:
         self.rows = rows
         self.audit = audit
+        #: event uid -> the raw identifier of a withdrawal (for its pushes; never stored plain)
+        self.identifiers = identifiers or {}
         self.done = False
         self.error: BaseException | None = None
 
@@ -95,8 +105,11 @@ class ConsentLedger:
         key: bytes,
         audit: Ledger | None = None,
         window: TimeWindow | None = None,
+        pushes: WithdrawalPushes | None = None,
     ) -> None:
         self.engine = engine
+        #: where withdrawals are pushed (services of the data map), queued with the events
+        self.pushes = pushes
         self.policy = policy
         self.key = key
         self.window = window or TimeWindow()
@@ -140,7 +153,12 @@ class ConsentLedger:
         unique = list({r["event_uid"]: r for r in rows}.values())
         # the audit entries are checked before anything is queued: a refused entry (a personal
         # value in channel) refuses the request, and no other caller's batch
-        ticket = _Ticket(unique, check_events(_audit_event(r) for r in unique))
+        identifiers = {
+            r["event_uid"]: e.subject
+            for e, r in zip(events, rows, strict=True)
+            if r["kind"] == "withdrawn" and isinstance(e.subject, str)
+        }
+        ticket = _Ticket(unique, check_events(_audit_event(r) for r in unique), identifiers)
         with self._queue_lock:
             self._queue.append(ticket)
         # group commit: whoever holds the write lock writes every queued ticket in one transaction
@@ -198,7 +216,9 @@ class ConsentLedger:
         """Store the new events of *batch* and their audit entries in one transaction."""
         rows: dict[str, dict[str, Any]] = {}
         audit: dict[str, Checked] = {}
+        identifiers: dict[str, str] = {}
         for t in batch:
+            identifiers.update(t.identifiers)
             for r, checked in zip(t.rows, t.audit, strict=True):
                 rows.setdefault(r["event_uid"], r)
                 audit.setdefault(r["event_uid"], checked)
@@ -206,6 +226,8 @@ class ConsentLedger:
             inserted = _insert_new(tx.conn, list(rows.values()))
             new = [r for uid, r in rows.items() if uid in inserted]
             tx.append_checked([audit[r["event_uid"]] for r in new])
+            if self.pushes:
+                self.pushes.queue(tx, new, identifiers)
         if not new:
             return
         changed = {r["subject"] for r in new}

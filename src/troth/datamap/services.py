@@ -120,6 +120,9 @@ class HttpResource(_Node):
     pagination: Pagination = Field(default_factory=Pagination)
     id_field: DottedPath = "id"
     erase: HttpRequest | None = None
+    #: rectification: ``{id}`` names the item, each other placeholder is a field the request
+    #: can set (the new value; an unchanged one is filled from the item, like ``erase``)
+    update: HttpRequest | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> HttpResource:
@@ -128,6 +131,8 @@ class HttpResource(_Node):
             raise ValueError(f"find must use the identity placeholder {{{self.identity}}}")
         if self.erase is not None and "id" not in _placeholders(self.erase):
             raise ValueError("erase must name the item with the {id} placeholder")
+        if self.update is not None and "id" not in _placeholders(self.update):
+            raise ValueError("update must name the item with the {id} placeholder")
         return self
 
 
@@ -144,6 +149,22 @@ class Service(_Node):
     max_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0
     headers: dict[str, str] = Field(default_factory=dict)
     resources: list[HttpResource] = Field(default_factory=list)
+    #: named requests beyond a resource's find and erase (an unsubscribe, an Art. 19 notice);
+    #: placeholders: the person's identities (``{email}``) and ``{request_id}``, ``{kind}``,
+    #: ``{recipient}``, ``{notice_id}``
+    operations: dict[Id, HttpRequest] = Field(default_factory=dict)
+    #: a withdrawn consent (its id in the policy) -> the operation that tells the service
+    withdrawals: dict[Id, Id] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _operations_declared(self) -> Service:
+        for consent, op in self.withdrawals.items():
+            if op not in self.operations:
+                known = ", ".join(sorted(self.operations)) or "none declared"
+                raise ValueError(
+                    f"withdrawals.{consent} names operation {op!r}; operations: {known}"
+                )
+        return self
 
     @field_validator("headers")
     @classmethod
@@ -151,6 +172,11 @@ class Service(_Node):
         if any(k.lower() == "authorization" for k in value):
             raise ValueError("put credentials under auth (by environment variable name)")
         return value
+
+
+def placeholders(req: HttpRequest) -> set[str]:
+    """The placeholder names a request uses (path, params and JSON body)."""
+    return _placeholders(req)
 
 
 def _placeholders(req: HttpRequest) -> set[str]:

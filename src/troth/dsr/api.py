@@ -25,6 +25,14 @@ from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.keystores import KeyStores, access_keys, erase_keys, plan_keys
 from troth.dsr.plan import Plan, PlanKind, Step
 from troth.dsr.progress import done_stores, forget_keys, load_keyset, mark_store_done, save_keyset
+from troth.dsr.recipients import plan_for_run as _plan_notices
+from troth.dsr.recipients import queue_for_run as _queue_notices
+from troth.dsr.rectify_others import (
+    check_others,
+    plan_other_changes,
+    rectify_others,
+    split_changes,
+)
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
@@ -32,6 +40,7 @@ from troth.dsr.run import ProjectLike, Run, evidence, plan_for, project_of, utc_
 from troth.dsr.services import Services, access_services, erase_services, plan_services
 from troth.dsr.spool import spool_dir, sweep_spools
 from troth.errors import RequestError, TrothError
+from troth.sharing.notices import plan_notices, queue_notices
 from troth.sharing.register import DisclosedTo, disclosed_to
 from troth.store import open_store
 
@@ -46,6 +55,8 @@ class DsrResult:
     dry_run: bool = False
     #: why the request failed (None when it completed)
     error: TrothError | None = None
+    #: the Art. 19 notices to recipients it queued (a dry run: would queue)
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -73,6 +84,7 @@ class DsrResult:
             "dry_run": self.dry_run,
             "tables": self.tables,
             "export": str(self.export) if self.export else None,
+            "notices": self.notices,
         }
 
 
@@ -183,8 +195,11 @@ def erase(
     ``dry_run``: resolve and run every statement in transactions that are rolled back, so the
     counts are exactly those the erasure will have; nothing is recorded."""
     run = Run(project, identities, "erase", settings, connectors, actor, env, scope)
+    planned = _plan_notices(run, "erasure")  # refuses a recipient that cannot be told
     if dry_run:
-        return _erase_dry_run(run, progress)
+        result = _erase_dry_run(run, progress)
+        result.notices = [p.to_dict() for p in planned]
+        return result
     info = run.start(Kind.erasure)
     with run.guarded(info) as failed:
         run.ping()
@@ -244,7 +259,8 @@ def erase(
             crash_point("store", n)
         tables += _erase_keystores(run, info.id, done, actor)
         forget_keys(run.engine, info.id)
-        return DsrResult(run.complete(info, tables), tables)
+        sent = _queue_notices(run, info.id, "erasure", planned, actor)
+        return DsrResult(run.complete(info, tables), tables, notices=sent)
     return DsrResult(failed[0], error=run.error)
 
 
@@ -368,7 +384,9 @@ def rectify(
 ) -> DsrResult:
     """Set new values (``{"table.field": value}``) on the person's rows; values are bound."""
     run = Run(project, identities, "access", settings, connectors, actor, env, scope)
-    by_table = parse_changes(run.datamap, changes)
+    sql_changes, other = split_changes(run.datamap, changes)  # files, key stores, services
+    by_table = parse_changes(run.datamap, sql_changes)
+    others = plan_other_changes(run.datamap, run.identities, other) if other else None
     reached = {s.table for s in run.plan.steps}
     for tid in by_table:
         if tid not in reached:
@@ -377,6 +395,9 @@ def rectify(
                 where="rectification",
                 fix="name fields of tables the plan reaches (`troth dsr plan`)",
             )
+    planned = _plan_notices(run, "rectification")
+    if others:
+        check_others(others, run.env)  # files, key stores, services: before any write
     info = run.start(Kind.rectification)
     with run.guarded(info) as failed:
         run.ping()
@@ -392,7 +413,9 @@ def rectify(
             if mine:
                 results = rectify_store(run.stores.get(conn), res.keys, by_table, mine, scopes)
                 tables += [r.to_dict() for r in results]
-        return DsrResult(run.complete(info, tables), tables)
+        tables += rectify_others(others, run.env) if others else []
+        sent = _queue_notices(run, info.id, "rectification", planned, actor, list(changes))
+        return DsrResult(run.complete(info, tables), tables, notices=sent)
     return DsrResult(failed[0], error=run.error)
 
 
@@ -408,9 +431,12 @@ def restrict(
     """Mark the person restricted (by keyed hash): purpose checks then refuse processing.
 
     With ``scope`` (a tenant), only there: decisions in that scope refuse; without, everywhere."""
-    proj, _ = project_of(project)
+    proj, datamap = project_of(project)
     settings = settings or Settings.from_env(env)
     engine = open_store(settings)
+    planned = plan_notices(
+        proj.policy.policy, datamap, engine, settings.secret_key, identities, "restriction"
+    )
     requests = Requests(engine, settings.secret_key, actor=actor)
     keyed = [
         *identities,
@@ -424,10 +450,12 @@ def restrict(
             info = requests.transition(info.id, to)
     added = restrict_identities(engine, settings.secret_key, identities, info.id, scope)
     tables = [{"table": "troth.dsr_restriction", "action": "restrict", "rows": added}]
+    queue_notices(engine, settings.secret_key, info.id, "restriction", planned, identities,
+                  actor=actor)  # fmt: skip
     info = requests.transition(
         info.id, Status.completed, result={"tables": tables}, data={"identities_marked": added}
     )
-    return DsrResult(info, tables)
+    return DsrResult(info, tables, notices=[p.to_dict() for p in planned])
 
 
 def _next(status: Status) -> tuple[Status, ...]:

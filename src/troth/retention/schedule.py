@@ -175,6 +175,10 @@ def start_scheduler(settings: Settings, project_path: Path | str) -> Scheduler:
     engine = open_store(settings)
 
     def run(rules: list[str], now: datetime) -> bool:
+        from troth.retention.files import bind_files, sweep_files
+
+        datamap = project.datamap.datamap if project.datamap else None
+        files = bind_files(project.policy.policy, datamap, rules)  # refuses before any write
         with open_stores() as stores:
             report = Sweeper(
                 project,
@@ -185,6 +189,8 @@ def start_scheduler(settings: Settings, project_path: Path | str) -> Scheduler:
                 now=now,
                 actor="scheduler",
             ).run()
+        if files:
+            sweep_files(files, now, engine, actor="scheduler")
         return report.status == "done"
 
     return Scheduler(project.policy.policy, run, utc_now, last_runs=last_runs(engine))

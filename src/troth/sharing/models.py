@@ -73,3 +73,44 @@ class LegalRequestRow(Base):
     requested_at: Mapped[str] = mapped_column(sa.String(32))
     decided_by: Mapped[str | None] = mapped_column(sa.String(200))
     decided_at: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class OutboundNotice(Base):
+    """A notice that leaves troth (created by migration ``0013``): an Art. 19 notice to a
+    recipient of the person's data, or a withdrawn consent pushed to a service.
+
+    ``ref``: the request id (``consent:<event uid>`` for a consent push); ``detail``: JSON of the
+    disclosure ids, categories and field names concerned (never a value); ``sealed``: the identity
+    values a service operation needs, encrypted, dropped once the notice is sent or failed."""
+
+    __tablename__ = "outbound_notice"
+    __table_args__ = (
+        sa.UniqueConstraint("ref", "recipient", "kind", name="uq_outbound_notice"),
+        sa.Index("ix_outbound_notice_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    ref: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    recipient: Mapped[str] = mapped_column(sa.String(80))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    detail: Mapped[str] = mapped_column(sa.Text)
+    sealed: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[str] = mapped_column(sa.String(32))
+    updated_at: Mapped[str] = mapped_column(sa.String(32))
+    sent_at: Mapped[str | None] = mapped_column(sa.String(32))
+    #: the last failure's one line (no personal data)
+    error: Mapped[str | None] = mapped_column(sa.String(400))
+
+
+class OutboundNoticeSubject(Base):
+    """The keyed hashes of the people an Art. 19 notice told about: the disclosures made to
+    that recipient before the notice are not notified again by a later request."""
+
+    __tablename__ = "outbound_notice_subject"
+    __table_args__ = (sa.Index("ix_outbound_notice_subject_subject", "subject"),)
+
+    notice_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(sa.String(80), primary_key=True)

@@ -19,6 +19,7 @@ from troth.config import Settings
 from troth.consent.decide import Decider
 from troth.consent.events import TimeWindow
 from troth.consent.ledger import ConsentLedger
+from troth.consent.push import WithdrawalPushes
 from troth.consent.receipts import receipt_key
 from troth.policy.model import Policy
 from troth.project import Project, load_project
@@ -76,7 +77,9 @@ def create_app(
     policy = loaded.policy.policy
     engine = open_store(settings)
     window = TimeWindow(future=settings.consent_max_future, past=settings.consent_max_past)
-    ledger = ConsentLedger(engine, policy, key=settings.secret_key, window=window)
+    datamap = loaded.datamap.datamap if loaded.datamap else None
+    pushes = WithdrawalPushes(datamap, settings.secret_key)  # withdrawals leave troth too
+    ledger = ConsentLedger(engine, policy, key=settings.secret_key, window=window, pushes=pushes)
     services = Services(
         settings=settings,
         engine=engine,

@@ -96,6 +96,10 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def notify_requester(request_id: str, status: str) -> str:
         return str(JOBS["notify_requester"](ctx, request_id=request_id, status=status))
 
+    @app.task(name="troth.notify_recipient", retry=RETRY)
+    def notify_recipient(notice_id: str) -> str:
+        return str(JOBS["notify_recipient"](ctx, notice_id=notice_id))
+
     @app.periodic(cron="* * * * *", periodic_id="retention")
     @app.task(name="troth.retention_tick", lock="troth-retention", queueing_lock="retention")
     def retention_tick(timestamp: int) -> list[str]:
@@ -106,7 +110,8 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def deadline_tick(timestamp: int) -> int:
         return jobs.deadline_tick(ctx)
 
-    del run_request, deliver_webhooks, notify_requester, retention_tick, deadline_tick
+    del run_request, deliver_webhooks, notify_requester, notify_recipient, retention_tick
+    del deadline_tick
     return app
 
 

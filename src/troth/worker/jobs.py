@@ -141,6 +141,9 @@ def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
         if status in requester.NOTICES and requester.filed_at_centre(ctx.engine, request_id):
             args = {"request_id": request_id, "status": status}
             calls.append(JobCall("notify_requester", args, lock=f"notice:{request_id}"))
+    if msg.topic == "recipient.notice":
+        notice_id = str(msg.payload["notice_id"])
+        calls.append(JobCall("notify_recipient", {"notice_id": notice_id}, lock=f"out:{notice_id}"))
     if msg.topic == "dsr.retry":
         request_id = str(msg.payload["request_id"])
         args = {"request_id": request_id, "force": True}
@@ -156,9 +159,27 @@ def deliver_webhooks(ctx: Context, event_id: int, topic: str, payload: dict[str,
     return 0
 
 
+def notify_recipient(ctx: Context, notice_id: str) -> str:
+    """Send an outbound notice (Art. 19, a consent withdrawal); raises :class:`RetryLater`
+    while an attempt failed and attempts are left."""
+    import os
+
+    from troth.sharing.channels import deliver_notice
+
+    project = ctx.project
+    datamap = project.datamap.datamap if project.datamap else None
+    status = deliver_notice(
+        ctx.engine, ctx.settings.secret_key, project.policy.policy, datamap, notice_id, os.environ
+    )
+    if status == "pending":
+        raise RetryLater(f"notice {notice_id}: the attempt failed, it is retried")
+    return status
+
+
 #: job name -> function(ctx, **args)
 JOBS: dict[str, Callable[..., Any]] = {
     "run_request": run_request,
     "deliver_webhooks": deliver_webhooks,
     "notify_requester": requester.notify_requester,
+    "notify_recipient": notify_recipient,
 }

@@ -151,6 +151,7 @@ CHECKS: Registry[Check] = Registry(
         "troth.datamap.checks",
         "troth.datamap.walk_checks",
         "troth.retention.checks",
+        "troth.retention.store_checks",
     ),
 )
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from troth.centre.codes import Outcome
 from troth.centre.service import SESSION_SECONDS, Ask, RateLimitedError
-from troth.centre.unsubscribe import read_unsubscribe
+from troth.centre.unsubscribe import read_unsubscribe, unsubscribe_identifier
 from troth.consent.events import fold
 from troth.consent.ledger import UnknownSubjectError
 from troth.consent.subjects import SubjectRef
@@ -82,6 +82,7 @@ async def preferences_change(request: Request, web: Web) -> Response:
         give=action == "give",
         user_agent=user_agent(request),
         ip=client_ip(request),
+        identifier=web.guard.identifier(request),  # a withdrawal is pushed to the services
     )
     done = "given" if action == "give" else "withdrawn"
     return RedirectResponse(f"/privacy/preferences?done={done}", status_code=303)
@@ -133,7 +134,7 @@ async def prefs_verify(request: Request, web: Web, code_id: str) -> Response:
             action="preferences/verify",
         )
     response = RedirectResponse("/privacy/preferences", status_code=303)
-    web.guard.sign_in(request, response, result.subject, SESSION_SECONDS)
+    web.guard.sign_in(request, response, result.subject, SESSION_SECONDS, result.identifier)
     harden(request, response)
     return response
 
@@ -169,7 +170,10 @@ def unsubscribe(request: Request, web: Web, token: str) -> HTMLResponse:
     if found is None or found[1] not in {c.id for c in web.policy.consents}:
         return web.page(request, "notfound.html", status=404, title="Not found")
     subject, consent_id = found
-    web.centre.set_consent(subject, consent_id, give=False, user_agent=user_agent(request))
+    identifier = unsubscribe_identifier(web.centre.secret, token)  # for the mailing service
+    web.centre.set_consent(
+        subject, consent_id, give=False, user_agent=user_agent(request), identifier=identifier
+    )
     consent = next(c for c in web.policy.consents if c.id == consent_id)
     return web.page(
         request,

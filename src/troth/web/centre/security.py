@@ -3,7 +3,8 @@
 CSRF: a random ``troth_csrf`` cookie (``HttpOnly``, ``SameSite=Strict``) and, in every form, an
 HMAC of it under a key derived from troth's secret; a post without both, or with a token of
 another cookie, is refused. The preference centre's session is a signed, expiring cookie that names
-the person only by the consent ledger's keyed hash. Every page gets a CSP without inline scripts
+the person by the consent ledger's keyed hash (and their identifier encrypted, so a withdrawal can
+be pushed to the mailing service). Every page gets a CSP without inline scripts
 (no scripts at all), ``frame-ancestors 'none'``, no referrer, no caching, and HSTS over HTTPS.
 """
 
@@ -16,7 +17,8 @@ import secrets
 
 from fastapi import Request, Response
 
-from troth.centre.crypto import Signer, derive
+from troth.centre.crypto import Box, Signer, derive
+from troth.errors import RequestError
 
 CSRF_COOKIE = "troth_csrf"
 SESSION_COOKIE = "troth_centre"
@@ -30,6 +32,7 @@ class Guard:
     def __init__(self, secret: bytes) -> None:
         self._csrf_key = derive(secret, "csrf")
         self.sessions = Signer(secret, "session")
+        self._box = Box(secret, "session identifier")
 
     def _token_of(self, cookie: str) -> str:
         mac = hmac.digest(self._csrf_key, cookie.encode(), hashlib.sha256)
@@ -55,8 +58,30 @@ class Guard:
         subject = data.get("s") if data else None
         return subject if isinstance(subject, str) else None
 
-    def sign_in(self, request: Request, response: Response, subject: str, seconds: int) -> None:
-        token = self.sessions.sign({"s": subject}, ttl=seconds)
+    def identifier(self, request: Request) -> str | None:
+        """The verified person's identifier, when the session carries it (encrypted)."""
+        data = self.sessions.read(request.cookies.get(SESSION_COOKIE))
+        sealed = data.get("e") if data else None
+        if not isinstance(sealed, str):
+            return None
+        try:
+            value = self._box.open(sealed)
+        except RequestError:
+            return None
+        return value if isinstance(value, str) else None
+
+    def sign_in(
+        self,
+        request: Request,
+        response: Response,
+        subject: str,
+        seconds: int,
+        identifier: str | None = None,
+    ) -> None:
+        data = {"s": subject}
+        if identifier is not None:
+            data["e"] = self._box.seal(identifier)
+        token = self.sessions.sign(data, ttl=seconds)
         set_cookie(request, response, SESSION_COOKIE, token, max_age=seconds)
 
 
