@@ -161,7 +161,7 @@ def _templates() -> Environment:
 
 def install(app: FastAPI, settings: Settings, project: Project, engine: Engine) -> None:
     """Add the console to *app*: its routes, shared state and refusal pages."""
-    from troth.web.admin import auth, ledger, queue, request_page, team
+    from troth.web.admin import auth, ledger, overview, queue, request_page, team
 
     secret = settings.secret_key
     users = Users(engine, secret)
@@ -187,7 +187,7 @@ def install(app: FastAPI, settings: Settings, project: Project, engine: Engine) 
             request, "refused.html", {"why": exc.why}, status=exc.status, title="Refused"
         )
 
-    for module in (auth, queue, request_page, ledger, team):
+    for module in (auth, queue, request_page, ledger, overview, team):
         app.include_router(module.router)
 
 
