@@ -99,6 +99,10 @@ def test_sessions_end_when_idle_after_the_absolute_limit_and_at_logout(console: 
         at[0] += timedelta(minutes=29)
         alive = sessions.lookup(token)
     assert alive is None
+    stale = sessions.start(user.id)
+    at[0] += timedelta(hours=1)
+    assert sessions.sweep() >= 1  # ended sessions are deleted, not only refused
+    assert sessions.lookup(stale) is None
     c = console.signed_in(Role.auditor)
     form = {"csrf": c.get("/admin/requests").text.split('name="csrf" value="')[1].split('"')[0]}
     assert c.post("/admin/logout", data=form).status_code == 303

@@ -133,6 +133,7 @@ def test_approve_a_centre_request_in_the_console_and_see_it_complete(
     shot(driver, axe_js, "queue")
     open_request(driver, base, request_id)
     assert by_id(driver, "status").text == "identity_verified"
+    submit(driver, "#dry-run")  # the plan is shown; the counts when asked
     rows = driver.find_elements(By.CSS_SELECTOR, "#counts tbody tr")
     counts = {r.find_elements(By.TAG_NAME, "td")[1].text: r for r in rows}
     assert "shop.customers" in counts

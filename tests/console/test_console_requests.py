@@ -81,7 +81,11 @@ def test_the_queue_lists_by_due_date_with_days_left_and_filters(console: Console
 def test_a_request_shows_its_plan_counts_and_timeline_and_is_approved(console: Console) -> None:
     request_id = _file(console, Kind.access)
     c = console.signed_in("reviewer")
-    page = c.get(f"/admin/requests/{request_id}").text
+    plain = c.get(f"/admin/requests/{request_id}").text
+    assert 'id="steps"' in plain  # the plan, always
+    assert 'id="counts"' not in plain  # the dry run only when asked
+    assert 'id="dry-run"' in plain
+    page = c.get(f"/admin/requests/{request_id}", params={"counts": "1"}).text
     assert 'id="counts"' in page
     counts = re.findall(
         r"<td>mydigisoft_shop</td><td>([\w.]+)</td><td>access</td><td class=\"num\">(\d+)</td>",
@@ -114,7 +118,7 @@ def test_a_request_shows_its_plan_counts_and_timeline_and_is_approved(console: C
 def test_an_erasure_shows_the_holds_and_the_dry_run_changes_nothing(console: Console) -> None:
     request_id = _file(console, Kind.erasure)
     c = console.signed_in("privacy_officer")
-    page = c.get(f"/admin/requests/{request_id}").text
+    page = c.get(f"/admin/requests/{request_id}", params={"counts": "1"}).text
     assert 'id="counts"' in page
     assert 'id="holds"' in page
     assert _status(console, request_id) == Status.identity_verified
@@ -124,10 +128,12 @@ def test_an_erasure_shows_the_holds_and_the_dry_run_changes_nothing(console: Con
 
 def test_the_auditor_sees_the_timeline_but_no_counts_and_no_actions(console: Console) -> None:
     request_id = _file(console, Kind.access)
-    page = console.signed_in("auditor").get(f"/admin/requests/{request_id}").text
+    auditor = console.signed_in("auditor")
+    page = auditor.get(f"/admin/requests/{request_id}", params={"counts": "1"}).text
     assert "dsr.identity_verified" in page
     assert 'id="counts"' not in page
     assert 'id="approve"' not in page
+    assert 'id="dry-run"' not in page
 
 
 def test_deny_with_a_reason_template_and_a_note(console: Console) -> None:

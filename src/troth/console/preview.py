@@ -59,8 +59,16 @@ def holds_of(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
-def preview(project: ProjectLike, settings: Settings, engine: Engine, info: RequestInfo) -> Preview:
-    """The plan of *info* and, while it is open and its identities are sealed, the counts."""
+def preview(
+    project: ProjectLike,
+    settings: Settings,
+    engine: Engine,
+    info: RequestInfo,
+    *,
+    counts: bool = True,
+) -> Preview:
+    """The plan of *info* and, with *counts*, while it is open and its identities are sealed,
+    the dry run's counts."""
     proj, _ = project_of(project)
     names = {n for n in info.identity_names if not n.startswith("scope_")}
     erasure = info.kind == Kind.erasure
@@ -69,6 +77,8 @@ def preview(project: ProjectLike, settings: Settings, engine: Engine, info: Requ
     except TrothError as exc:
         return Preview(None, note=exc.one_line())
     out = Preview(plan, holds=holds_of(plan) if erasure else [])
+    if not counts:
+        return out
     if info.status not in {s.value for s in OPEN}:
         out.note = f"the request is {info.status}: its identities are no longer kept"
         return out

@@ -85,6 +85,7 @@ def _sign_in(
         ledger.append("console.login_refused", data, actor="console")
         return login_page(web, request, REFUSED, 401)
     web.lockout.succeeded(name)
+    web.sessions.sweep()  # ended sessions go (a sign-in is rare enough to pay for it)
     token = web.sessions.start(user.id, request.cookies.get(SESSION_COOKIE))
     ledger.append(
         "console.login",

@@ -58,12 +58,15 @@ def _get(web: AdminWeb, request_id: str) -> RequestInfo | None:
         return None
 
 
-def _view(web: AdminWeb, request_id: str, can_review: bool) -> dict[str, Any] | None:
+def _view(
+    web: AdminWeb, request_id: str, can_review: bool, counts: bool = False
+) -> dict[str, Any] | None:
     info = _get(web, request_id)
     if info is None:
         return None
-    shown = preview(web.project, web.settings, web.engine, info) if can_review else None
+    shown = preview(web.project, web.settings, web.engine, info, counts=can_review and counts)
     return {
+        "counted": can_review and counts,
         "info": with_days_left(info),
         "entries": timeline(web, request_id),
         "preview": shown,
@@ -75,11 +78,19 @@ def _view(web: AdminWeb, request_id: str, can_review: bool) -> dict[str, Any] | 
 
 @router.get("/requests/{request_id}")
 async def request_page(
-    request: Request, web: Web, actor: View, request_id: str, done: str = "", error: str = ""
+    request: Request,
+    web: Web,
+    actor: View,
+    request_id: str,
+    done: str = "",
+    error: str = "",
+    counts: bool = False,
 ) -> HTMLResponse:
-    """The dry run reads the person's rows: only roles that act on requests see its counts."""
+    """The plan; with ``?counts=1`` the dry run's counts too. The dry run reads the person's rows
+    (and runs an erasure's statements in rolled-back transactions), so it runs when asked, and
+    only for roles that act on requests."""
     can_review = allowed(actor.role, Perm.review)
-    context = await run_in_threadpool(_view, web, request_id, can_review)
+    context = await run_in_threadpool(_view, web, request_id, can_review, counts)
     if context is None:
         return web.page(request, "notfound.html", status=404, title="Not found")
     context.update({"done": done[:40], "error": error[:600]})
