@@ -214,3 +214,29 @@ def test_cli_adds_users_from_stdin_never_from_argv(tmp_path: Path) -> None:
     for option in ("--password", "-p"):  # no way to pass a password as an argument
         refused = _troth("user", "add", "eve", option, "secret passphrase 1", *db)
         assert refused.returncode == 2
+
+
+@pytest.mark.postgres
+def test_users_sessions_lock_out_and_totp_on_postgresql(pg_url: str) -> None:
+    """The same sign-in on a PostgreSQL state DB, with failures racing on one counter."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from troth.console.users import Users, utcnow
+
+    engine = open_store(pg_url)
+    users = Users(engine, b"p" * 32)
+    user = users.add("dpo", Role.privacy_officer, PASSWORD, actor="test")
+    assert users.check_login("dpo", PASSWORD, "") is not None
+    uri = users.enable_totp("dpo", actor="test")
+    code = pyotp.TOTP(pyotp.parse_uri(uri).secret).now()
+    with ThreadPoolExecutor(4) as pool:  # the same code four times at once: accepted once
+        results = list(pool.map(lambda _: users.check_login("dpo", PASSWORD, code), range(4)))
+    assert sum(r is not None for r in results) == 1
+    sessions = Sessions(engine, utcnow)
+    token = sessions.start(user.id)
+    assert sessions.lookup(token) is not None
+    box = lockout.Lockout(engine, b"p" * 32, utcnow)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: box.failed("dpo", "192.0.2.7"), range(lockout.USER_LIMIT)))
+    assert box.locked("dpo", None)
+    assert verify(engine).ok

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from troth.centre.crypto import derive
 from troth.console.models import ConsoleAttempt
@@ -53,27 +53,47 @@ class Lockout:
         return row is not None
 
     def failed(self, name: str, ip: str | None) -> bool:
-        """Count a failure; True when it locked a counter."""
+        """Count a failure; True when it locked a counter. Safe when failures race: the row is
+        locked (SQLite: the write lock up front), a first row inserted twice is counted again."""
         now = self.clock()
         locked = False
-        with connect(self.engine) as conn, conn.begin():
+        with connect(self.engine, write_lock=True) as conn, conn.begin():
             for key, limit in self.keys(name, ip):
-                row = conn.execute(sa.select(TABLE).where(TABLE.c.key == key)).first()
-                if row is None or datetime.fromisoformat(row.first_at) + WINDOW < now:
-                    failures, first = 1, now.isoformat()
-                else:
-                    failures, first = row.failures + 1, row.first_at
-                values = {
-                    "failures": failures,
-                    "first_at": first,
-                    "locked_until": (now + LOCK).isoformat() if failures >= limit else None,
-                }
-                locked |= failures >= limit
-                if row is None:
-                    conn.execute(sa.insert(TABLE).values(key=key, **values))
-                else:
-                    conn.execute(sa.update(TABLE).where(TABLE.c.key == key).values(**values))
+                failures = self._count(conn, key, now)
+                if failures >= limit:
+                    locked = True
+                    conn.execute(
+                        sa.update(TABLE)
+                        .where(TABLE.c.key == key)
+                        .values(locked_until=(now + LOCK).isoformat())
+                    )
         return locked
+
+    @staticmethod
+    def _count(conn: Connection, key: str, now: datetime) -> int:
+        """Add one failure to *key*'s counter (a new window when the last one passed)."""
+        select = sa.select(TABLE).where(TABLE.c.key == key).with_for_update()
+        row = conn.execute(select).first()
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        sa.insert(TABLE).values(
+                            key=key, failures=1, first_at=now.isoformat(), locked_until=None
+                        )
+                    )
+                return 1
+            except sa.exc.IntegrityError:  # another failure inserted it first
+                row = conn.execute(select).one()
+        values: dict[str, object]
+        if datetime.fromisoformat(row.first_at) + WINDOW < now:
+            failures = 1
+            values = {"failures": 1, "first_at": now.isoformat(), "locked_until": None}
+        else:
+            failures = int(row.failures) + 1
+            values = {"failures": failures}
+        conn.execute(sa.update(TABLE).where(TABLE.c.key == key).values(**values))
+        return failures
 
     def succeeded(self, name: str) -> None:
         key = self.keys(name, None)[0][0]

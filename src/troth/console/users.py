@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pyotp
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from troth.centre.crypto import Box
 from troth.console.models import ConsoleSession, ConsoleUser
 from troth.console.roles import Role
 from troth.errors import ConsoleError
-from troth.store.db import translate_errors
+from troth.store.db import connect, translate_errors
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -193,26 +194,37 @@ class Users:
 
     def check_login(self, name: str, password: str, code: str) -> User | None:
         """The user when the name, password and (if set) TOTP code are right and the user is
-        enabled; None otherwise (the caller does not learn which part was wrong)."""
+        enabled; None otherwise (the caller does not learn which part was wrong).
+
+        The password is checked outside any transaction (argon2 takes a while and must not
+        hold the state DB's write lock); a TOTP step is claimed with one conditional update, so
+        two sign-ins racing with the same code cannot both pass."""
         try:
             clean = check_name(name)
         except ConsoleError:
             clean = ""
-        with translate_errors(self.engine), Session(self.engine) as s, s.begin():
+        with translate_errors(self.engine), Session(self.engine) as s:
             row = s.scalars(sa.select(ConsoleUser).where(ConsoleUser.name == clean)).first()
-            try:
-                HASHER.verify(row.password_hash if row else _DUMMY, password[:MAX_PASSWORD])
-            except (VerificationError, InvalidHashError):
-                return None
-            if row is None or row.disabled_at is not None:
-                return None
-            if row.totp_secret is not None and not self._totp_ok(row, code):
-                return None
-            if HASHER.check_needs_rehash(row.password_hash):
-                row.password_hash = HASHER.hash(password)
-            return User.of(row)
+            if row is not None:
+                s.expunge(row)
+        try:
+            HASHER.verify(row.password_hash if row else _DUMMY, password[:MAX_PASSWORD])
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None or row.disabled_at is not None:
+            return None
+        if row.totp_secret is not None and not self._claim_totp(row, code):
+            return None
+        if HASHER.check_needs_rehash(row.password_hash):
+            self._update(row.id, password_hash=HASHER.hash(password))
+        return User.of(row)
 
-    def _totp_ok(self, row: ConsoleUser, code: str) -> bool:
+    def _update(self, user_id: str, *conditions: Any, **values: Any) -> int:
+        stmt = sa.update(ConsoleUser).where(ConsoleUser.id == user_id, *conditions).values(**values)
+        with connect(self.engine) as conn, conn.begin():
+            return int(conn.execute(stmt).rowcount or 0)
+
+    def _claim_totp(self, row: ConsoleUser, code: str) -> bool:
         """One step of clock drift either way; each step's code is accepted once."""
         totp = pyotp.TOTP(str(self._box.open(row.totp_secret or "")))
         at = self.clock()
@@ -221,8 +233,7 @@ class Users:
             when = at.timestamp() + drift * totp.interval
             step = int(when // totp.interval)
             if totp.verify(code, for_time=int(when), valid_window=0):
-                if row.totp_step is not None and step <= row.totp_step:
-                    return False  # replayed
-                row.totp_step = step
-                return True
+                step_col = ConsoleUser.totp_step
+                unused = sa.or_(step_col.is_(None), step_col < step)
+                return self._update(row.id, unused, totp_step=step) == 1  # 0: replayed
         return False
