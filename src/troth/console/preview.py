@@ -69,10 +69,10 @@ def preview(
 ) -> Preview:
     """The plan of *info* and, with *counts*, while it is open and its identities are sealed,
     the dry run's counts."""
-    proj, _ = project_of(project)
     names = {n for n in info.identity_names if not n.startswith("scope_")}
     erasure = info.kind == Kind.erasure
     try:
+        proj, _ = project_of(project)
         plan = plan_for(proj, names, "erase" if erasure else "access")
     except TrothError as exc:
         return Preview(None, note=exc.one_line())

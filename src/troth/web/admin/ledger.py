@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
@@ -34,8 +36,8 @@ def _page(
 
 
 @router.get("/audit")
-async def audit(request: Request, web: Web, _actor: View, before: int = 0) -> HTMLResponse:
-    page_before = before if before > 0 else None
+async def audit(request: Request, web: Web, _actor: View, before: str = "") -> HTMLResponse:
+    page_before = int(before) if re.fullmatch(r"[0-9]{1,18}", before) else None
     return await run_in_threadpool(_page, web, request, page_before)
 
 

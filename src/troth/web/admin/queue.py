@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from fastapi import APIRouter, Request
@@ -32,17 +33,18 @@ async def queue(
     type: str = "",
     due_before: str = "",
     overdue: str = "",
-    page: int = 0,
+    page: str = "0",
 ) -> HTMLResponse:
     statuses = [s.value for s in Status]
     kinds = [k.value for k in Kind]
     before = _date(due_before)
+    number = int(page) if re.fullmatch(r"[0-9]{1,5}", page) else 0
     f = QueueFilter(
         status=status if status in statuses else None,
         kind=type if type in kinds else None,
         overdue={"yes": True, "no": False}.get(overdue),
         limit=PAGE,
-        offset=max(0, min(page, 10_000)) * PAGE,
+        offset=number * PAGE,
         due_before=before.isoformat() if before else None,
     )
     rows = await run_in_threadpool(list_requests, web.engine, f)
@@ -55,7 +57,7 @@ async def queue(
             "statuses": statuses,
             "kinds": kinds,
             "values": values,
-            "page": page,
+            "page": number,
             "more": len(rows) == PAGE,
             "bad_date": bool(due_before) and before is None,
         },

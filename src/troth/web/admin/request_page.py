@@ -84,13 +84,14 @@ async def request_page(
     request_id: str,
     done: str = "",
     error: str = "",
-    counts: bool = False,
+    counts: str = "",
 ) -> HTMLResponse:
     """The plan; with ``?counts=1`` the dry run's counts too. The dry run reads the person's rows
     (and runs an erasure's statements in rolled-back transactions), so it runs when asked, and
     only for roles that act on requests."""
     can_review = allowed(actor.role, Perm.review)
-    context = await run_in_threadpool(_view, web, request_id, can_review, counts)
+    asked = counts in ("1", "true", "yes")
+    context = await run_in_threadpool(_view, web, request_id, can_review, asked)
     if context is None:
         return web.page(request, "notfound.html", status=404, title="Not found")
     context.update({"done": done[:40], "error": error[:600]})
