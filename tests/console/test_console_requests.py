@@ -122,8 +122,12 @@ def test_an_erasure_shows_the_holds_and_the_dry_run_changes_nothing(console: Con
     assert 'id="counts"' in page
     assert 'id="holds"' in page
     assert _status(console, request_id) == Status.identity_verified
-    kinds = [k for k, _, _ in _entries(console, request_id)]
-    assert kinds == ["dsr.received", "dsr.identity_verified"]  # the dry run recorded nothing
+    user = console.users.find("privacy-officer")
+    assert user is not None
+    entries = _entries(console, request_id)
+    # the dry run changed nothing; the ledger says who looked
+    assert [k for k, _, _ in entries] == ["dsr.received", "dsr.identity_verified", "dsr.dry_run"]
+    assert entries[-1][1] == f"user:{user.id}"
 
 
 def test_the_auditor_sees_the_timeline_but_no_counts_and_no_actions(console: Console) -> None:

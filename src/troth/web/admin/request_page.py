@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from troth.audit import Ledger
 from troth.audit.entry import Entry
 from troth.audit.ledger import COLUMNS
 from troth.console.preview import preview
@@ -59,12 +60,19 @@ def _get(web: AdminWeb, request_id: str) -> RequestInfo | None:
 
 
 def _view(
-    web: AdminWeb, request_id: str, can_review: bool, counts: bool = False
+    web: AdminWeb, request_id: str, can_review: bool, counts: bool = False, actor: str = ""
 ) -> dict[str, Any] | None:
     info = _get(web, request_id)
     if info is None:
         return None
     shown = preview(web.project, web.settings, web.engine, info, counts=can_review and counts)
+    if shown.counts and actor:  # the team looked at how much is held about the person
+        Ledger(web.engine).append(
+            "dsr.dry_run",
+            {"request_id": info.id, "tables": len(shown.counts)},
+            actor=actor,
+            subject=f"dsr:{info.id}",
+        )
     return {
         "counted": can_review and counts,
         "info": with_days_left(info),
@@ -91,7 +99,7 @@ async def request_page(
     only for roles that act on requests."""
     can_review = allowed(actor.role, Perm.review)
     asked = counts in ("1", "true", "yes")
-    context = await run_in_threadpool(_view, web, request_id, can_review, asked)
+    context = await run_in_threadpool(_view, web, request_id, can_review, asked, actor.audit)
     if context is None:
         return web.page(request, "notfound.html", status=404, title="Not found")
     context.update({"done": done[:40], "error": error[:600]})
