@@ -185,3 +185,19 @@ def test_verify_manually_extend_and_rerun(console: Console) -> None:
     assert 'id="retry"' in c.get(path).text
     assert c.post(f"{path}/retry", data={"csrf": token}).status_code == 303
     assert _entries(console, request_id)[-1][0] == "dsr.retry"
+
+
+def test_pause_while_waiting_for_the_person_and_resume(console: Console) -> None:
+    request_id = _file(console, Kind.erasure, verified=False)
+    c = console.signed_in("reviewer")
+    path = f"/admin/requests/{request_id}"
+    token = csrf(c, path)
+    blank = c.post(f"{path}/pause", data={"csrf": token, "reason": "  "})
+    assert blank.status_code == 409
+    assert "a reason is needed" in blank.text
+    done = c.post(f"{path}/pause", data={"csrf": token, "reason": "waiting for a copy of the ID"})
+    assert done.status_code == 303
+    assert _status(console, request_id) == Status.paused
+    assert 'id="resume"' in c.get(path).text
+    assert c.post(f"{path}/resume", data={"csrf": token}).status_code == 303
+    assert _status(console, request_id) == Status.received

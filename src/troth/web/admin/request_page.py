@@ -179,3 +179,22 @@ async def retry(request: Request, web: Web, _a: Review, _f: Form, request_id: st
         return requeue(r, request_id)
 
     return await _act(request, web, request_id, act, "queued")
+
+
+@router.post("/requests/{request_id}/pause")
+async def pause(request: Request, web: Web, _a: Review, form: Form, request_id: str) -> Response:
+    """Waiting for the person (documents, clarification): the clock stops where the
+    jurisdiction lets it (:mod:`troth.dsr.clock`)."""
+
+    def act(r: Requests) -> object:
+        return clock.pause(r, request_id, str(form.get("reason") or "")[:MAX_REASON])
+
+    return await _act(request, web, request_id, act, "paused")
+
+
+@router.post("/requests/{request_id}/resume")
+async def resume(request: Request, web: Web, _a: Review, _f: Form, request_id: str) -> Response:
+    def act(r: Requests) -> object:
+        return clock.resume(r, request_id)
+
+    return await _act(request, web, request_id, act, "resumed")
