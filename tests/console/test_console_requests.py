@@ -201,3 +201,11 @@ def test_pause_while_waiting_for_the_person_and_resume(console: Console) -> None
     assert 'id="resume"' in c.get(path).text
     assert c.post(f"{path}/resume", data={"csrf": token}).status_code == 303
     assert _status(console, request_id) == Status.received
+
+
+def test_a_crafted_link_cannot_put_words_on_the_page(console: Console) -> None:
+    request_id = _file(console, Kind.access)
+    c = console.signed_in("auditor")
+    page = c.get(f"/admin/requests/{request_id}", params={"done": "call 555-0100 now"}).text
+    assert "555-0100" not in page
+    assert "Done: approved." in c.get(f"/admin/requests/{request_id}?done=approved").text
