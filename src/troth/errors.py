@@ -195,12 +195,6 @@ class ConsoleError(TrothError):
     """The privacy team's console: users, sessions, sign-in."""
 
 
-class LoginRefusedError(ConsoleError):
-    """A sign-in that does not succeed (the message never says which part was wrong)."""
-
-    exit_code = 1
-
-
 def did_you_mean(name: str, valid: Iterable[str], *, n: int = 3) -> str:
     """``"; did you mean 'x'?"`` for the nearest valid names, or an empty string."""
     close = get_close_matches(name, list(valid), n=n, cutoff=0.6)
