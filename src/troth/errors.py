@@ -191,6 +191,10 @@ class DisclosureRefusedError(TrothError):
     exit_code = 1
 
 
+class ConsoleError(TrothError):
+    """The privacy team's console: users, sessions, sign-in."""
+
+
 def did_you_mean(name: str, valid: Iterable[str], *, n: int = 3) -> str:
     """``"; did you mean 'x'?"`` for the nearest valid names, or an empty string."""
     close = get_close_matches(name, list(valid), n=n, cutoff=0.6)

@@ -149,6 +149,12 @@ COMMANDS: dict[str, Entry] = {
         "Signed webhooks on every change of a request (sent by the workers).",
         group=True,
     ),
+    "user": Entry(
+        "troth.cli.user",
+        "app",
+        "Users of the privacy team's console (/admin): roles, passwords, TOTP.",
+        group=True,
+    ),
     "apikey": Entry(
         "troth.cli.serve",
         "apikey_app",

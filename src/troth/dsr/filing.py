@@ -126,6 +126,19 @@ def file_new(
     return info, created
 
 
+def verify_identity(requests: Requests, project: ProjectLike, request_id: str) -> RequestInfo:
+    """The team checked the person's identity (by post, at the DPO's desk): the request is
+    verified and, when the policy's approval rules say so, approved, in one transaction."""
+    proj, _ = project_of(project)
+    info = requests.get(request_id)
+    moves: list[tuple[Status, Mapping[str, Any] | None]] = [
+        (Status.identity_verified, {"method": "team"})
+    ]
+    if not proj.policy.policy.requests.needs_reviewer(info.kind):
+        moves.append((Status.approved, {"rule": "automatic"}))
+    return requests.advance(request_id, moves)
+
+
 def requeue(requests: Requests, request_id: str) -> RequestInfo:
     """Ask the workers to run a ``failed`` request again (after the team fixed the cause): an
     audit entry and its outbox row (``dsr.retry``) in one transaction."""

@@ -32,6 +32,8 @@ class QueueFilter:
     overdue: bool | None = None
     limit: int = 100
     offset: int = 0
+    #: due before this day (``YYYY-MM-DD``; the day itself excluded)
+    due_before: str | None = None
 
 
 def list_requests(engine: Engine, f: QueueFilter) -> list[RequestInfo]:
@@ -45,6 +47,8 @@ def list_requests(engine: Engine, f: QueueFilter) -> list[RequestInfo]:
         at = now().isoformat()
         stmt = stmt.where(DsrRequest.status.in_([s.value for s in OPEN]))
         stmt = stmt.where(DsrRequest.due_at < at if f.overdue else DsrRequest.due_at >= at)
+    if f.due_before:
+        stmt = stmt.where(DsrRequest.due_at < f.due_before)
     stmt = stmt.order_by(DsrRequest.due_at, DsrRequest.id).limit(f.limit).offset(f.offset)
     with translate_errors(engine), Session(engine) as s:
         return [RequestInfo.from_row(r) for r in s.scalars(stmt)]

@@ -64,6 +64,19 @@ class Cron:
             t -= timedelta(minutes=1)
         return None
 
+    def next_after(self, now: datetime, within: timedelta = MAX_LOOKBACK) -> datetime | None:
+        """The first matching minute after *now* (within *within*), or None."""
+        t = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        end = now + within
+        while t <= end:
+            if t.hour not in self.hours or t.month not in self.months:
+                t = t.replace(minute=0) + timedelta(hours=1)  # skip the rest of this hour
+                continue
+            if self.matches(t):
+                return t
+            t += timedelta(minutes=1)
+        return None
+
 
 def parse_cron(spec: str, *, where: str = "schedule") -> Cron:
     """Parse a schedule; a bad one raises :class:`RetentionError` naming the valid forms."""

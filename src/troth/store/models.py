@@ -63,6 +63,7 @@ class AuditHead(Base):
 from troth.breach import models as _breach_models  # noqa: E402, F401  (breach register)
 from troth.centre import models as _centre_models  # noqa: E402, F401
 from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
+from troth.console import models as _console_models  # noqa: E402, F401  (users, sessions)
 from troth.dsr import deadlines as _dsr_deadlines  # noqa: E402, F401  (reminders sent)
 from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
 from troth.dsr import sealed as _dsr_sealed  # noqa: E402, F401  (queued requests' identities)

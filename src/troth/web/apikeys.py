@@ -56,8 +56,11 @@ def _digest(secret_key: bytes, key: str) -> str:
     return hmac.new(secret_key, key.encode(), hashlib.sha256).hexdigest()
 
 
-def create_key(engine: Engine, secret_key: bytes, scopes: list[str], label: str = "") -> str:
-    """Create a key with *scopes*; returns the key text (shown once, never stored)."""
+def create_key(
+    engine: Engine, secret_key: bytes, scopes: list[str], label: str = "", *, actor: str = "cli"
+) -> str:
+    """Create a key with *scopes*; returns the key text (shown once, never stored); audited
+    with *actor*."""
     for scope in scopes:
         if scope not in SCOPES:
             raise UnknownNameError("API key scope", scope, SCOPES, where="--scope")
@@ -77,7 +80,7 @@ def create_key(engine: Engine, secret_key: bytes, scopes: list[str], label: str 
             )
         )
     Ledger(engine).append(
-        "apikey.created", {"key_id": key_id, "scopes": sorted(set(scopes))}, actor="cli"
+        "apikey.created", {"key_id": key_id, "scopes": sorted(set(scopes))}, actor=actor
     )
     return key
 
@@ -88,7 +91,7 @@ def list_keys(engine: Engine) -> list[KeyInfo]:
     return [_info(dict(r)) for r in rows]
 
 
-def revoke_key(engine: Engine, key_id: str) -> None:
+def revoke_key(engine: Engine, key_id: str, *, actor: str = "cli") -> None:
     with connect(engine) as conn, conn.begin():
         done = conn.execute(
             sa.update(TABLE)
@@ -97,7 +100,7 @@ def revoke_key(engine: Engine, key_id: str) -> None:
         ).rowcount
     if not done:
         raise UnknownNameError("active API key id", key_id, [k.id for k in list_keys(engine)])
-    Ledger(engine).append("apikey.revoked", {"key_id": key_id}, actor="cli")
+    Ledger(engine).append("apikey.revoked", {"key_id": key_id}, actor=actor)
 
 
 def check_key(engine: Engine, secret_key: bytes, key: str | None, scope: str) -> KeyInfo:

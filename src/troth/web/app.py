@@ -128,6 +128,10 @@ def create_app(
         },
     )
 
+    from troth.web import admin
+
+    admin.install(app, settings, loaded, engine)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "policy": policy.policy.id, "version": policy.policy.version}

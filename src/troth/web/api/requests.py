@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from troth.audit import Ledger
 from troth.dsr import clock
-from troth.dsr.filing import file_new, requeue
+from troth.dsr.filing import file_new, requeue, verify_identity
 from troth.dsr.identity import Identity
 from troth.dsr.queue import QueueFilter, list_requests, with_days_left
 from troth.dsr.requests import Kind, Requests, Status
@@ -120,11 +120,7 @@ def get(request_id: RequestId, svc: Svc, _key: Read) -> dict[str, Any]:
 
 @router.post("/{request_id}/verify", summary="Mark the person's identity verified by the team")
 def verify(request_id: RequestId, svc: Svc, key: Write) -> dict[str, Any]:
-    requests = _requests(svc, key)
-    info = requests.transition(request_id, Status.identity_verified, data={"method": "team"})
-    if not _project(svc).policy.policy.requests.needs_reviewer(info.kind):
-        info = requests.transition(request_id, Status.approved, data={"rule": "automatic"})
-    return with_days_left(info)
+    return with_days_left(verify_identity(_requests(svc, key), _project(svc), request_id))
 
 
 @router.post("/{request_id}/approve", summary="Approve: the workers run it")

@@ -29,10 +29,13 @@ CSP = (
 
 
 class Guard:
-    def __init__(self, secret: bytes) -> None:
+    """*csrf_cookie*: the CSRF cookie's name (the console has its own)."""
+
+    def __init__(self, secret: bytes, *, csrf_cookie: str = CSRF_COOKIE) -> None:
         self._csrf_key = derive(secret, "csrf")
         self.sessions = Signer(secret, "session")
         self._box = Box(secret, "session identifier")
+        self.csrf_cookie = csrf_cookie
 
     def _token_of(self, cookie: str) -> str:
         mac = hmac.digest(self._csrf_key, cookie.encode(), hashlib.sha256)
@@ -40,14 +43,14 @@ class Guard:
 
     def csrf(self, request: Request) -> tuple[str, str | None]:
         """The form token for this browser, and a new cookie to set when it has none."""
-        cookie = request.cookies.get(CSRF_COOKIE, "")
+        cookie = request.cookies.get(self.csrf_cookie, "")
         if 20 <= len(cookie) <= 100:
             return self._token_of(cookie), None
         fresh = secrets.token_urlsafe(32)
         return self._token_of(fresh), fresh
 
     def csrf_ok(self, request: Request, token: str) -> bool:
-        cookie = request.cookies.get(CSRF_COOKIE, "")
+        cookie = request.cookies.get(self.csrf_cookie, "")
         if not cookie or not token:
             return False
         return hmac.compare_digest(self._token_of(cookie), token)
@@ -86,7 +89,13 @@ class Guard:
 
 
 def set_cookie(
-    request: Request, response: Response, name: str, value: str, *, max_age: int | None
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None,
+    path: str = "/privacy",
 ) -> None:
     response.set_cookie(
         name,
@@ -95,7 +104,7 @@ def set_cookie(
         httponly=True,
         secure=request.url.scheme == "https",
         samesite="strict",
-        path="/privacy",
+        path=path,
     )
 
 
