@@ -48,3 +48,15 @@ def test_uncollected_and_undeclared_categories_in_files_and_services(tmp_path: P
     found = _findings(tmp_path, {"services": services}, "map.undeclared-category")
     [f] = [f for f in found if "emial" in f.message]
     assert "'user.contact.emial' is not a taxonomy key" in f.message
+
+
+def test_a_service_resource_without_erase_is_an_erasure_error(tmp_path: Path) -> None:
+    services = [{"name": "crm", "connection": "crm", "resources": [
+        {"name": "people", "identity": "email", "categories": ["user.contact.email"],
+         "find": {"path": "/people", "params": {"q": "{email}"}}}]}]  # fmt: skip
+    [f] = _findings(tmp_path, {"services": services}, "map.no-erasure-action")
+    assert "crm.people declares no erase request" in f.message
+    assert f.fix is not None
+    assert "erase:" in f.fix
+    services[0]["resources"][0]["erase"] = {"method": "DELETE", "path": "/people/{id}"}
+    assert _findings(tmp_path, {"services": services}, "map.no-erasure-action") == []

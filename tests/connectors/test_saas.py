@@ -18,7 +18,7 @@ import yaml
 from troth.datamap.demo import create_demo_db
 from troth.datamap.model import DataMap
 from troth.dsr import Identity, access, erase
-from troth.errors import ConfigError, ConnectorError, StoreDownError
+from troth.errors import ConfigError, ConnectorError, RequestError, StoreDownError
 
 from .stripe_server import KEY, StripeServer
 
@@ -150,6 +150,33 @@ def test_a_refused_key_is_a_clear_error_without_the_secret(
     missing = access(folder, [Identity("email", ada)])
     assert isinstance(missing.error, ConfigError)
     assert "STRIPE_SECRET_KEY" in missing.error.one_line()
+
+
+def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        names = sa.inspect(c).get_table_names()
+        rows = {n: sorted(map(tuple, c.exec_driver_sql(f'SELECT * FROM "{n}"')), key=repr)
+                for n in names}  # fmt: skip
+    engine.dispose()
+    return rows
+
+
+def test_an_erasure_reaching_a_resource_without_erase_refuses_before_any_write(
+    project: tuple[Path, str, str], stripe: StripeServer, tmp_path: Path
+) -> None:
+    folder, ada, _bob = project
+    datamap = yaml.safe_load((folder / "datamap.yaml").read_text())
+    del datamap["services"][0]["resources"][0]["erase"]
+    (folder / "datamap.yaml").write_text(yaml.safe_dump(datamap, sort_keys=False))
+    url = f"sqlite:///{tmp_path / 'plus.db'}"
+    before, customers = _rows(url), _digest(stripe.customers)
+    for dry_run in (True, False):
+        with pytest.raises(RequestError, match=r"stripe\.customers .*add `erase:`"):
+            erase(folder, [Identity("email", ada)], dry_run=dry_run)
+    assert _rows(url) == before  # the SQL store was not touched either
+    assert _digest(stripe.customers) == customers
+    assert not [e for e in stripe.log if e[0] == "DELETE"]
 
 
 def test_service_declarations_are_checked() -> None:

@@ -128,6 +128,17 @@ def map_no_erasure_action(ctx: CheckContext) -> Iterator[Issue]:
     if ctx.datamap is not None:
         defaults = policy_erasure_defaults(ctx.policy.data_categories)
         yield from erasure_problems(ctx.datamap, defaults)
+        for svc in ctx.datamap.datamap.services:
+            for res in svc.resources:
+                if res.erase is None:
+                    yield map_issue(
+                        ctx.datamap,
+                        res,
+                        f"service resource {svc.name}.{res.name} declares no erase request: "
+                        "an erasure that reaches it would refuse",
+                        fix="add `erase:` with the service's delete endpoint, or remove the "
+                        "resource",
+                    )
 
 
 @check(

@@ -37,7 +37,13 @@ from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import resolve, scope_of
 from troth.dsr.restriction import restrict_identities
 from troth.dsr.run import ProjectLike, Run, evidence, plan_for, project_of, utc_now
-from troth.dsr.services import Services, access_services, erase_services, plan_services
+from troth.dsr.services import (
+    Services,
+    access_services,
+    erase_services,
+    plan_services,
+    refuse_unerasable,
+)
 from troth.dsr.spool import spool_dir, sweep_spools
 from troth.errors import RequestError, TrothError
 from troth.sharing.notices import plan_notices, queue_notices
@@ -196,6 +202,7 @@ def erase(
     counts are exactly those the erasure will have; nothing is recorded."""
     run = Run(project, identities, "erase", settings, connectors, actor, env, scope)
     planned = _plan_notices(run, "erasure")  # refuses a recipient that cannot be told
+    refuse_unerasable(plan_services(run.datamap, run.identities))
     if dry_run:
         result = _erase_dry_run(run, progress)
         result.notices = [p.to_dict() for p in planned]

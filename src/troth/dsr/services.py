@@ -3,8 +3,9 @@
 For each resource, the find request runs once per value of its identity (every page); access
 exports the items as rows of ``<service>.<resource>``; erasure sends the resource's erase request
 for each item found (a 404 counts as already erased, so a second run finds nothing and sends
-nothing). A resource without ``erase`` cannot be erased by troth: the result says so
-(``"action": "not_erasable"``) and the request still completes. A dry run only finds.
+nothing). A resource without ``erase`` cannot be erased by troth: an erasure that reaches one is
+refused before its first write (:func:`refuse_unerasable`), and ``troth check`` reports it
+(``map.no-erasure-action``). A dry run only finds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from troth.datamap.model import DataMap
 from troth.datamap.services import HttpResource, Service
 from troth.dsr.identity import Identity
 from troth.dsr.keystores import Sink
+from troth.errors import RequestError
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,17 @@ def _found(client: HttpService, step: ServiceStep) -> list[dict[str, Any]]:
     return list(items.values())
 
 
+def refuse_unerasable(steps: Sequence[ServiceStep]) -> None:
+    """Refuse an erasure that reaches a service resource troth cannot erase (before any write)."""
+    names = [str(s.tid) for s in steps if s.values and s.resource.erase is None]
+    if names:
+        raise RequestError(
+            f"erasure refused before any write: service resource(s) {', '.join(names)} hold the "
+            "person's data but declare no erase request; add `erase:` (the service's delete "
+            "endpoint) to each in the data map, or remove the resource"
+        )
+
+
 def access_services(
     steps: Sequence[ServiceStep], services: Services, sink: Sink
 ) -> list[dict[str, Any]]:
@@ -111,10 +124,8 @@ def erase_services(
             continue
         client = services.get(step.service)
         items = _found(client, step)
-        if step.resource.erase is None:
-            out.append({"table": str(step.tid), "action": "not_erasable", "rows": 0,
-                        "found": len(items)})  # fmt: skip
-            continue
+        if step.resource.erase is None:  # refused before the first write; never reached
+            raise RequestError(f"service resource {step.tid} has no erase request")
         n = len(items) if dry_run else sum(client.erase(step.resource, i) for i in items)
         out.append({"table": str(step.tid), "action": "delete", "rows": n})
     return out
