@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 import sqlalchemy as sa
 from centre_helpers import ask, client, csrf, verify
 from centre_support import EXAMPLES, Mailbox
@@ -355,3 +356,23 @@ def test_a_scoped_map_asks_for_the_scope_and_files_the_request_in_it(
     assert info.identity_names == ("email", "scope_tenant")
     assert c.app.state.centre.centre.details(info.id) == {"scope": {"tenant": "acme"}}
     assert ask(c, ADA, scope_region="x").status_code == 400  # not a scope of this map
+
+
+def test_purposes_carried_out_for_other_businesses_name_them(
+    centre_env: Mailbox, tmp_path: Path
+) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    shutil.copy(EXAMPLES / "mydigisoft" / "datamap.yaml", project / "datamap.yaml")
+    doc = yaml.safe_load((EXAMPLES / "mydigisoft" / "policy.yaml").read_text())
+    (project / "policy.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    heading = "Data we handle for other businesses"
+    assert heading not in client(project).get("/privacy").text  # every purpose its own
+    purpose = doc["purposes"][0]
+    purpose.update(role="processor", controllers=["Example Retail Ltd"])
+    (project / "policy.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    c = client(project)
+    for path in ("/privacy", "/privacy/request"):
+        page = c.get(path).text
+        assert heading in page
+        assert f"{purpose['name']}: Example Retail Ltd" in page
