@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 import sqlalchemy as sa
+import yaml
 from centre_helpers import ask, client, csrf, verify
 from centre_support import EXAMPLES, Mailbox
 
