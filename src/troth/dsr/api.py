@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from troth.config import Settings
 from troth.connectors.base import Connector
@@ -49,6 +50,8 @@ from troth.errors import RequestError, TrothError
 from troth.sharing.notices import plan_notices, queue_notices
 from troth.sharing.register import DisclosedTo, disclosed_to
 from troth.store import open_store
+
+S = TypeVar("S")
 
 Progress = Callable[[Step, int], None]
 
@@ -322,51 +325,38 @@ def _erase_keystores(
     run: Run, request_id: str, done: Mapping[str, Mapping[str, Any]], actor: str
 ) -> list[dict[str, Any]]:
     """Erase in each key store, file set and service (one resumable store each, after SQL)."""
-    steps = plan_keys(run.datamap, run.identities)
+    key = run.settings.secret_key
+    key_steps = plan_keys(run.datamap, run.identities)
+    file_steps = plan_files(run.datamap, run.identities)
+    svc_steps = plan_services(run.datamap, run.identities)
     tables: list[dict[str, Any]] = []
     n = len(run.plan.connections)  # crash points go on counting after the SQL stores
-    with KeyStores(run.env) as keystores:
-        keystores.ping(steps)
-        for name in dict.fromkeys(s.keystore for s in steps):
-            store = f"keystore:{name}"
-            if store in done:
-                tables += done[store]["tables"]
-                continue
-            mine = [s for s in steps if s.keystore == name]
-            dicts = erase_keys(mine, keystores, run.settings.secret_key)
-            proof = {"request_id": request_id, "connection": store,
-                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
-            mark_store_done(
-                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
-            )
-            tables += dicts
-            n += 1
-            crash_point("store", n)
-    file_steps = plan_files(run.datamap, run.identities)
-    with FileStores(run.env) as filestores:
+    with (
+        KeyStores(run.env) as keystores,
+        FileStores(run.env) as filestores,
+        Services(run.env) as services,
+    ):
+        keystores.ping(key_steps)
         filestores.ping(file_steps)
-        for name in dict.fromkeys(s.fileset for s in file_steps):
-            store = f"files:{name}"
+        stores: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
+            *(
+                (f"keystore:{ks}", partial(erase_keys, steps, keystores, key))
+                for ks, steps in _grouped(key_steps, lambda s: s.keystore)
+            ),
+            *(
+                (f"files:{fs}", partial(erase_files, steps, filestores))
+                for fs, steps in _grouped(file_steps, lambda s: s.fileset)
+            ),
+            *(
+                (f"service:{svc}", partial(erase_services, steps, services))
+                for svc, steps in _grouped(svc_steps, lambda s: s.service.name)
+            ),
+        ]
+        for store, erase_one in stores:
             if store in done:
                 tables += done[store]["tables"]
                 continue
-            dicts = erase_files([s for s in file_steps if s.fileset == name], filestores)
-            proof = {"request_id": request_id, "connection": store,
-                     "tables": [evidence(d) for d in dicts]}  # fmt: skip
-            mark_store_done(
-                run.engine, request_id, store, {"tables": dicts}, evidence=proof, actor=actor
-            )
-            tables += dicts
-            n += 1
-            crash_point("store", n)
-    svc_steps = plan_services(run.datamap, run.identities)
-    with Services(run.env) as services:
-        for svc in dict.fromkeys(s.service.name for s in svc_steps):
-            store = f"service:{svc}"
-            if store in done:
-                tables += done[store]["tables"]
-                continue
-            dicts = erase_services([s for s in svc_steps if s.service.name == svc], services)
+            dicts = erase_one()
             proof = {"request_id": request_id, "connection": store,
                      "tables": [evidence(d) for d in dicts]}  # fmt: skip
             mark_store_done(
@@ -376,6 +366,14 @@ def _erase_keystores(
             n += 1
             crash_point("store", n)
     return tables
+
+
+def _grouped(steps: Sequence[S], name: Callable[[S], str]) -> list[tuple[str, list[S]]]:
+    """The steps by store, in the order the stores first appear."""
+    groups: dict[str, list[S]] = {}
+    for step in steps:
+        groups.setdefault(name(step), []).append(step)
+    return list(groups.items())
 
 
 def rectify(
