@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from troth.connectors.delta import DeltaTableStore
@@ -21,6 +20,7 @@ from troth.connectors.files import FileStore, quote
 from troth.connectors.names import resolve_connection
 from troth.datamap.graph import TableId
 from troth.datamap.model import DataMap, EraseAction, FileTable, MapField, MaskStrategy
+from troth.dsr.holders import Opened
 from troth.dsr.identity import Identity
 from troth.dsr.keystores import Sink
 
@@ -72,35 +72,21 @@ def plan_files(datamap: DataMap, identities: Sequence[Identity]) -> list[FileSte
     ]
 
 
-class FileStores:
+class FileStores(Opened[FileStore]):
     """File sets by connection name, opened lazily, closed together."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__()
         self._env = env
-        self._open: dict[str, FileStore] = {}
 
     def get(self, connection: str) -> FileStore:
-        if connection not in self._open:
-            url = resolve_connection(connection, self._env)
-            self._open[connection] = FileStore(url, connection)
-        return self._open[connection]
+        return self._opened(
+            connection, lambda: FileStore(resolve_connection(connection, self._env), connection)
+        )
 
     def ping(self, steps: Iterable[FileStep]) -> None:
         for conn in dict.fromkeys(s.connection for s in steps):
             self.get(conn).ping()
-
-    def close(self) -> None:
-        for store in self._open.values():
-            store.close()
-        self._open.clear()
-
-    def __enter__(self) -> FileStores:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def access_files(steps: Sequence[FileStep], stores: FileStores, sink: Sink) -> list[dict[str, Any]]:

@@ -17,12 +17,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
-from types import TracebackType
 from typing import Any, Protocol
 
 from troth.connectors.keystore import KeyStore, glob_escape, open_keystore
 from troth.datamap.graph import TableId
 from troth.datamap.model import DataMap, KeyPattern, MaskStrategy
+from troth.dsr.holders import Opened
 from troth.dsr.identity import Identity
 
 REDACTED = b"[redacted]"
@@ -78,34 +78,19 @@ def plan_keys(datamap: DataMap, identities: Sequence[Identity]) -> list[KeyStep]
     return steps
 
 
-class KeyStores:
+class KeyStores(Opened[KeyStore]):
     """Key stores by connection name, opened lazily, closed together."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__()
         self._env = env
-        self._open: dict[str, KeyStore] = {}
 
     def get(self, connection: str) -> KeyStore:
-        if connection not in self._open:
-            self._open[connection] = open_keystore(connection, self._env)
-        return self._open[connection]
+        return self._opened(connection, lambda: open_keystore(connection, self._env))
 
     def ping(self, steps: Iterable[KeyStep]) -> None:
         for conn in dict.fromkeys(s.connection for s in steps):
             self.get(conn).ping()
-
-    def close(self) -> None:
-        for store in self._open.values():
-            store.close()
-        self._open.clear()
-
-    def __enter__(self) -> KeyStores:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def found_keys(store: KeyStore, step: KeyStep) -> list[bytes]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from troth.connectors.http import HttpService, dig
@@ -21,6 +20,7 @@ from troth.connectors.names import resolve_connection
 from troth.datamap.graph import TableId
 from troth.datamap.model import DataMap
 from troth.datamap.services import HttpResource, Service
+from troth.dsr.holders import Opened
 from troth.dsr.identity import Identity
 from troth.dsr.keystores import Sink
 from troth.errors import RequestError
@@ -50,36 +50,24 @@ def plan_services(datamap: DataMap, identities: Sequence[Identity]) -> list[Serv
     ]
 
 
-class Services:
+class Services(Opened[HttpService]):
     """HTTP clients by service name, opened lazily, closed together."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__()
         self._env = os.environ if env is None else env
-        self._open: dict[str, HttpService] = {}
 
     def get(self, service: Service) -> HttpService:
-        if service.name not in self._open:
+        def make() -> HttpService:
             url = resolve_connection(service.connection, self._env)
-            self._open[service.name] = HttpService(service, url, self._env)
-        return self._open[service.name]
+            return HttpService(service, url, self._env)
+
+        return self._opened(service.name, make)
 
     def open_all(self, steps: Iterable[ServiceStep]) -> None:
         """Open every service (configuration errors before any write)."""
         for step in steps:
             self.get(step.service)
-
-    def close(self) -> None:
-        for svc in self._open.values():
-            svc.close()
-        self._open.clear()
-
-    def __enter__(self) -> Services:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def _found(client: HttpService, step: ServiceStep) -> list[dict[str, Any]]:
