@@ -30,6 +30,7 @@ class GoogleDataDetector:
             r"1",
             r"(?<![\w/])1//0[0-9A-Za-z_-]{30,}(?![\w-])",
             0.95,
+            needs=("1//0",),
             entity="GOOGLE_REFRESH_TOKEN",
             category="system.authentication",
         ),
@@ -38,16 +39,30 @@ class GoogleDataDetector:
             r"poc",
             r"(?<![\w/])(?:people|otherContacts)/c\d{10,20}(?![\w])|(?<![\w/])contactGroups/[0-9a-f]{6,20}(?![\w])",
             0.95,
+            needs=("people/", "othercontacts/", "contactgroups/"),
             entity="GOOGLE_CONTACT",
             category="user.contact",
         ),
-        Rule("google.gmail_legacy", r"mt", r"(?<![\w])(?:msg|thread)-[af]:\d{18,20}(?![\w])", 0.95),
-        Rule("google.gmail_id", r"1", r"(?<![\w])1[0-9a-f]{15}(?![\w])", 0.8),
+        Rule(
+            "google.gmail_legacy",
+            r"mt",
+            r"(?<![\w])(?:msg|thread)-[af]:\d{18,20}(?![\w])",
+            0.95,
+            needs=("msg-", "thread-"),
+        ),
+        Rule(
+            "google.gmail_id",
+            r"1",
+            r"(?<![\w])1[0-9a-f]{15}(?![\w])",
+            0.8,
+            needs=_GMAIL_WORDS,  # the validator wants one near
+        ),
         Rule(
             "google.calendar_event",
             r"a-v0-9",
             r"(?<![\w])[a-v0-9]{26}(?:_\d{8}(?:T\d{6}Z)?)?(?![\w])",
             0.8,
+            needs=_CALENDAR_WORDS,  # the validator wants one near
             entity="GOOGLE_CALENDAR_EVENT",
         ),
     )

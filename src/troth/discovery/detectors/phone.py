@@ -22,6 +22,12 @@ _NON_DIGITS = re.compile(r"\D")
 _DATE = re.compile(r"(?:19|20)\d\d[-/.][01]\d[-/.][0-3]\d|[0-3]\d[-/.][01]\d[-/.](?:19|20)\d\d")
 
 
+_PHONE_WORDS = (
+    "phone", "tel", "telephone", "mobile", "cell", "call", "ring", "text", "sms",
+    "whatsapp", "fax", "reach",
+)  # fmt: skip
+
+
 def _nanp_shape(digits: str) -> bool:
     """A North American number: ten digits (or 1 and ten), area code and exchange from 2-9."""
     if len(digits) == 11 and digits[0] == "1":
@@ -33,10 +39,7 @@ class PhoneDetector:
     name: str = "phone"
     entity: str = "PHONE_NUMBER"
     category: str = "user.contact.phone_number"
-    context: tuple[str, ...] = (
-        "phone", "tel", "telephone", "mobile", "cell", "call", "ring", "text", "sms",
-        "whatsapp", "fax", "reach",
-    )  # fmt: skip
+    context: tuple[str, ...] = _PHONE_WORDS
     regions: tuple[str, ...] = DEFAULT_REGIONS
     rules: tuple[Rule, ...] = (
         Rule(
@@ -54,7 +57,13 @@ class PhoneDetector:
             r"(?:[ .-]\d{2,5}){0,3}(?![\w-]|\.\d)",
             0.6,
         ),
-        Rule("phone.digits", r"\d", r"(?<![\w+.-])(?<!\d[ .-])0?\d{9,11}(?![\w-]|\.\d)", 0.3),
+        Rule(
+            "phone.digits",
+            r"\d",
+            r"(?<![\w+.-])(?<!\d[ .-])0?\d{9,11}(?![\w-]|\.\d)",
+            0.3,
+            needs=_PHONE_WORDS,  # the validator wants one near
+        ),
     )
 
     @classmethod
