@@ -3,7 +3,7 @@ spans are always ordered, inside the text and never overlapping."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from troth.discovery import scan
@@ -270,3 +270,32 @@ def test_a_text_without_a_rules_needs_is_passed_without_the_rule() -> None:
     with_at = s._variant(s._gate("write to jane@example.com"))
     assert with_at is not None
     assert email.pattern in with_at[0].pattern
+
+
+@settings(deadline=None)
+@given(
+    st.text(alphabet="0123456789", min_size=6, max_size=13),
+    st.sampled_from([" ", "-", ""]),
+)
+@example("2079460958", " ")  # London
+@example("3090182042", "")  # Berlin
+@example("11442079460958", " ")  # 011: dialled abroad from North America
+@example("0442079460958", " ")  # 00: dialled abroad from Europe
+def test_phone_trunk_fast_path_agrees_with_the_parser(national: str, sep: str) -> None:
+    import phonenumbers
+
+    from troth.discovery.base import Candidate
+    from troth.discovery.detectors.phone import PhoneDetector
+
+    text = f"0{national[:3]}{sep}{national[3:]}"
+    expected = False
+    for region in PhoneDetector.regions:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(text, region)):
+                expected = True
+                break
+        except phonenumbers.NumberParseException:
+            continue
+    rule = next(r for r in PhoneDetector.rules if r.name == "phone.national")
+    got = PhoneDetector.validate(Candidate(f"call {text}", 5, 5 + len(text), rule))
+    assert (got is not None) == expected, text

@@ -183,14 +183,20 @@ class Scanner:
     def _compile(self, keep: Callable[[str], bool]) -> re.Pattern[str] | None:
         """The combined pattern of the rules ``keep`` keeps (by group name), None when none."""
         branches: list[str] = []
-        for k, (_, ahead, _) in enumerate(_SECTIONS):
-            named = "|".join(
-                f"(?P<s{k}r{i}>{_body(a.rule)})"
-                for i, a in enumerate(self._sections[k])
-                if keep(f"s{k}r{i}")
-            )
-            if named:
-                branches.append(f"{ahead}(?:{named})")
+        for k, (section, select, _) in enumerate(_SECTIONS):
+            ahead = select
+            kept = [(i, a) for i, a in enumerate(self._sections[k]) if keep(f"s{k}r{i}")]
+            if not kept:
+                continue
+            if section == "other" and all(a.rule.first for _, a in kept):
+                # punctuation and spaces: only where one of the rules can start ('+', '(')
+                firsts = "|".join(
+                    f"(?i:[{a.rule.first}])" if a.rule.ignore_case else f"[{a.rule.first}]"
+                    for _, a in kept
+                )
+                ahead = f"(?={firsts}){ahead}"
+            named = "|".join(f"(?P<s{k}r{i}>{_body(a.rule)})" for i, a in kept)
+            branches.append(f"{ahead}(?:{named})")
         if not branches:
             return None
         return re.compile(r"(?<![^\W_])(?:{})".format("|".join(branches)))

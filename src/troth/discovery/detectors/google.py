@@ -55,7 +55,6 @@ class GoogleDataDetector:
             r"1",
             r"(?<![\w])1[0-9a-f]{15}(?![\w])",
             0.8,
-            needs=_GMAIL_WORDS,  # the validator wants one near
         ),
         Rule(
             "google.calendar_event",

@@ -9,6 +9,7 @@ bare run of digits is a phone only near a context word (``call``, ``tel``).
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import phonenumbers
 
@@ -89,6 +90,17 @@ class PhoneDetector:
         for region in regions:
             if region not in (None, "US", "CA") and not trunk:
                 continue  # written nationally, these regions' numbers start with 0
+            if trunk and not international and not digits.startswith("00"):
+                code = _trunk_zero_code(region) if region else None
+                if code is not None:  # the parser would strip the 0: the same number, built
+                    national = phonenumbers.PhoneNumber(
+                        country_code=code, national_number=int(digits[1:])
+                    )
+                    if _valid(national):
+                        return candidate.rule.confidence
+                    continue
+                if region in ("US", "CA") and not digits.startswith("011"):
+                    continue  # no North American number starts with 0 (011 dials abroad)
             try:
                 number = phonenumbers.parse(value, region)
             except phonenumbers.NumberParseException:
@@ -96,6 +108,19 @@ class PhoneDetector:
             if _valid(number):
                 return candidate.rule.confidence
         return None
+
+
+@cache
+def _trunk_zero_code(region: str) -> int | None:
+    """The country code of ``region`` when its national numbers are written after a trunk 0 that
+    the parser only strips (``020 7946 0958`` is +44 20 7946 0958), else None."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.national_prefix != "0" or meta.national_prefix_transform_rule:
+        return None
+    parsing = meta.national_prefix_for_parsing or "0"
+    if meta.country_code is None or (parsing != "0" and not parsing.startswith("0|")):
+        return None
+    return int(meta.country_code)
 
 
 def _valid(number: phonenumbers.PhoneNumber) -> bool:
