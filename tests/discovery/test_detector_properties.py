@@ -223,6 +223,10 @@ _GATED_PIECES = st.sampled_from(
         "-----BEGIN RSA PRIVATE KEY-----",
         "hello",
         "Order 12-3456",
+        "SSN 123-45-6789",
+        "Dear Maria Garcia",
+        "Thanks, Jan de Vries",
+        "Hi there",
     ]
 )
 

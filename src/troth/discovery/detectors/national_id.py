@@ -20,6 +20,9 @@ _CONTEXT = {
     "id.es_dni": ("dni", "nie", "nif", "documento"),
 }
 
+#: rules whose candidates are identifiers only with their context word near them
+_WORD_NEEDED = frozenset({"id.uk_nhs", "id.nl_bsn", "id.us_ssn_digits"})
+
 
 class NationalIdDetector:
     name: str = "national_id"
@@ -27,7 +30,14 @@ class NationalIdDetector:
     category: str = _NATIONAL
     context: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = (
-        Rule("id.us_ssn", r"\d", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", 0.75, entity="US_SSN"),
+        Rule(
+            "id.us_ssn",
+            r"\d",
+            r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])",
+            0.75,
+            entity="US_SSN",
+            needs=("-",),
+        ),
         Rule(
             "id.es_dni",
             r"\dXYZ",
@@ -76,7 +86,7 @@ class NationalIdDetector:
         if not ok:
             return None
         near = candidate.near(_CONTEXT[rule.name], 16)
-        if rule.needs:  # a digit run: an identifier only with its word
+        if rule.name in _WORD_NEEDED:  # a digit run: an identifier only with its word
             return rule.confidence if near else None
         return min(rule.confidence + 0.2, 1.0) if near else rule.confidence
 
