@@ -167,7 +167,8 @@ class Scanner:
                         self._gate_sets.append(needles)
                     self._bits[f"s{k}r{i}"] = self._gate_sets.index(needles)
         self._gate = _gate_function(self._gate_sets)
-        # one named group per rule of each section: the match says which rule matched
+        # an empty named group after each rule of each section: the match says which rule
+        # matched (its group closes last), and a rule that fails costs no group bookkeeping
         # (a scanner without rules: a pattern that never matches)
         self._combined = self._compile(lambda name: True) or re.compile("(?!)")
         #: group name -> what the pass needs of its rule
@@ -195,7 +196,7 @@ class Scanner:
                     for _, a in kept
                 )
                 ahead = f"(?={firsts}){ahead}"
-            named = "|".join(f"(?P<s{k}r{i}>{_body(a.rule)})" for i, a in kept)
+            named = "|".join(f"{_body(a.rule)}(?P<s{k}r{i}>)" for i, a in kept)
             branches.append(f"{ahead}(?:{named})")
         if not branches:
             return None
@@ -218,8 +219,8 @@ class Scanner:
         for name, index in pattern.groupindex.items():
             k, i = (int(x) for x in name[1:].split("r"))
             a = self._sections[k][i]
-            # the rule's own first group is the one right after its named group
-            span_group = index + 1 if a.rule.group else index
+            # the rule's own groups come just before its (empty) named group
+            span_group = index - a.compiled.groups if a.rule.group else 0
             hits[name] = (
                 a.rule,
                 a.detector.validate,
@@ -240,7 +241,7 @@ class Scanner:
             section = self._sections[k]
             later = re.compile(
                 "|".join(
-                    f"(?P<s{k}r{j}>{_body(section[j].rule)})" for j in range(i + 1, len(section))
+                    f"{_body(section[j].rule)}(?P<s{k}r{j}>)" for j in range(i + 1, len(section))
                 )
             )
             found = self._later[k, i] = (later, self._resolve(later))
