@@ -1,6 +1,12 @@
 """Benchmark of the privacy centre under load (a script, not a test).
 
     PYTHONPATH=src .venv/bin/python bench/bench_centre.py [--clients 200] [--seconds 60]
+    PYTHONPATH=src .venv/bin/python bench/bench_centre.py --only pages --generator wrk
+
+``--generator wrk`` runs the page GETs with ``wrk`` (C; Debian package ``wrk``; script
+``bench/centre_pages.lua``, 2 threads) instead of the Python generator, whose own CPU competes
+with the server on a small machine. The codes always use the Python generator (they need each
+client's CSRF cookie and token).
 
 Starts ``troth serve examples/mydigisoft`` (one uvicorn process) on a fresh PostgreSQL state DB,
 with an aiosmtpd server catching the mail, then runs two closed-loop loads of ``--clients``
@@ -141,11 +147,35 @@ def report(name: str, latencies: list[float], errors: int, seconds: float) -> No
     )
 
 
+def wrk_pages(port: int, clients: int, seconds: float) -> None:
+    """The page GETs by wrk: requests/s, p50/p95/p99 and errors from its Lua summary."""
+    script = Path(__file__).with_name("centre_pages.lua")
+    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "-s", str(script)]
+    out = subprocess.run(
+        [*cmd, f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True
+    ).stdout
+    fields = {
+        line.split(" ", 2)[1]: line.split(" ", 2)[2]
+        for line in out.splitlines()
+        if line.startswith("wrk ")
+    }
+    done, took = (float(x) for x in fields["requests"].split(" seconds "))
+    errors = sum(int(x) for x in fields["errors"].split()[1::2])
+    print(
+        f"page GETs (wrk -t2 -c{clients}): {done / took:,.0f} req/s, "
+        f"p50 {float(fields['p50']):.1f} ms, p95 {float(fields['p95']):.1f} ms, "
+        f"p99 {float(fields['p99']):.1f} ms, errors {errors} ({fields['errors']})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--only", default="pages,wrong,right", help="parts to run")
+    parser.add_argument(
+        "--generator", choices=("python", "wrk"), default="python", help="for the page GETs"
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     name = f"troth_bench_{uuid.uuid4().hex[:8]}"
@@ -188,7 +218,9 @@ def main() -> None:
                 n += 1
 
         parts = set(args.only.split(","))
-        if "pages" in parts:
+        if "pages" in parts and args.generator == "wrk":
+            wrk_pages(port, args.clients, args.seconds)
+        elif "pages" in parts:
             lat, err = asyncio.run(run_load(port, args.clients, args.seconds, pages))
             report("page GETs", lat, err, args.seconds)
 

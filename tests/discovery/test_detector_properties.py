@@ -3,7 +3,7 @@ spans are always ordered, inside the text and never overlapping."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from troth.discovery import scan
@@ -189,3 +189,117 @@ def test_phone_fast_path_agrees_with_the_parser(code: str, national: str) -> Non
         if region == "US" and national.startswith("0"):
             continue  # a national number with a trunk 0 is tried for GB and DE too
         assert (got is not None) == expected, text
+
+
+_GATED_PIECES = st.sampled_from(
+    [
+        "jane@example.com",
+        "born 1985-03-12",
+        "1985-03-12",
+        "DOB: 12/03/1985",
+        "3 March 1985",
+        "NHS 943 476 5919",
+        "943 476 5919",
+        "BSN 111222333",
+        "111222333",
+        "SSN 123 45 6789",
+        "123 45 6789",
+        "call 2025550143",
+        "2025550143",
+        "gmail message 18c2f3a4b5d6e7f8",
+        "18c2f3a4b5d6e7f8",
+        "calendar event 0a1b2c3d4e5f6g7h8i9j0k1l2m",
+        "people/c1234567890123456789",
+        "msg-f:1234567890123456789",
+        "1//0abcdefghijklmnopqrstuvwxyz0123456",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "sk_live_abcdefghijklmnop1234",
+        "ya29.abcdefghijklmnopqrstuvwxyz",
+        "AKIAABCDEFGHIJKLMNOP",
+        "AIzaSyA1234567890abcdefghijklmnopqrstu",
+        "xoxb-1234567890-abcdefghij",
+        "password=Xy7#kLm9Qz",
+        "2001:db8::1",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "hello",
+        "Order 12-3456",
+        "SSN 123-45-6789",
+        "Dear Maria Garcia",
+        "Thanks, Jan de Vries",
+        "Hi there",
+    ]
+)
+
+
+@settings(deadline=None)  # the first call compiles the scanner
+@given(st.lists(_GATED_PIECES, max_size=6), st.sampled_from([" ", ", ", "\n"]))
+def test_rules_left_out_by_their_needs_would_have_found_nothing(
+    pieces: list[str], sep: str
+) -> None:
+    from troth.discovery.engine import default_scanner
+
+    s = default_scanner()
+    text = sep.join(pieces)
+    full = s._variants[(1 << len(s._gate_sets)) - 1]
+    assert full is not None
+    pattern, hits = full
+    # the same text passed with every rule, whatever its needs
+    everything: list[tuple[int, int, str]] = []
+    pos = 0
+    while pos <= len(text):
+        m = pattern.search(text, pos)
+        if m is None:
+            break
+        hit = hits[m.lastgroup or ""]
+        start, end = m.span(hit[2])
+        span = s._span(hit, text, start, end)
+        if span is None:
+            out: list = []
+            pos = s._after_rejected(text, m.start(), hit, out)
+            everything += [(x.start, x.end, x.entity) for x in out]
+        else:
+            everything.append((span.start, span.end, span.entity))
+            pos = m.end()
+    assert [(x.start, x.end, x.entity) for x in s.scan(text)] == everything
+
+
+def test_a_text_without_a_rules_needs_is_passed_without_the_rule() -> None:
+    from troth.discovery.engine import default_scanner
+
+    s = default_scanner()
+    email = next(r for d in s.detectors for r in d.rules if r.name == "email.address")
+    plain = s._variant(s._gate("call me back about order 12345"))
+    assert plain is not None
+    assert email.pattern not in plain[0].pattern
+    with_at = s._variant(s._gate("write to jane@example.com"))
+    assert with_at is not None
+    assert email.pattern in with_at[0].pattern
+
+
+@settings(deadline=None)
+@given(
+    st.text(alphabet="0123456789", min_size=6, max_size=13),
+    st.sampled_from([" ", "-", ""]),
+)
+@example("2079460958", " ")  # London
+@example("3090182042", "")  # Berlin
+@example("11442079460958", " ")  # 011: dialled abroad from North America
+@example("0442079460958", " ")  # 00: dialled abroad from Europe
+def test_phone_trunk_fast_path_agrees_with_the_parser(national: str, sep: str) -> None:
+    import phonenumbers
+
+    from troth.discovery.base import Candidate
+    from troth.discovery.detectors.phone import PhoneDetector
+
+    text = f"0{national[:3]}{sep}{national[3:]}"
+    expected = False
+    for region in PhoneDetector.regions:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(text, region)):
+                expected = True
+                break
+        except phonenumbers.NumberParseException:
+            continue
+    rule = next(r for r in PhoneDetector.rules if r.name == "phone.national")
+    got = PhoneDetector.validate(Candidate(f"call {text}", 5, 5 + len(text), rule))
+    assert (got is not None) == expected, text

@@ -446,17 +446,42 @@ class Centre:
 
     # --- upkeep ----------------------------------------------------------------------------------
 
-    def purge_contacts(self, keep: timedelta, *, now: datetime | None = None) -> int:
-        """Forget the contact data and details of requests closed more than *keep* ago."""
+    def contacts_cutoff(self, keep: timedelta | None, moment: datetime) -> datetime:
+        """The moment before which a closed request's contact data is past its keeping: *keep*
+        before *moment*, or the policy's ``requests.contact_retention`` (calendar months)."""
+        if keep is not None:
+            return moment - keep
+        return self.policy.requests.contact_retention.before(moment)
+
+    def _closed_before(self, cutoff: datetime) -> sa.Select[tuple[str]]:
         from troth.dsr.models import DsrRequest
 
-        moment = now or datetime.now(UTC)
-        cutoff = (moment - keep).isoformat()
         req: sa.Table = DsrRequest.__table__  # type: ignore[assignment]
-        closed = sa.select(req.c.id).where(
+        return sa.select(req.c.id).where(
             req.c.status.in_([Status.completed.value, Status.denied.value]),
-            req.c.updated_at < cutoff,
+            req.c.updated_at < cutoff.isoformat(),
         )
+
+    def contacts_overdue(self, *, now: datetime | None = None) -> int:
+        """How many closed requests still hold contact data past the policy's period (0 when
+        ``troth centre upkeep`` runs as often as the policy needs)."""
+        cutoff = self.contacts_cutoff(None, now or datetime.now(UTC))
+        with connect(self.engine) as conn:
+            count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(TABLE)
+                .where(
+                    TABLE.c.request_id.in_(self._closed_before(cutoff)),
+                    TABLE.c.purged_at.is_(None),
+                )
+            ).scalar_one()
+        return int(count)
+
+    def purge_contacts(self, keep: timedelta | None = None, *, now: datetime | None = None) -> int:
+        """Forget the contact data and details of requests closed more than *keep* ago (by
+        default the policy's ``requests.contact_retention``)."""
+        moment = now or datetime.now(UTC)
+        closed = self._closed_before(self.contacts_cutoff(keep, moment))
         with connect(self.engine) as conn, conn.begin():
             count = conn.execute(
                 sa.update(TABLE)

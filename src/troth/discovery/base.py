@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from troth.plugins import Registry
 
@@ -42,12 +42,19 @@ class Rule:
     #: the entity type and category of this rule's spans when not the detector's own
     entity: str | None = None
     category: str | None = None
+    #: lower-case strings of which a text must hold one for this rule to find anything in it: a
+    #: literal its pattern requires (``@``), or the context words its validator requires near a
+    #: candidate. The scanner leaves the rule out of a text that holds none of them (a test of
+    #: a few substrings instead of the rule's pattern tried at every word); ``()``: every text
+    needs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A detected entity: ``text[start:end]``, its entity type and data category, how sure the
-    detector is, and the rule that fired (never the value itself, so a span can be logged)."""
+    detector is, and the rule that fired (never the value itself, so a span can be logged).
+
+    A named tuple: immutable, and built several times cheaper than a frozen dataclass (the
+    scanner makes one per entity found)."""
 
     start: int
     end: int

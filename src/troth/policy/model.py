@@ -555,6 +555,9 @@ class RequestRules(Element):
     reminders: list[DurationField] = Field(
         default_factory=lambda: [parse_duration("7 days"), parse_duration("1 day")]
     )
+    #: how long the privacy centre keeps a requester's contact data and request details after
+    #: the request closes (completed or denied); ``troth centre upkeep`` forgets them after that
+    contact_retention: DurationField = Field(default_factory=lambda: parse_duration("30 days"))
 
     def needs_reviewer(self, kind: str) -> bool:
         try:

@@ -48,12 +48,19 @@ class DateOfBirthDetector:
     category: str = "user.demographic.date_of_birth"
     context: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = (
-        Rule("dob.iso", r"\d", r"(?<![\d.-])(?:19|20)\d\d-[01]?\d-[0-3]?\d(?![\d-])", 0.85),
+        Rule(
+            "dob.iso",
+            r"\d",
+            r"(?<![\d.-])(?:19|20)\d\d-[01]?\d-[0-3]?\d(?![\d-])",
+            0.85,
+            needs=BIRTH_WORDS,  # the validator wants one near
+        ),
         Rule(
             "dob.numeric",
             r"\d",
             r"(?<![\d./-])[0-3]?\d[./-][0-3]?\d[./-](?:19|20)\d\d(?![\d/-]|\.\d)",
             0.85,
+            needs=BIRTH_WORDS,
         ),
         Rule(
             "dob.text",
@@ -61,6 +68,7 @@ class DateOfBirthDetector:
             rf"(?<![\w])(?:[0-3]?\d(?:st|nd|rd|th)?\s+{_MONTH_RE}\.?,?|{_MONTH_RE}\.?\s+[0-3]?\d(?:st|nd|rd|th)?,?)\s+(?:19|20)\d\d(?!\d)",
             0.85,
             ignore_case=True,
+            needs=BIRTH_WORDS,
         ),
     )
 

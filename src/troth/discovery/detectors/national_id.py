@@ -20,6 +20,9 @@ _CONTEXT = {
     "id.es_dni": ("dni", "nie", "nif", "documento"),
 }
 
+#: rules whose candidates are identifiers only with their context word near them
+_WORD_NEEDED = frozenset({"id.uk_nhs", "id.nl_bsn", "id.us_ssn_digits"})
+
 
 class NationalIdDetector:
     name: str = "national_id"
@@ -27,7 +30,14 @@ class NationalIdDetector:
     category: str = _NATIONAL
     context: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = (
-        Rule("id.us_ssn", r"\d", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", 0.75, entity="US_SSN"),
+        Rule(
+            "id.us_ssn",
+            r"\d",
+            r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])",
+            0.75,
+            entity="US_SSN",
+            needs=("-",),
+        ),
         Rule(
             "id.es_dni",
             r"\dXYZ",
@@ -39,16 +49,25 @@ class NationalIdDetector:
             "id.uk_nhs",
             r"\d",
             r"(?<![\d-])(?<!\d[ -])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\d-])",
-            0.3,
+            0.8,
             entity="UK_NHS",
+            needs=_CONTEXT["id.uk_nhs"],
         ),
-        Rule("id.nl_bsn", r"\d", r"(?<![\d-])\d{9}(?![\d-])", 0.3, entity="NL_BSN"),
+        Rule(
+            "id.nl_bsn",
+            r"\d",
+            r"(?<![\d-])\d{9}(?![\d-])",
+            0.8,
+            entity="NL_BSN",
+            needs=_CONTEXT["id.nl_bsn"],
+        ),
         Rule(
             "id.us_ssn_digits",
             r"\d",
             r"(?<![\d-])\d{3} ?\d{2} ?\d{4}(?![\d-])",
-            0.3,
+            0.8,
             entity="US_SSN",
+            needs=_CONTEXT["id.us_ssn_digits"],
         ),
     )
 
@@ -66,10 +85,10 @@ class NationalIdDetector:
             ok = ssn_ok(digits_of(value))
         if not ok:
             return None
-        conf = rule.confidence
-        if candidate.near(_CONTEXT[rule.name], 16):
-            conf += 0.5 if conf < 0.5 else 0.2
-        return min(conf, 1.0)
+        near = candidate.near(_CONTEXT[rule.name], 16)
+        if rule.name in _WORD_NEEDED:  # a digit run: an identifier only with its word
+            return rule.confidence if near else None
+        return min(rule.confidence + 0.2, 1.0) if near else rule.confidence
 
 
 DETECTORS.add("national_id", NationalIdDetector())

@@ -73,6 +73,12 @@ _NOT_NAMES = frozenset(
 )
 
 
+_CUES = (
+    "dear ", "hi ", "hello ", "my name is ", "name: ", "signed ", "signed: ", "regards, ",
+    "sincerely, ", "contact: ", "customer: ", "from: ", "thanks, ",
+)  # fmt: skip
+
+
 @cache
 def _names(file: str) -> frozenset[str]:
     text = resources.files("troth.discovery").joinpath("data", file).read_text("utf-8")
@@ -110,6 +116,7 @@ class PersonNameDetector:
             rf"({_CAP}(?: {_CAP})?)(?![\w])",
             0.6,
             group=True,
+            needs=_CUES,  # each cue and the space after it, lower-cased
         ),
         Rule(
             "name.after",

@@ -9,6 +9,7 @@ bare run of digits is a phone only near a context word (``call``, ``tel``).
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import phonenumbers
 
@@ -22,6 +23,12 @@ _NON_DIGITS = re.compile(r"\D")
 _DATE = re.compile(r"(?:19|20)\d\d[-/.][01]\d[-/.][0-3]\d|[0-3]\d[-/.][01]\d[-/.](?:19|20)\d\d")
 
 
+_PHONE_WORDS = (
+    "phone", "tel", "telephone", "mobile", "cell", "call", "ring", "text", "sms",
+    "whatsapp", "fax", "reach",
+)  # fmt: skip
+
+
 def _nanp_shape(digits: str) -> bool:
     """A North American number: ten digits (or 1 and ten), area code and exchange from 2-9."""
     if len(digits) == 11 and digits[0] == "1":
@@ -33,10 +40,7 @@ class PhoneDetector:
     name: str = "phone"
     entity: str = "PHONE_NUMBER"
     category: str = "user.contact.phone_number"
-    context: tuple[str, ...] = (
-        "phone", "tel", "telephone", "mobile", "cell", "call", "ring", "text", "sms",
-        "whatsapp", "fax", "reach",
-    )  # fmt: skip
+    context: tuple[str, ...] = _PHONE_WORDS
     regions: tuple[str, ...] = DEFAULT_REGIONS
     rules: tuple[Rule, ...] = (
         Rule(
@@ -54,7 +58,13 @@ class PhoneDetector:
             r"(?:[ .-]\d{2,5}){0,3}(?![\w-]|\.\d)",
             0.6,
         ),
-        Rule("phone.digits", r"\d", r"(?<![\w+.-])(?<!\d[ .-])0?\d{9,11}(?![\w-]|\.\d)", 0.3),
+        Rule(
+            "phone.digits",
+            r"\d",
+            r"(?<![\w+.-])(?<!\d[ .-])0?\d{9,11}(?![\w-]|\.\d)",
+            0.3,
+            needs=_PHONE_WORDS,  # the validator wants one near
+        ),
     )
 
     @classmethod
@@ -80,6 +90,17 @@ class PhoneDetector:
         for region in regions:
             if region not in (None, "US", "CA") and not trunk:
                 continue  # written nationally, these regions' numbers start with 0
+            if trunk and not international and not digits.startswith("00"):
+                code = _trunk_zero_code(region) if region else None
+                if code is not None:  # the parser would strip the 0: the same number, built
+                    national = phonenumbers.PhoneNumber(
+                        country_code=code, national_number=int(digits[1:])
+                    )
+                    if _valid(national):
+                        return candidate.rule.confidence
+                    continue
+                if region in ("US", "CA") and not digits.startswith("011"):
+                    continue  # no North American number starts with 0 (011 dials abroad)
             try:
                 number = phonenumbers.parse(value, region)
             except phonenumbers.NumberParseException:
@@ -87,6 +108,19 @@ class PhoneDetector:
             if _valid(number):
                 return candidate.rule.confidence
         return None
+
+
+@cache
+def _trunk_zero_code(region: str) -> int | None:
+    """The country code of ``region`` when its national numbers are written after a trunk 0 that
+    the parser only strips (``020 7946 0958`` is +44 20 7946 0958), else None."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.national_prefix != "0" or meta.national_prefix_transform_rule:
+        return None
+    parsing = meta.national_prefix_for_parsing or "0"
+    if meta.country_code is None or (parsing != "0" and not parsing.startswith("0|")):
+        return None
+    return int(meta.country_code)
 
 
 def _valid(number: phonenumbers.PhoneNumber) -> bool:

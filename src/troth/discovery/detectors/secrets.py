@@ -19,24 +19,49 @@ class SecretDetector:
             r"-",
             r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY-----",
             0.99,
+            needs=("-----begin ",),
         ),
         Rule(
-            "secret.aws_key", r"A", r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])", 0.95
+            "secret.aws_key",
+            r"A",
+            r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+            0.95,
+            needs=("akia", "asia"),
         ),
-        Rule("secret.github", r"g", r"(?<![\w])gh[pousr]_[A-Za-z0-9]{36,255}(?![\w])", 0.95),
-        Rule("secret.slack", r"x", r"(?<![\w])xox[abprs]-[A-Za-z0-9-]{10,72}(?![\w])", 0.9),
+        Rule(
+            "secret.github",
+            r"g",
+            r"(?<![\w])gh[pousr]_[A-Za-z0-9]{36,255}(?![\w])",
+            0.95,
+            needs=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        ),
+        Rule(
+            "secret.slack",
+            r"x",
+            r"(?<![\w])xox[abprs]-[A-Za-z0-9-]{10,72}(?![\w])",
+            0.9,
+            needs=("xox",),
+        ),
         Rule(
             "secret.stripe",
             r"rs",
             r"(?<![\w])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,99}(?![\w])",
             0.95,
+            needs=("_live_", "_test_"),
         ),
-        Rule("secret.google_api_key", r"A", r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])", 0.95),
+        Rule(
+            "secret.google_api_key",
+            r"A",
+            r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])",
+            0.95,
+            needs=("aiza",),
+        ),
         Rule(
             "secret.google_access_token",
             r"y",
             r"(?<![\w.])ya29\.[0-9A-Za-z_-]{20,}(?![\w-])",
             0.95,
+            needs=("ya29.",),
             entity=_TOKEN,
         ),
         Rule(
@@ -44,6 +69,7 @@ class SecretDetector:
             r"e",
             r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?![\w-])",
             0.9,
+            needs=("eyj",),
             entity=_TOKEN,
         ),
         Rule(
@@ -53,6 +79,7 @@ class SecretDetector:
             r"|client[_-]?secret)\s*[:=]\s*[\"']?([^\s\"',;]{8,128})",
             0.75,
             group=True,
+            needs=("passw", "pwd", "secret", "key", "token"),
         ),
     )
 
