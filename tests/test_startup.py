@@ -156,3 +156,5 @@ def test_dsr_access_loads_only_the_models_it_uses(tmp_path: Path) -> None:
     assert "dsr_request" in tables
     assert not {t for t in tables if t.startswith(("centre_", "webhook_", "consent_", "breach"))}
     assert not set(_packages(set(modules))) & {"alembic", "fastapi", "httpx", "uvicorn"}
+    # --json: the lean path, no CLI framework
+    assert not set(_packages(set(modules))) & {"typer", "rich", "click"}
