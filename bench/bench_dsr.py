@@ -1,7 +1,7 @@
 """Benchmark of data-subject requests on PostgreSQL: troth's entry points vs hand-written SQL.
 
-    .venv/bin/python bench/bench_dsr.py               # full: scale 1, 7 rounds (~4 min)
-    .venv/bin/python bench/bench_dsr.py --quick       # scale 0.1, 5 rounds (~2.5 min)
+    .venv/bin/python bench/bench_dsr.py               # full: scale 1, 7 rounds (~6 min)
+    .venv/bin/python bench/bench_dsr.py --quick       # scale 0.1, 5 rounds (~3 min)
     .venv/bin/python bench/bench_dsr.py --json out.json
 
 Six tasks: access and erasure of a typical customer, of a heavy customer (20,003 rows), and of a
