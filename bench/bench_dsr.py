@@ -1,22 +1,25 @@
 """Benchmark of data-subject requests on PostgreSQL: troth's entry points vs hand-written SQL.
 
-    .venv/bin/python bench/bench_dsr.py               # full: scale 1, 7 rounds (~4 min)
-    .venv/bin/python bench/bench_dsr.py --quick       # scale 0.1, 5 rounds (~2.5 min)
+    .venv/bin/python bench/bench_dsr.py               # full: scale 1, 7 rounds (~6 min)
+    .venv/bin/python bench/bench_dsr.py --quick       # scale 0.1, 5 rounds (~3 min)
     .venv/bin/python bench/bench_dsr.py --json out.json
 
 Six tasks: access and erasure of a typical customer, of a heavy customer (20,003 rows), and of a
 heavy member of one tenant (30,001 rows in a scoped table with a composite primary key, the same
-e-mail in another tenant, which is asserted untouched). Each is measured through three entry
+e-mail in another tenant, which is asserted untouched). Each is measured through four entry
 points, each paired with a hand-written baseline doing the same work (see dsr_hand.py):
 
     engine  plan + schema read + resolve (+ write), warm connection    vs hand SQL, warm psycopg
     api     troth.dsr.access / troth.dsr.erase (lifecycle, ledger...)  vs hand SQL (+ zip export)
     cli     `troth dsr access|erase ...` as a whole process            vs `psql -f` process
+    http    POST /api/v1/requests (verified) to one `troth serve` (embedded jobs thread), until
+            the request is completed (its row in the state DB polled every 1 ms)
+                                                                       vs hand SQL (+ zip export)
 
 Fair by construction: troth and baseline alternate sample by sample, the order within a pair and
 of the entry points swapped every round; every round re-creates the erased subjects, then
 vacuums, analyses and checkpoints (untimed). Before the rounds, one subject per task is erased by
-all five paths from the same starting state and the rows are hashed: every path must leave
+all six paths from the same starting state and the rows are hashed: every path must leave
 identical rows, and the other tenant's rows unchanged. Reported: median, min-max of each side,
 and the median (min-max) of the per-round ratios, with the load average.
 
@@ -40,7 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
+import sqlalchemy as sa
 
 import dsr_data as data
 from dsr_hand import Hand
@@ -55,17 +60,30 @@ from troth.dsr.resolve import identity_forms, resolve
 from troth.dsr.run import masking_defaults, utc_now
 from troth.dsr.stores import Stores
 from troth.project import load_project
+from troth.store import open_store
+from troth.web.apikeys import create_key
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from servers import start_serve
 
 ADMIN = os.environ.get("TROTH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 KEY = b"bench-secret-key-0123456789abcdef"
-ENTRIES = ("engine", "api", "cli")
-BASELINE = {"engine": "hand SQL", "api": "hand SQL", "cli": "psql -f"}
+ENTRIES = ("engine", "api", "cli", "http")
+BASELINE = {"engine": "hand SQL", "api": "hand SQL", "cli": "psql -f", "http": "hand SQL"}
+#: the policy's approval rules: a verified request runs at once (the request API's path)
+RULES = "\nrequests:\n  approval:\n    access: automatic\n    erasure: automatic\n"
 TARGETS = {
     ("access", "typical", "engine"): "≤ 10 ms",
-    ("access", "typical", "api"): "≤ 10 ms",
-    ("access", "typical", "cli"): "≤ 10 ms",
+    ("access", "typical", "api"): "≤ 3×",
+    ("access", "typical", "cli"): "≤ 400 ms",
+    ("access", "typical", "http"): "≤ 3×",
+    ("erase", "typical", "api"): "≤ 4×",
+    ("erase", "typical", "http"): "≤ 4×",
+    ("access", "heavy", "api"): "≤ 1.5×",
+    ("access", "heavy", "http"): "≤ 1.5×",
+    ("erase", "heavy", "http"): "≤ 1.3×",
     ("erase", "heavy", "engine"): "≤ 1.5×",
-    ("erase", "heavy", "api"): "≤ 1.5×",
+    ("erase", "heavy", "api"): "≤ 1.3×",
     ("erase", "scoped", "engine"): "≤ 1.5×",
     ("erase", "scoped", "api"): "≤ 1.5×",
 }
@@ -117,6 +135,10 @@ class Troth:
         self.out = home / "out"
         self.out.mkdir(parents=True, exist_ok=True)
         self.schema_ms: list[float] = []
+        self.state = open_store(self.settings)
+        key = create_key(self.state, self.settings.secret_key, ["requests:write", "requests:read"])
+        self.serve, self.base = start_serve(project, self.settings.database_url, self.env)
+        self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=600)
 
     def _stores(self) -> Stores:
         """A request's stores: the warm connector, its schema read again (as every request does)."""
@@ -176,8 +198,37 @@ class Troth:
         assert result["status"] == "completed", result
         return sum(int(t["rows"]) for t in result["tables"])
 
+    def http(self, kind: str, ident: Identity, scope: dict[str, str] | None) -> int:
+        """A verified request POSTed to `troth serve`, run by its jobs thread; done when the
+        request's row says completed (the state DB polled every 1 ms: an HTTP poll would take
+        the server's CPU from the job it waits for)."""
+        body: dict[str, Any] = {
+            "type": "access" if kind == "access" else "erasure",
+            "identities": {ident.name: ident.value},
+            "verified": True,
+        }
+        if scope:
+            body["scope"] = scope
+        r = self.client.post(f"{self.base}/api/v1/requests", json=body)
+        if r.status_code != 201:
+            raise RuntimeError(f"POST /api/v1/requests: {r.status_code} {r.text[:300]}")
+        rid = r.json()["id"]
+        query = sa.text("SELECT status, result FROM dsr_request WHERE id = :id")
+        while True:
+            with self.state.connect() as c:
+                status, result = c.execute(query, {"id": rid}).one()
+            if status in ("completed", "failed", "denied"):
+                break
+            time.sleep(0.001)
+        assert status == "completed", (rid, status, result)
+        return sum(int(t["rows"]) for t in json.loads(result)["tables"])
+
     def close(self) -> None:
         self.connector.close()
+        self.client.close()
+        self.serve.terminate()
+        self.serve.wait(30)
+        self.state.dispose()
 
 
 # --- tasks and samples ----------------------------------------------------------------------------
@@ -204,7 +255,7 @@ class Bench:
         self.tmp = tmp
         project = tmp / "project"
         project.mkdir()
-        (project / "policy.yaml").write_text(data.POLICY)
+        (project / "policy.yaml").write_text(data.POLICY + RULES)
         (project / "datamap.yaml").write_text(data.DATAMAP)
         self.troth = Troth(dsn, project, tmp / "home")
         self.hand = Hand(dsn, KEY)
@@ -260,6 +311,8 @@ class Bench:
         if entry == "api":
             fn2 = self.troth.api_access if kind == "access" else self.troth.api_erase
             return fn2(ident, scope_s)
+        if entry == "http":
+            return self.troth.http(kind, ident, scope_s)
         return self.troth.cli(kind, ident, scope_s)
 
     def hand_fn(
@@ -278,7 +331,7 @@ class Bench:
             return run
         if kind == "erase":
             return lambda: self.hand.erase(part, ident.value, tenant)
-        if entry == "api":
+        if entry in ("api", "http"):
             zpath = self.tmp / "hand.zip"
             return lambda: self.hand.access_export(part, ident.value, zpath, tenant)
         return lambda: self.hand.access_rows(part, ident.value, tenant)
@@ -321,7 +374,7 @@ class Bench:
         data.reset_round(self.admin, self.sizes, shop, members)
         data.settle(self.admin)
         self.loads.append(os.getloadavg()[0])
-        entries = ENTRIES[r % 3 :] + ENTRIES[: r % 3]
+        entries = ENTRIES[r % len(ENTRIES) :] + ENTRIES[: r % len(ENTRIES)]
         tenant = data.TENANT
         for kind in ("access", "erase"):
             for size in ("typical", "heavy", "scoped"):
@@ -392,12 +445,13 @@ class Bench:
     # --- the effects of every path, hashed ---------------------------------------------------------
 
     def verify(self) -> None:
-        """Erase one subject per task by all five paths from the same state; hash the rows."""
+        """Erase one subject per task by all six paths from the same state; hash the rows."""
         by, shop, members = self.round_subjects("v")
         paths: list[tuple[str, Callable[[str, Identity, int | None], Any]]] = [
             ("engine", lambda k, i, t: self.run_troth("erase", "engine", i, t)),
             ("api", lambda k, i, t: self.run_troth("erase", "api", i, t)),
             ("cli", lambda k, i, t: self.run_troth("erase", "cli", i, t)),
+            ("http", lambda k, i, t: self.run_troth("erase", "http", i, t)),
             ("hand", lambda k, i, t: self.hand_fn("erase", "api", i, t)()),
             ("psql", lambda k, i, t: self.hand_fn("erase", "cli", i, t)()),
         ]
@@ -505,7 +559,7 @@ def report(bench: Bench, rss: tuple[float, int], started: float) -> dict[str, An
             ok = statistics.median(p.troth) <= float(target.split()[1])
             target += " ✔" if ok else " ✘"
         elif target:
-            target += " ✔" if ratio <= 1.5 else " ✘"
+            target += " ✔" if ratio <= float(target.split()[1].rstrip("×")) else " ✘"
         print(f"{kind + ', ' + labels[size]:<26}{entry:<8}{fmt_ms(p.troth):<30}"
               f"{BASELINE[entry]:<10}{fmt_ms(p.hand):<28}"
               f"{ratio:>5.2f}× [{min(p.ratios):.2f}–{max(p.ratios):.2f}]{'':<6}{target}")  # fmt: skip

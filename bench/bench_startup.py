@@ -6,8 +6,12 @@ Times whole processes (start, imports, work, exit), alternating the commands wit
 and changing their order every round: `troth --version`, `troth --help`, `troth check
 examples/plus`, and a typical `troth dsr access` (one customer of the MyDigiSoft demo data, 1,000
 customers, on PostgreSQL, export written to a zip), next to `psql` running the same reads
-(`\\copy` of the 7 tables' rows of that customer to CSV files) as a whole process.
-Reports median and min-max per command and the load average. Targets (issue #15): `troth
+(`\\copy` of the 7 tables' rows of that customer to CSV files) as a whole process. The access
+runs twice: with ``--json`` (the lean path a script takes: no Typer, no Rich) and with the
+table output (the full app).
+With ``--before DIR`` the troth commands also run from an earlier source tree, shuffled into
+the same rounds (a fair before/after on a shared machine). Reports median and min-max per
+command and the load average. Targets (issue #15): `troth
 --version` <= 150 ms, a typical `troth dsr access` on PostgreSQL <= 400 ms.
 """
 
@@ -70,6 +74,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1/postgres")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a source tree of an earlier troth (git archive REV src | tar -x -C DIR; pass "
+        "DIR/src): its troth commands are timed too, in the same rounds (PYTHONPATH)",
+    )
     args = parser.parse_args()
     url = _setup(args.dsn)
     tmp = Path(tempfile.mkdtemp(prefix="troth-bench-startup-"))
@@ -86,15 +96,26 @@ def main() -> None:
         "troth --version": [TROTH, "--version"],
         "troth --help": [TROTH, "--help"],
         "troth check examples/plus": [TROTH, "check", str(ROOT / "examples/plus")],
-        "troth dsr access (typical, PostgreSQL)": [
+        "troth dsr access --json (typical, PostgreSQL)": [
             TROTH, "dsr", "access", str(ROOT / "examples/mydigisoft"),
             "--email", "customer7@example.com", "-o", str(tmp / "a.zip"), "--json",
+        ],
+        "troth dsr access, table output (the same)": [
+            TROTH, "dsr", "access", str(ROOT / "examples/mydigisoft"),
+            "--email", "customer7@example.com", "-o", str(tmp / "b.zip"),
         ],
     }  # fmt: skip
     if psql:
         commands["psql -f (the same reads, to CSV)"] = [psql, url, "-q", "-f", str(hand)]
-    for cmd in commands.values():  # warm: byte code, the state DB, the OS cache
-        _time(cmd, env)
+    envs = dict.fromkeys(commands, env)
+    if args.before:
+        old = {**env, "PYTHONPATH": str(args.before.resolve())}
+        for name, cmd in list(commands.items()):
+            if cmd[0] == TROTH:
+                commands[f"{name}, before"] = cmd
+                envs[f"{name}, before"] = old
+    for name, cmd in commands.items():  # warm: byte code, the state DB, the OS cache
+        _time(cmd, envs[name])
     samples: dict[str, list[float]] = {name: [] for name in commands}
     load_before = os.getloadavg()
     rng = random.Random(15)
@@ -102,7 +123,7 @@ def main() -> None:
         order = list(commands)
         rng.shuffle(order)
         for name in order:
-            samples[name].append(_time(commands[name], env))
+            samples[name].append(_time(commands[name], envs[name]))
     load_after = os.getloadavg()
     print(
         f"{args.rounds} rounds; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}"

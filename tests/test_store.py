@@ -173,13 +173,13 @@ def test_models_match_the_migrated_schema(state_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from troth.store import Base
+    from troth.store.models import load_all
 
     engine = open_store(state_url)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = [
-            d for d in compare_metadata(ctx, Base.metadata) if "troth_schema_version" not in str(d)
+            d for d in compare_metadata(ctx, load_all()) if "troth_schema_version" not in str(d)
         ]
     assert diff == []
     engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from troth.dsr import models as _dsr_models  # noqa: F401  (dsr_request, which its key refers to)
 from troth.store.models import Base
 
 

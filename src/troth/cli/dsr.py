@@ -13,12 +13,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from troth.cli._console import console, err_console
-from troth.config import Settings
+from troth.cli.lean import identities as _ids
+from troth.cli.lean import scope_of as _scope
+from troth.cli.lean import settings_for as _settings
 from troth.errors import RequestError
 
 if TYPE_CHECKING:
     from troth.dsr.api import DsrResult
-    from troth.dsr.identity import Identity
     from troth.dsr.plan import Plan, Step
 
 # The DSR API (identities hash through the audit package, the state DB, the connectors) pulls in
@@ -43,42 +44,6 @@ ScopeOpt = Annotated[
 ]
 DbOpt = Annotated[str | None, typer.Option("--db", help="state database URL")]
 ActorOpt = Annotated[str, typer.Option("--actor", help="who runs the request (an id)")]
-
-
-def _ids(
-    email: list[str] | None,
-    phone: list[str] | None,
-    user_id: list[str] | None,
-    identity: list[str] | None,
-) -> list[Identity]:
-    from troth.dsr.identity import parse_identities
-
-    return parse_identities(
-        email=email or (), phone=phone or (), user_id=user_id or (), custom=identity or ()
-    )
-
-
-def _scope(items: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise RequestError(
-                "a --scope must be written name=value", where="--scope", fix="e.g. --scope tenant=7"
-            )
-        if name.strip() in out:
-            raise RequestError(
-                f"--scope {name.strip()} is given twice",
-                where="--scope",
-                fix="give each scope once: a request is exercised in one scope",
-            )
-        out[name.strip()] = value.strip()
-    return out
-
-
-def _settings(db: str | None) -> Settings:
-    s = Settings.from_env()
-    return s.with_database(db) if db else s
 
 
 @contextmanager

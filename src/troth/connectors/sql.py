@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -41,6 +40,7 @@ from troth.connectors.match import MatchSql, Rows, install_sqlite_norm, int64s, 
 from troth.connectors.mentions import install_sqlite_mention_functions
 from troth.errors import ConnectorError, StoreDownError, StoreRefusedError
 from troth.masking.hash import install_sqlite_functions
+from troth.store.db import shared_engine
 
 _DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
 _ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
@@ -319,14 +319,10 @@ _FINGERPRINT = {
                 FROM information_schema.key_column_usage WHERE table_schema = DATABASE())""",
 }
 
-#: engines of server stores (PostgreSQL, MySQL/MariaDB) by URL: the requests of one process
-#: share a connection pool, as a web app does, instead of connecting for each request
-_SHARED: dict[str, sa.Engine] = {}
-_SHARED_LOCK = threading.Lock()
-
 
 def _engine(url: str) -> tuple[sa.Engine, bool]:
-    """The engine for ``url`` and whether it is shared (a server's) or the caller's (SQLite)."""
+    """The engine for ``url`` and whether it is shared (a server's, pooled for the requests of
+    this process, see :func:`troth.store.db.shared_engine`) or the caller's (SQLite)."""
     driver_url = _with_driver(url)
     if sa.make_url(driver_url).get_backend_name() == "sqlite":
         engine = sa.create_engine(driver_url, pool_pre_ping=True)
@@ -334,30 +330,7 @@ def _engine(url: str) -> tuple[sa.Engine, bool]:
         install_sqlite_mention_functions(engine)  # mentions in free text
         enforce_sqlite_foreign_keys(engine)
         return engine, False
-    with _SHARED_LOCK:
-        shared = _SHARED.get(driver_url)
-        if shared is None:
-            shared = _SHARED[driver_url] = sa.create_engine(driver_url, pool_pre_ping=True)
-    return shared, True
-
-
-def forget_engines() -> None:
-    """Dispose of the shared engines (their pooled connections close)."""
-    with _SHARED_LOCK:
-        engines = list(_SHARED.values())
-        _SHARED.clear()
-    for engine in engines:
-        engine.dispose()
-
-
-def _after_fork() -> None:
-    # a child process must not use its parent's pooled connections
-    for engine in _SHARED.values():
-        engine.dispose(close=False)
-    _SHARED.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork)
+    return shared_engine(driver_url, lambda: sa.create_engine(driver_url, pool_pre_ping=True)), True
 
 
 class _IntKeys(list[int]):

@@ -118,7 +118,9 @@ class Match(StrEnum):
 class Node(BaseModel):
     """Common configuration of the data map elements."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: a class's validator is built when first used, not at import; a process
+    # builds the one it validates with (the policy's or the map's), not one per class
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     _path: tuple[str | int, ...] = PrivateAttr(default=())
 
@@ -138,7 +140,7 @@ class LegalHold(Node):
     it is removed.
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     id: Id
     reason: str
@@ -251,7 +253,9 @@ class MapField(Node):
     #: it, in other people's rows too
     free_text: bool = False
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", str_strip_whitespace=True, populate_by_name=True
+    )
 
     @model_validator(mode="before")
     @classmethod

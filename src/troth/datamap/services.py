@@ -24,7 +24,7 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 class _Node(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     _path: tuple[str | int, ...] = PrivateAttr(default=())
 
@@ -78,7 +78,9 @@ class HttpRequest(_Node):
     params: dict[str, str] = Field(default_factory=dict)
     json_body: dict[str, Any] | None = Field(default=None, alias="json")
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", str_strip_whitespace=True, populate_by_name=True
+    )
 
 
 class Pagination(_Node):

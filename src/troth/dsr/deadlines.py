@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from troth.dsr import models as _dsr_models  # noqa: F401  (dsr_request, which its key refers to)
 from troth.errors import StoreError
 from troth.policy.duration import Duration
 from troth.store import outbox

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from troth.dsr import models as _dsr_models  # noqa: F401  (dsr_request, which its key refers to)
 from troth.errors import RequestError
 from troth.store.db import connect
 from troth.store.models import Base

@@ -86,7 +86,11 @@ class Jurisdiction(StrEnum):
 class Element(BaseModel):
     """Common fields of every policy element."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=False, str_strip_whitespace=True)
+    # defer_build: a class's validator is built when first used, not at import; a process
+    # builds the one it validates with (the policy's or the map's), not one per class
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", validate_default=False, str_strip_whitespace=True
+    )
 
     promises: list[PromiseId] = Field(default_factory=list)
     assumptions: dict[str, str] = Field(default_factory=dict)
@@ -98,7 +102,7 @@ class Element(BaseModel):
 class Promise(BaseModel):
     """One promise of the published policy, with the sentence it comes from."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     id: PromiseId
     text: str
@@ -107,7 +111,7 @@ class Promise(BaseModel):
 
 
 class ChangelogEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     version: str
     date: date
@@ -160,7 +164,7 @@ class Organisation(Element):
 
 
 class TaxonomyTerm(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     key: TaxonomyKey
     name: str
@@ -168,7 +172,7 @@ class TaxonomyTerm(BaseModel):
 
 
 class TaxonomyExtension(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     data_categories: list[TaxonomyTerm] = Field(default_factory=list)
     data_subjects: list[TaxonomyTerm] = Field(default_factory=list)
@@ -210,7 +214,7 @@ class DpiaCriterion(StrEnum):
 class Dpia(BaseModel):
     """The data protection impact assessment of a purpose (Art. 35)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     date: date
     reference: str
@@ -284,7 +288,7 @@ class ConsentMechanism(StrEnum):
 
 
 class Notice(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     version: str
     text: str
@@ -381,7 +385,7 @@ class TransferMechanism(StrEnum):
 class Dpa(BaseModel):
     """The data processing agreement with a processor (Art. 28(3))."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     signed: date
     expires: date | None = None
@@ -501,7 +505,7 @@ class Commitment(Element):
 class Evidence(BaseModel):
     """What proves a security measure is kept: an audit event of ``kind`` at least ``every``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     kind: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
     every: DurationField
@@ -589,7 +593,7 @@ class Policy(BaseModel):
     rights: list[Right] = Field(default_factory=list)
     requests: RequestRules = Field(default_factory=RequestRules)
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     @field_validator("jurisdictions")
     @classmethod

@@ -1,5 +1,9 @@
 """Engines for troth's own state database, and the mapping of driver errors into troth's tree.
 
+Engines of server databases (the state DB on PostgreSQL, the stores a request reads) are shared
+by the calls of one process through :func:`shared_engine`: one connection pool per URL and
+settings, as a web app keeps, instead of a connection per request; a forked child drops them.
+
 SQLite is the embedded default (WAL journal, 30 s busy timeout, foreign keys on); PostgreSQL is the
 production engine. Write transactions that must serialise (the audit ledger's head) ask for it with
 :func:`write_locked`: ``BEGIN IMMEDIATE`` on SQLite, the caller adds ``SELECT ... FOR UPDATE``
@@ -9,9 +13,11 @@ elsewhere.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +71,51 @@ def engine_for(url: str | sa.URL) -> Engine:
             f"invalid database URL ({exc})", where=safe_url(parsed), fix="check the URL"
         ) from exc
     return engine
+
+
+#: set when a transaction that wrote jobs (:func:`troth.store.outbox.emit`) ends on a
+#: :func:`connect` connection: the embedded jobs thread of this process runs them at once
+#: instead of at its next poll
+JOBS_WRITTEN = threading.Event()
+#: the key in ``Connection.info`` that :func:`connect` turns into :data:`JOBS_WRITTEN`
+JOBS_FLAG = "troth_jobs_written"
+
+#: the shared engines, by (URL as text with its password, settings or None)
+_SHARED: dict[tuple[str, Hashable], Engine] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_engine(
+    url: str | sa.URL, create: Callable[[], Engine] | None = None, *, settings: Hashable = None
+) -> Engine:
+    """This process's engine for *url* opened with *settings*, made by *create* (default
+    :func:`engine_for`) on first use; every later call with the same key gets the same pool."""
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    key = (text, settings)
+    with _SHARED_LOCK:
+        engine = _SHARED.get(key)
+        if engine is None:
+            engine = _SHARED[key] = create() if create else engine_for(url)
+        return engine
+
+
+def forget_engines() -> None:
+    """Dispose of the shared engines (their pooled connections close)."""
+    with _SHARED_LOCK:
+        engines = list(_SHARED.values())
+        _SHARED.clear()
+    for engine in engines:
+        engine.dispose()
+
+
+def _after_fork() -> None:
+    # a child process must not use its parent's pooled connections
+    for engine in _SHARED.values():
+        engine.dispose(close=False)
+    _SHARED.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -146,7 +197,10 @@ def connect(engine: Engine, *, write_lock: bool = False) -> Iterator[Connection]
         with translate_errors(engine):
             yield conn
     finally:
+        wrote_jobs = conn.info.pop(JOBS_FLAG, False)
         conn.close()
+        if wrote_jobs:  # committed (or rolled back: a wasted wake-up, never a lost one)
+            JOBS_WRITTEN.set()
 
 
 @contextlib.contextmanager

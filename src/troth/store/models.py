@@ -1,12 +1,16 @@
 """SQLAlchemy models of troth's own state.
 
-One declarative :class:`Base` for every table troth owns. A later slice adds its tables by defining
-models on :class:`Base` (in this module or its own ``models`` module imported here) and shipping a
-new migration in ``troth/store/migrations/versions``; the migrations, not ``create_all``, create
-the schema.
+One declarative :class:`Base` for every table troth owns. This module defines only the audit
+ledger's tables; each part of troth defines its own models on :class:`Base` in its own module, and
+a process imports only the parts it uses (a ``troth dsr access`` loads no centre, worker or sharing
+model). A new part adds its module to :data:`PARTS` (one line) and ships a migration in
+``troth/store/migrations/versions``; the migrations, not ``create_all``, create the schema.
+:func:`load_all` imports every part: the Alembic environment and the schema tests use it.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,15 +64,25 @@ class AuditHead(Base):
     key_id: Mapped[str | None] = mapped_column(sa.String(16))
 
 
-from troth.breach import models as _breach_models  # noqa: E402, F401  (breach register)
-from troth.centre import models as _centre_models  # noqa: E402, F401
-from troth.consent import models as _consent_models  # noqa: E402,F401  (consent + api keys)
-from troth.console import models as _console_models  # noqa: E402, F401  (users, sessions)
-from troth.dsr import deadlines as _dsr_deadlines  # noqa: E402, F401  (reminders sent)
-from troth.dsr import models as _dsr_models  # noqa: E402, F401  (DSR tables on Base)
-from troth.dsr import sealed as _dsr_sealed  # noqa: E402, F401  (queued requests' identities)
-from troth.policy import models as _policy_models  # noqa: E402, F401  (published versions)
-from troth.retention import models as _retention_models  # noqa: E402, F401
-from troth.sharing import models as _sharing_models  # noqa: E402, F401  (disclosure register)
-from troth.store import outbox as _outbox  # noqa: E402, F401  (the transactional outbox)
-from troth.worker import webhooks as _webhooks  # noqa: E402, F401  (endpoints, deliveries)
+#: every module that defines models on :class:`Base` (one line per part)
+PARTS = (
+    "troth.breach.models",  # breach register
+    "troth.centre.models",  # privacy centre
+    "troth.consent.models",  # consent + api keys
+    "troth.console.models",  # console users, sessions
+    "troth.dsr.deadlines",  # reminders sent
+    "troth.dsr.models",  # DSR tables
+    "troth.dsr.sealed",  # queued requests' identities
+    "troth.policy.models",  # published versions
+    "troth.retention.models",  # retention runs
+    "troth.sharing.models",  # disclosure register
+    "troth.store.outbox",  # the transactional outbox
+    "troth.worker.webhooks",  # endpoints, deliveries
+)
+
+
+def load_all() -> sa.MetaData:
+    """Import every part's models: :attr:`Base.metadata` then holds every table troth owns."""
+    for name in PARTS:
+        importlib.import_module(name)
+    return Base.metadata

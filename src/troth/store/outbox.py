@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from troth.store.db import connect, is_sqlite
+from troth.store.db import JOBS_FLAG, connect, is_sqlite
 from troth.store.models import Base, BigInt
 
 #: how long a claimed row is left to its claimer before another relay may take it
@@ -87,6 +87,7 @@ def emit(
     )
     if conn.dialect.name == "postgresql":  # delivered when the transaction commits
         conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+    conn.info[JOBS_FLAG] = True  # wakes this process's embedded jobs thread when it ends
 
 
 def claim(engine: Engine, *, limit: int = 100, lease: timedelta = LEASE) -> list[Message]:

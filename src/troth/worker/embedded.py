@@ -1,7 +1,8 @@
 """The embedded default: with no task engine configured, ``troth serve`` runs the jobs itself.
 
 One background thread drains the outbox and runs each job inline (the same functions as the
-engine's workers), retrying a job whose store is down with back-off; the retention scheduler
+engine's workers; woken at once by a job this process writes, else polling every ``poll_s``),
+retrying a job whose store is down with back-off; the retention scheduler
 runs in its own thread. Meant for one process on SQLite or PostgreSQL state; several processes
 need the task engine (``troth worker``, see docs/architecture.md).
 """
@@ -16,6 +17,7 @@ from datetime import timedelta
 from troth.errors import TrothError
 from troth.retention.schedule import Scheduler, start_scheduler
 from troth.store import outbox
+from troth.store.db import JOBS_WRITTEN
 from troth.worker.jobs import JOBS, Context, RetryLater, deadline_tick, jobs_for
 
 log = logging.getLogger("troth.worker")
@@ -79,6 +81,7 @@ class EmbeddedWorker:
     def _loop(self) -> None:
         next_tick = 0.0
         while not self._stop.is_set():
+            JOBS_WRITTEN.clear()  # a job written from now on wakes the wait below
             try:
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_S
@@ -88,10 +91,11 @@ class EmbeddedWorker:
                 log.exception("the jobs thread could not read the outbox")
                 busy = 0
             if not busy:
-                self._stop.wait(self.poll_s)
+                JOBS_WRITTEN.wait(self.poll_s)
 
     def stop(self) -> None:
         self._stop.set()
+        JOBS_WRITTEN.set()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self._thread is not None:

@@ -1,0 +1,57 @@
+"""The embedded jobs thread runs a job this process writes at once, not at its next poll."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from troth.store import open_store, outbox
+from troth.store.db import JOBS_WRITTEN, connect
+from troth.worker import embedded
+
+
+def test_a_transaction_that_writes_a_job_sets_the_wakeup(tmp_path: Path) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    JOBS_WRITTEN.clear()
+    with connect(engine) as conn, conn.begin():
+        conn.exec_driver_sql("SELECT 1")
+    assert not JOBS_WRITTEN.is_set()  # no job: no wake-up
+    with connect(engine) as conn, conn.begin():
+        outbox.emit(conn, "test.topic", {"id": 1})
+        assert not JOBS_WRITTEN.is_set()  # not before the transaction ends
+    assert JOBS_WRITTEN.is_set()
+    with connect(engine) as conn:
+        assert not conn.info.get("troth_jobs_written")  # the pooled connection forgets it
+    engine.dispose()
+
+
+def test_the_jobs_thread_wakes_on_a_written_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    drained = threading.Semaphore(0)
+
+    def drain(_ctx: Any, **_kw: Any) -> int:
+        drained.release()
+        return 0
+
+    monkeypatch.setattr(embedded, "drain", drain)
+    monkeypatch.setattr(embedded, "deadline_tick", lambda _ctx: None)
+    worker = embedded.EmbeddedWorker(
+        SimpleNamespace(engine=engine),  # type: ignore[arg-type]
+        poll_s=600,
+        retention=False,
+    )
+    worker.start()
+    try:
+        assert drained.acquire(timeout=10)  # the first pass, then it waits up to 10 minutes
+        with connect(engine) as conn, conn.begin():
+            outbox.emit(conn, "test.topic", {"id": 1})
+        assert drained.acquire(timeout=10)  # woken by the job, long before the poll
+    finally:
+        worker.stop()
+        engine.dispose()
