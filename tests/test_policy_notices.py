@@ -3,21 +3,15 @@ date to the people the impact analysis names, once each, with ledger evidence (c
 
 from __future__ import annotations
 
-import email
-import email.policy
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import date
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
-from servers import free_port
+from mail import Mailbox, mail_to
 from test_publish import _next_version
 from troth.audit import Ledger
 from troth.cli import main
@@ -35,35 +29,11 @@ from troth.store import open_store
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-
 @pytest.fixture
 def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TROTH_SMTP_PORT", str(port))
-    monkeypatch.setenv("TROTH_SMTP_FROM", "privacy@shop.example.com")
     monkeypatch.setenv("TROTH_PUBLIC_URL", "https://shop.example.com/privacy")
-    try:
+    with mail_to(monkeypatch, "privacy@shop.example.com") as box:
         yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

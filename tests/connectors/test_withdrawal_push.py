@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import re
 import shutil
@@ -155,31 +153,13 @@ def test_one_click_unsubscribe_and_the_consent_api_push_the_withdrawal(
     assert store.unsubscribed == [(ADA, "7000001")]
 
 
-class _Mailbox:
-    def __init__(self) -> None:
-        self.bodies: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.bodies.append(msg.get_content())  # type: ignore[attr-defined]
-        return "250 OK"
-
-
 def test_withdrawal_in_the_preference_centre_is_pushed(
     hubspot: tuple[Path, Store, FakeApi], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aiosmtpd.controller import Controller
-
-    from servers import free_port
+    from mail import mail_to
 
     project, store, _api = hubspot
-    box, port = _Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TROTH_SMTP_PORT", str(port))
-    monkeypatch.setenv("TROTH_SMTP_FROM", "privacy@shop.example.com")
-    try:
+    with mail_to(monkeypatch, "privacy@shop.example.com") as box:
         c = TestClient(create_app(Settings.from_env(), project), follow_redirects=False)
         token = re.search(r'name="csrf" value="([^"]+)"', c.get("/privacy/preferences").text)
         assert token is not None
@@ -199,8 +179,6 @@ def test_withdrawal_in_the_preference_centre_is_pushed(
         done = c.post("/privacy/preferences", data={"csrf": form.group(1),
                       "consent": "marketing_email", "action": "withdraw"})  # fmt: skip
         assert done.status_code == 303
-    finally:
-        controller.stop()
     settings = Settings.from_env()
     [queued] = notices(open_store(settings))
     assert queued.status == "pending"

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from console_support import SECRET
 
-from servers import free_port
+from mail import mail_to
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "centre"))  # the centre's test helpers
 
@@ -28,16 +27,7 @@ def console_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TROTH_SMTP_PORT", str(port))
-    monkeypatch.setenv("TROTH_SMTP_FROM", "privacy@shop.example.com")
     for name in ("TROTH_CENTRE_MANUAL_ERASURE", "TROTH_SMS_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
-    try:
+    with mail_to(monkeypatch, "privacy@shop.example.com") as box:
         yield box
-    finally:
-        controller.stop()

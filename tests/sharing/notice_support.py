@@ -3,14 +3,11 @@ a mailbox for the SMTP server, and a local HTTP receiver for webhooks."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -73,18 +70,6 @@ def ledger(kind: str) -> list[dict[str, Any]]:
             sa.text("SELECT data FROM audit_entry WHERE kind = :k ORDER BY seq"), {"k": kind}
         ).scalars()
         return [json.loads(t) for t in texts]
-
-
-class Mailbox:
-    """Every message the SMTP server accepted, parsed."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 OK"
 
 
 @dataclass

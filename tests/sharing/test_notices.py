@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
-from servers import free_port
+from mail import Mailbox, mail_to
 from troth.config import Settings
 from troth.dsr import Identity, erase, rectify, restrict
 from troth.errors import RequestError
@@ -23,24 +22,15 @@ from troth.sharing.notices import notice_counts, notices
 from troth.worker.embedded import drain
 from troth.worker.jobs import Context
 
-from .notice_support import PLUS, Mailbox, demo_rows, ledger, plus_project, receiver, state
+from .notice_support import PLUS, demo_rows, ledger, plus_project, receiver, state
 
 COURIER_MAIL = "dispatch@courier.example.com"
 
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TROTH_SMTP_PORT", str(port))
-    monkeypatch.setenv("TROTH_SMTP_FROM", "privacy@plus.example.com")
-    try:
+    with mail_to(monkeypatch, "privacy@plus.example.com") as box:
         yield box
-    finally:
-        controller.stop()
 
 
 def _share(project: Path, rows: list[dict[str, object]]) -> list[str]:
