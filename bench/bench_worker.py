@@ -46,6 +46,7 @@ from troth.store import open_store  # noqa: E402
 from troth.web.apikeys import create_key  # noqa: E402
 
 ADMIN = os.environ.get("TROTH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PREFIX = os.environ.get("TROTH_BENCH_PREFIX", "troth_benchw_")
 KEY = "bench-secret-key-0123456789abcdef"
 RULES = "\nrequests:\n  approval:\n    access: automatic\n"
 
@@ -70,8 +71,8 @@ def p95(values: list[float]) -> float:
 class Bench:
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args = args
-        self.state = fresh_db("troth_benchw_state")
-        self.shop = fresh_db("troth_benchw_plus")
+        self.state = fresh_db(PREFIX + "state")
+        self.shop = fresh_db(PREFIX + "plus")
         people = 2 * args.n + 2 * args.pairs + 10
         create_demo_db(self.shop, "plus", customers=max(args.customers, people))
         self.project = tmp / "plus"
