@@ -98,6 +98,11 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def notify_requester(request_id: str, status: str) -> str:
         return str(JOBS["notify_requester"](ctx, request_id=request_id, status=status))
 
+    @app.task(name="troth.notify_team", retry=RETRY)
+    def notify_team(request_id: str, notice: str, type: str, due_at: str, days_left: int) -> str:
+        args = {"notice": notice, "type": type, "due_at": due_at, "days_left": days_left}
+        return str(JOBS["notify_team"](ctx, request_id=request_id, **args))
+
     @app.periodic(cron="* * * * *", periodic_id="retention")
     @app.task(name="troth.retention_tick", lock="troth-retention", queueing_lock="retention")
     def retention_tick(timestamp: int) -> list[str]:
@@ -108,7 +113,7 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def deadline_tick(timestamp: int) -> int:
         return jobs.deadline_tick(ctx)
 
-    del run_request, deliver_webhooks, notify_requester, retention_tick, deadline_tick
+    del run_request, deliver_webhooks, notify_requester, notify_team, retention_tick, deadline_tick
     return app
 
 

@@ -25,7 +25,7 @@ from troth.dsr.sealed import is_sealed, unseal
 from troth.project import Project, load_project
 from troth.store import open_store
 from troth.store.outbox import Message
-from troth.worker import requester, webhooks
+from troth.worker import requester, team, webhooks
 
 log = logging.getLogger("troth.worker")
 
@@ -145,6 +145,10 @@ def jobs_for(
         if status in requester.NOTICES and requester.filed_at_centre(ctx.engine, request_id):
             args = {"request_id": request_id, "status": status}
             calls.append(JobCall("notify_requester", args, lock=f"notice:{request_id}"))
+    if msg.topic == "dsr.deadline" and team.team_address() is not None:
+        keys = ("request_id", "notice", "type", "due_at", "days_left")
+        args = {k: msg.payload[k] for k in keys}
+        calls.append(JobCall("notify_team", args, lock=f"team:{args['request_id']}"))
     if msg.topic == "dsr.retry":
         request_id = str(msg.payload["request_id"])
         args = {"request_id": request_id, "force": True}
@@ -165,4 +169,5 @@ JOBS: dict[str, Callable[..., Any]] = {
     "run_request": run_request,
     "deliver_webhooks": deliver_webhooks,
     "notify_requester": requester.notify_requester,
+    "notify_team": team.notify_team,
 }
