@@ -25,6 +25,7 @@ from typing import Any
 import procrastinate
 import sqlalchemy as sa
 from procrastinate import exceptions as pexc
+from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from troth.dsr.execute import crash_point
@@ -190,7 +191,13 @@ async def requeue_stalled(app: procrastinate.App, stalled_after_s: float) -> int
     jobs = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s))
     for job in jobs:
         log.warning("job %s (%s) stalled: its worker is gone; queued again", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
+        try:
+            await app.job_manager.retry_job(job)
+        except pexc.UniqueViolation:
+            # a copy already waits (a relay that died sent the outbox row again): it runs
+            # instead, once this one lets go of the lock; the job resumes where it stopped
+            log.warning("job %s: a copy waits in the queue; this one is closed", job.id)
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
     return len(jobs)
 
 
