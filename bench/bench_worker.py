@@ -46,6 +46,7 @@ from troth.store import open_store  # noqa: E402
 from troth.web.apikeys import create_key  # noqa: E402
 
 ADMIN = os.environ.get("TROTH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PREFIX = os.environ.get("TROTH_BENCH_PREFIX", "troth_benchw_")
 KEY = "bench-secret-key-0123456789abcdef"
 RULES = "\nrequests:\n  approval:\n    access: automatic\n"
 
@@ -70,8 +71,8 @@ def p95(values: list[float]) -> float:
 class Bench:
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args = args
-        self.state = fresh_db("troth_benchw_state")
-        self.shop = fresh_db("troth_benchw_plus")
+        self.state = fresh_db(PREFIX + "state")
+        self.shop = fresh_db(PREFIX + "plus")
         people = 2 * args.n + 2 * args.pairs + 10
         create_demo_db(self.shop, "plus", customers=max(args.customers, people))
         self.project = tmp / "plus"
@@ -157,6 +158,30 @@ class Bench:
             for i in ids
         ]
 
+    def phases(self, ids: list[str]) -> dict[str, list[float]]:
+        """Per request, from the ledger: first entry -> approved -> running -> completed (ms)."""
+        sql = sa.text(
+            "SELECT subject, kind, ts FROM audit_entry WHERE subject = ANY(:s) "
+            "AND kind LIKE 'dsr.%'"
+        )
+        with self.engine.connect() as c:
+            rows = c.execute(sql, {"s": [f"dsr:{i}" for i in ids]}).all()
+        first: dict[str, datetime] = {}
+        at: dict[tuple[str, str], datetime] = {}
+        for s, k, ts in rows:
+            t = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+            first[s] = min(first.get(s, t), t)
+            at[(s, k)] = t
+        out: dict[str, list[float]] = {"filed→approved": [], "approved→running": []}
+        out["running→completed"] = []
+        for i in ids:
+            s = f"dsr:{i}"
+            marks = [first[s], at[(s, "dsr.approved")], at[(s, "dsr.running")]]
+            marks.append(at[(s, "dsr.completed")])
+            for name, a, b in zip(out, marks, marks[1:], strict=False):
+                out[name].append((b - a).total_seconds() * 1000)
+        return out
+
     def throughput(self, workers: int) -> dict[str, float]:
         self.start_workers(workers)
         emails = [self.person() for _ in range(self.args.n)]
@@ -187,13 +212,18 @@ class Bench:
         env = {"TROTH_CONN_PLUS_APP": self.shop}
         queued: list[float] = []
         direct: list[float] = []
+        posts: list[float] = []
+        queued_ids: list[str] = []
+        direct_ids: list[str] = []
 
         def via_queue() -> None:
             t = time.perf_counter()
             rid = self.post(self.person())
+            posts.append((time.perf_counter() - t) * 1000)
             while self.completed([rid]) < 1:
                 time.sleep(0.002)
             queued.append((time.perf_counter() - t) * 1000)
+            queued_ids.append(rid)
 
         def via_api() -> None:
             t = time.perf_counter()
@@ -201,12 +231,14 @@ class Bench:
                 project, [Identity("email", self.person())], settings=self.settings, env=env
             )
             assert res.ok
+            assert res.request is not None
             direct.append((time.perf_counter() - t) * 1000)
+            direct_ids.append(res.request.id)
 
         via_queue()  # warm both paths
         via_api()
-        queued.clear()
-        direct.clear()
+        for kept in (queued, direct, posts, queued_ids, direct_ids):
+            kept.clear()
         load0 = os.getloadavg()[0]
         for i in range(self.args.pairs):
             first, second = (via_queue, via_api) if i % 2 == 0 else (via_api, via_queue)
@@ -217,6 +249,9 @@ class Bench:
         return {
             "queued": queued,
             "direct": direct,
+            "post": posts,
+            "queued_phases": self.phases(queued_ids),
+            "direct_phases": self.phases(direct_ids),
             "diff_median": statistics.median(diffs),
             "load": (load0 + os.getloadavg()[0]) / 2,
         }
@@ -234,11 +269,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="access requests per throughput run")
     parser.add_argument("--pairs", type=int, default=15, help="alternating overhead pairs")
     parser.add_argument("--customers", type=int, default=5000, help="Plus demo owners")
+    parser.add_argument("--only-overhead", action="store_true", help="skip the throughput runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(args, Path(tmp))
         try:
-            runs = [bench.throughput(1), bench.throughput(2)]
+            runs = [] if args.only_overhead else [bench.throughput(1), bench.throughput(2)]
             over = bench.overhead()
         finally:
             bench.close()
@@ -258,6 +294,14 @@ def main() -> None:
         f" through the API and the queue {ms(queued)}; troth.dsr.api.access directly {ms(direct)};"
         f" overhead (median of pair differences) {over['diff_median']:.1f} ms"
     )
+    post = over["post"]
+    assert isinstance(post, list)
+    print(f"  the POST alone (filed, sealed, verified, approved; HTTP): {ms(post)}")
+    for path in ("queued", "direct"):
+        phases = over[f"{path}_phases"]
+        assert isinstance(phases, dict)
+        for name, values in phases.items():
+            print(f"  {path} {name} (ledger times): {ms(values)}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ NOTICES = (
     "policy_tell",
     "policy_ask_again",
 )
+#: notices to the privacy team, not to a person (deadline reminders and overdue alerts)
+TEAM_NOTICES = ("team_deadline",)
 
 
 class Notices:
@@ -55,7 +57,7 @@ class Notices:
 
     def render(self, name: str, context: Mapping[str, Any]) -> tuple[str, str]:
         """``(subject, body)`` of notice *name*."""
-        if name not in NOTICES:
+        if name not in NOTICES + TEAM_NOTICES:
             raise NotifyError(f"unknown notice {name!r}", fix=f"use one of: {', '.join(NOTICES)}")
         names = [f"{name}.{self.language}.txt", f"{name}.txt"]
         try:

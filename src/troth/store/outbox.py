@@ -14,7 +14,7 @@ payloads, not what the jobs do.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,6 +113,41 @@ def claim(engine: Engine, *, limit: int = 100, lease: timedelta = LEASE) -> list
                 .values(claimed_until=stamp(at + lease), attempts=TABLE.c.attempts + 1)
             )
     return [Message(r.id, r.topic, json.loads(r.payload), r.attempts + 1) for r in rows]
+
+
+def relay_batch(engine: Engine, send: Callable[[Message], None], *, limit: int = 100) -> int:
+    """PostgreSQL: take up to *limit* due rows under row locks (other relays skip them), hand each
+    to *send*, and mark them sent, all in one transaction; returns how many were sent.
+
+    One commit per batch instead of a claim and a mark. A relay that dies (or a *send* that
+    raises) before the commit leaves its rows pending: the locks die with the transaction and
+    another relay sends them again, so a job may be handed over twice (at-least-once), never lost.
+    """
+    at = now()
+    ts = stamp(at)
+    due = sa.and_(
+        TABLE.c.sent_at.is_(None),
+        sa.or_(TABLE.c.not_before.is_(None), TABLE.c.not_before <= ts),
+        sa.or_(TABLE.c.claimed_until.is_(None), TABLE.c.claimed_until <= ts),
+    )
+    stmt = sa.select(TABLE.c.id, TABLE.c.topic, TABLE.c.payload, TABLE.c.attempts).where(due)
+    stmt = stmt.order_by(TABLE.c.id).limit(limit).with_for_update(skip_locked=True)
+    with connect(engine) as conn, conn.begin():
+        rows = conn.execute(stmt).all()
+        for r in rows:
+            send(Message(r.id, r.topic, json.loads(r.payload), r.attempts + 1))
+        if rows:
+            conn.execute(
+                sa.update(TABLE)
+                .where(TABLE.c.id.in_([r.id for r in rows]))
+                .values(
+                    sent_at=stamp(now()),
+                    claimed_until=None,
+                    error=None,
+                    attempts=TABLE.c.attempts + 1,
+                )
+            )
+    return len(rows)
 
 
 def mark_sent(engine: Engine, ids: list[int]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,13 +25,14 @@ from typing import Any
 import procrastinate
 import sqlalchemy as sa
 from procrastinate import exceptions as pexc
+from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 
 from troth.dsr.execute import crash_point
 from troth.errors import ConfigError, StoreUnavailableError
 from troth.store import outbox, safe_url
-from troth.worker import jobs
-from troth.worker.jobs import JOBS, Context, RetryLater, jobs_for, sweep_retention
+from troth.worker import jobs, webhooks
+from troth.worker.jobs import JOBS, Context, JobCall, RetryLater, jobs_for, sweep_retention
 
 log = logging.getLogger("troth.worker")
 RETRY = procrastinate.RetryStrategy(
@@ -39,6 +40,8 @@ RETRY = procrastinate.RetryStrategy(
 )
 #: a relay that died holding outbox rows leaves them to another relay after this
 RELAY_LEASE = timedelta(seconds=30)
+#: outbox rows per relay transaction
+RELAY_BATCH = 100
 SCHEMA_LOCK = 7_361_001  # pg_advisory_lock id while the queue's schema is created
 
 
@@ -100,6 +103,11 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def notify_recipient(notice_id: str) -> str:
         return str(JOBS["notify_recipient"](ctx, notice_id=notice_id))
 
+    @app.task(name="troth.notify_team", retry=RETRY)
+    def notify_team(request_id: str, notice: str, type: str, due_at: str, days_left: int) -> str:
+        args = {"notice": notice, "type": type, "due_at": due_at, "days_left": days_left}
+        return str(JOBS["notify_team"](ctx, request_id=request_id, **args))
+
     @app.periodic(cron="* * * * *", periodic_id="retention")
     @app.task(name="troth.retention_tick", lock="troth-retention", queueing_lock="retention")
     def retention_tick(timestamp: int) -> list[str]:
@@ -110,8 +118,8 @@ def build_app(ctx: Context, url: str) -> procrastinate.App:
     def deadline_tick(timestamp: int) -> int:
         return jobs.deadline_tick(ctx)
 
-    del run_request, deliver_webhooks, notify_requester, notify_recipient, retention_tick
-    del deadline_tick
+    del run_request, deliver_webhooks, notify_requester, notify_recipient, notify_team
+    del retention_tick, deadline_tick
     return app
 
 
@@ -127,19 +135,60 @@ class WorkerOptions:
 async def relay_once(
     app: procrastinate.App, ctx: Context, *, limit: int = 100, lease: timedelta = RELAY_LEASE
 ) -> int:
-    """Defer the jobs of due outbox rows; returns how many rows were sent."""
+    """Defer the jobs of due outbox rows; returns how many rows were sent.
+
+    PostgreSQL state: the rows are locked, deferred and marked sent in one state-DB transaction
+    (:func:`troth.store.outbox.relay_batch`). Other state DBs: claimed with a lease, deferred,
+    then marked sent."""
+    if ctx.engine.dialect.name == "postgresql":
+        loop = asyncio.get_running_loop()
+        return await asyncio.to_thread(_relay_locked, app, ctx, loop, limit)
     msgs = await asyncio.to_thread(outbox.claim, ctx.engine, limit=limit, lease=lease)
     sent: list[int] = []
+    hooked = _hooked(ctx)
     for n, msg in enumerate(msgs, start=1):
-        for call in await asyncio.to_thread(jobs_for, ctx, msg):
-            task = app.tasks[f"troth.{call.name}"]
-            job = task.configure(lock=call.lock, queueing_lock=call.lock)
-            with contextlib.suppress(pexc.AlreadyEnqueued):  # a copy waits: one run serves both
-                await job.defer_async(**call.args)
+        for call in await asyncio.to_thread(jobs_for, ctx, msg, hooked=hooked):
+            await _defer(app, call)
         crash_point("relay", n)  # test hook: die between the enqueue and the mark
         sent.append(msg.id)
     await asyncio.to_thread(outbox.mark_sent, ctx.engine, sent)
     return len(sent)
+
+
+def _hooked(ctx: Context) -> Callable[[str], bool]:
+    """Whether a topic has webhook endpoints, read once (one relay batch)."""
+    endpoints: list[webhooks.Endpoint] | None = None
+
+    def hooked(topic: str) -> bool:
+        nonlocal endpoints
+        if endpoints is None:
+            endpoints = [e for e in webhooks.list_endpoints(ctx.engine) if not e.disabled_at]
+        return any(topic.startswith(e.events) for e in endpoints)
+
+    return hooked
+
+
+async def _defer(app: procrastinate.App, call: JobCall) -> None:
+    job = app.tasks[f"troth.{call.name}"].configure(lock=call.lock, queueing_lock=call.lock)
+    with contextlib.suppress(pexc.AlreadyEnqueued):  # a copy waits: one run serves both
+        await job.defer_async(**call.args)
+
+
+def _relay_locked(
+    app: procrastinate.App, ctx: Context, loop: asyncio.AbstractEventLoop, limit: int
+) -> int:
+    """The PostgreSQL relay pass (in a thread; the defers run on the worker's event loop)."""
+    hooked = _hooked(ctx)
+    count = 0
+
+    def send(msg: outbox.Message) -> None:
+        nonlocal count
+        for call in jobs_for(ctx, msg, hooked=hooked):
+            asyncio.run_coroutine_threadsafe(_defer(app, call), loop).result()
+        count += 1
+        crash_point("relay", count)  # test hook: die between the enqueue and the commit
+
+    return outbox.relay_batch(ctx.engine, send, limit=limit)
 
 
 async def requeue_stalled(app: procrastinate.App, stalled_after_s: float) -> int:
@@ -147,7 +196,13 @@ async def requeue_stalled(app: procrastinate.App, stalled_after_s: float) -> int
     jobs = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s))
     for job in jobs:
         log.warning("job %s (%s) stalled: its worker is gone; queued again", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
+        try:
+            await app.job_manager.retry_job(job)
+        except pexc.UniqueViolation:
+            # a copy already waits (a relay that died sent the outbox row again): it runs
+            # instead, once this one lets go of the lock; the job resumes where it stopped
+            log.warning("job %s: a copy waits in the queue; this one is closed", job.id)
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
     return len(jobs)
 
 
@@ -167,6 +222,8 @@ async def _wakeups(ctx: Context, timeout: float) -> AsyncIterator[None]:
             yield
             async for _ in conn.notifies(timeout=timeout, stop_after=1):
                 pass
+            async for _ in conn.notifies(timeout=0):  # already here: one pass serves them all
+                pass
 
 
 async def _background(app: procrastinate.App, ctx: Context, opts: WorkerOptions) -> None:
@@ -177,7 +234,8 @@ async def _background(app: procrastinate.App, ctx: Context, opts: WorkerOptions)
     while True:
         try:
             async for _ in _wakeups(ctx, opts.poll_s):
-                while await relay_once(app, ctx, lease=lease):
+                # a full batch may leave more; rows written after this pass notify again
+                while await relay_once(app, ctx, limit=RELAY_BATCH, lease=lease) >= RELAY_BATCH:
                     pass
                 if loop.time() >= next_stalled:
                     next_stalled = loop.time() + stalled_every

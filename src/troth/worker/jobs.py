@@ -25,7 +25,7 @@ from troth.dsr.sealed import is_sealed, unseal
 from troth.project import Project, load_project
 from troth.store import open_store
 from troth.store.outbox import Message
-from troth.worker import requester, webhooks
+from troth.worker import requester, team, webhooks
 
 log = logging.getLogger("troth.worker")
 
@@ -126,10 +126,14 @@ def deadline_tick(ctx: Context, now: datetime | None = None) -> int:
     return send_notices(ctx.engine, due_notices(ctx.engine, reminders, at), at)
 
 
-def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
-    """The jobs an outbox message asks for (none for a change nobody acts on)."""
+def jobs_for(
+    ctx: Context, msg: Message, *, hooked: Callable[[str], bool] | None = None
+) -> list[JobCall]:
+    """The jobs an outbox message asks for (none for a change nobody acts on). *hooked* tells
+    whether a topic has webhook endpoints (a relay reads them once per batch); default: read."""
     calls: list[JobCall] = []
-    if webhooks.has_endpoints(ctx.engine, msg.topic):  # first: a hook is not held up by a run
+    has_hooks = hooked or (lambda topic: webhooks.has_endpoints(ctx.engine, topic))
+    if has_hooks(msg.topic):  # first: a hook is not held up by a run
         args = {"event_id": msg.id, "topic": msg.topic, "payload": msg.payload}
         calls.append(JobCall("deliver_webhooks", args, lock=f"webhook:{msg.id}"))
     if msg.topic == "dsr.changed":
@@ -144,6 +148,10 @@ def jobs_for(ctx: Context, msg: Message) -> list[JobCall]:
     if msg.topic == "recipient.notice":
         notice_id = str(msg.payload["notice_id"])
         calls.append(JobCall("notify_recipient", {"notice_id": notice_id}, lock=f"out:{notice_id}"))
+    if msg.topic == "dsr.deadline" and team.team_address() is not None:
+        keys = ("request_id", "notice", "type", "due_at", "days_left")
+        args = {k: msg.payload[k] for k in keys}
+        calls.append(JobCall("notify_team", args, lock=f"team:{args['request_id']}"))
     if msg.topic == "dsr.retry":
         request_id = str(msg.payload["request_id"])
         args = {"request_id": request_id, "force": True}
@@ -182,4 +190,5 @@ JOBS: dict[str, Callable[..., Any]] = {
     "deliver_webhooks": deliver_webhooks,
     "notify_requester": requester.notify_requester,
     "notify_recipient": notify_recipient,
+    "notify_team": team.notify_team,
 }

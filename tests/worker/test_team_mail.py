@@ -1,0 +1,171 @@
+"""Deadline reminders and overdue alerts reach the privacy team by mail (TROTH_TEAM_EMAIL), once
+each, through the same outbox rows as their webhooks; a real SMTP server (aiosmtpd) catches them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from workerkit import EXAMPLES, KEY
+
+from servers import free_port
+from troth.config import Settings
+from troth.dsr.filing import file_request
+from troth.dsr.identity import Identity
+from troth.dsr.models import DsrRequest
+from troth.dsr.requests import Kind
+from troth.store import outbox
+from troth.worker import embedded, team
+from troth.worker.jobs import Context, RetryLater, deadline_tick, jobs_for
+
+PROJECT = EXAMPLES / "mydigisoft"
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+TEAM = "dpo@shop.example.com"
+
+
+class Box:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(msg)  # type: ignore[arg-type,unused-ignore]
+        return "250 OK"
+
+
+@pytest.fixture
+def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Box]:
+    mailbox = Box()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TROTH_SMTP_PORT", str(port))
+    monkeypatch.setenv("TROTH_SMTP_FROM", "troth@shop.example.com")
+    monkeypatch.setenv(team.TEAM_ENV, TEAM)
+    for name in ("TROTH_PUBLIC_URL", "TROTH_SERVE_URL", "TROTH_NOTIFY_EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    monkeypatch.setenv("TROTH_SECRET_KEY", KEY)
+    settings = Settings.from_env().with_database(f"sqlite:///{tmp_path / 'state.db'}")
+    return Context(PROJECT, settings)
+
+
+def _due_in(ctx: Context, n: int, delta: timedelta) -> str:
+    rid = file_request(
+        ctx.engine,
+        ctx.settings.secret_key,
+        PROJECT,
+        Kind.erasure,
+        [Identity("email", f"customer{n}@example.com")],
+        actor="test",
+        verified=True,
+        approve=False,
+    ).id
+    with ctx.engine.begin() as c:
+        c.execute(
+            sa.update(DsrRequest)
+            .where(DsrRequest.id == rid)
+            .values(due_at=(NOW + delta).isoformat())
+        )
+    return rid
+
+
+def _subject(msg: EmailMessage) -> str:
+    return str(msg["Subject"]).strip()  # a long subject is folded onto the next line
+
+
+def _drain(ctx: Context) -> None:
+    while embedded.drain(ctx):
+        pass
+
+
+def test_reminders_and_overdue_alerts_are_mailed_to_the_team_once(ctx: Context, box: Box) -> None:
+    week = _due_in(ctx, 1, timedelta(days=6))
+    late = _due_in(ctx, 2, timedelta(days=-2))
+    assert deadline_tick(ctx, NOW) == 2
+    _drain(ctx)
+    assert [m["To"] for m in box.messages] == [TEAM, TEAM]
+    subjects = {_subject(m) for m in box.messages}
+    assert f"Due in 6 days: erasure request {week} (MyDigiSoft)" in subjects
+    assert f"Overdue: erasure request {late} (MyDigiSoft)" in subjects
+    body = next(m for m in box.messages if late in _subject(m)).get_content()
+    assert "2 days late" in body
+    assert "customer2@example.com" not in body  # ids only, never the person's identities
+    # the next tick sends nothing new; a later one the week request's one-day reminder
+    assert deadline_tick(ctx, NOW) == 0
+    _drain(ctx)
+    assert len(box.messages) == 2
+    assert deadline_tick(ctx, NOW + timedelta(days=5, hours=13)) == 1
+    _drain(ctx)
+    assert len(box.messages) == 3
+    assert _subject(box.messages[2]) == f"Due within a day: erasure request {week} (MyDigiSoft)"
+
+
+def test_a_notice_delivered_twice_is_mailed_once(ctx: Context, box: Box) -> None:
+    rid = _due_in(ctx, 3, timedelta(days=-1))
+    deadline_tick(ctx, NOW)
+    msgs = outbox.claim(ctx.engine)
+    (msg,) = [m for m in msgs if m.topic == "dsr.deadline"]
+    (call,) = jobs_for(ctx, msg)
+    assert call.name == "notify_team"
+    assert team.notify_team(ctx, **call.args) == "sent"
+    assert team.notify_team(ctx, **call.args) == "already sent"  # at-least-once: one mail
+    assert len(box.messages) == 1
+    with ctx.engine.connect() as c:
+        data = c.execute(
+            sa.text("SELECT data FROM audit_entry WHERE kind = 'notice.sent' AND subject = :s"),
+            {"s": f"dsr:{rid}"},
+        ).scalar_one()
+    assert json.loads(data)["deadline"] == f"overdue@{(NOW - timedelta(days=1)).date()}"
+    assert TEAM not in data
+
+
+def test_without_a_team_address_only_the_webhook_event_is_written(
+    ctx: Context, box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(team.TEAM_ENV)
+    _due_in(ctx, 4, timedelta(days=-1))
+    deadline_tick(ctx, NOW)
+    assert all(jobs_for(ctx, m) == [] for m in outbox.claim(ctx.engine))
+    assert box.messages == []
+
+
+def test_a_mail_server_that_is_away_retries_later(
+    ctx: Context, box: Box, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TROTH_SMTP_PORT", str(free_port()))  # nobody listens
+    monkeypatch.setenv("TROTH_SMTP_ATTEMPTS", "1")
+    _due_in(ctx, 5, timedelta(days=-1))
+    deadline_tick(ctx, NOW)
+    (msg,) = [m for m in outbox.claim(ctx.engine) if m.topic == "dsr.deadline"]
+    (call,) = jobs_for(ctx, msg)
+    with pytest.raises(RetryLater, match="failed after 1 attempts"):
+        team.notify_team(ctx, **call.args)
+
+
+def test_every_job_is_a_task_of_the_engine(ctx: Context) -> None:
+    from troth.worker.engine import build_app
+    from troth.worker.jobs import JOBS
+
+    app = build_app(ctx, "postgresql+psycopg://troth@127.0.0.1/queue")  # not opened
+    assert {f"troth.{name}" for name in JOBS} <= set(app.tasks)
