@@ -367,6 +367,8 @@ def test_access_then_erasure_everywhere_then_a_noop(
     assert len(gone) == 1
     assert ada.lower() in gone[0].lower()
     assert len(after["delta"]) == len(before["delta"])  # masked, the others identical
+    log = d.lake / "delta" / "customers" / "_delta_log"  # nor its log's statistics (vacuumed)
+    assert [p.name for p in log.glob("*.json") if ada.lower() in p.read_text().lower()] == []
     assert not any(ada in s for s in after["stripe"] + after["hubspot"])
     assert len(after["stripe"]) == 2
     assert len(after["hubspot"]) == 1  # bob's: untouched
