@@ -123,3 +123,28 @@ def test_delta_access_and_erasure(project: tuple[Path, Path, str, int | None]) -
     assert second.ok
     assert DeltaTable(str(path)).version() == settled  # no new version
     assert {t["table"]: t["rows"] for t in second.tables}["lake.customers"] == 0
+
+
+def _log_holding(path: Path, value: str) -> list[str]:
+    """The transaction log entries whose text holds *value* (min/max statistics of its files)."""
+    log = path / "_delta_log"
+    return sorted(p.name for p in log.glob("*.json") if value.lower() in p.read_text().lower())
+
+
+def test_vacuum_removes_the_log_entries_that_hold_old_values(
+    project: tuple[Path, Path, str, int | None],
+) -> None:
+    folder, lake, ada, vacuum = project
+    path = lake / "delta" / "customers"
+    assert _log_holding(path, ada)  # the first commit's statistics: min(email) is the person's
+    assert erase(folder, [Identity("email", ada)]).ok
+    table = DeltaTable(str(path))
+    if vacuum is None:  # no vacuum declared: the old versions, log included, are kept
+        assert _log_holding(path, ada)
+        assert table.load_as_version(0) is None
+        return
+    assert _log_holding(path, ada) == []
+    assert table.to_pyarrow_table().num_rows == 3  # the table still reads ...
+    write_deltalake(str(path), pa.table({"email": ["dan@example.com"], "name": ["Dan"],
+                                         "plan": ["free"]}), mode="append")  # fmt: skip
+    assert DeltaTable(str(path)).to_pyarrow_table().num_rows == 4  # ... and takes writes

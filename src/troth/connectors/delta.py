@@ -1,11 +1,16 @@
 """Delta Lake tables (``deltalake``): read through DuckDB (the table's current version as an Arrow
 dataset), erased with a MERGE whose source is an Arrow table of the person's values, so no value
 is ever written into a predicate's text; only the files holding a matched row are rewritten (a new
-table version). Earlier versions still hold the data until a vacuum removes their files.
+table version). Earlier versions still hold the data until a vacuum removes their files; the
+transaction log holds it too (each file's min/max column statistics), so a vacuum also checkpoints
+the table and removes the log entries older than its retention (the Delta protocol's metadata
+cleanup, done by troth because ``cleanup_metadata`` only knows the table's own 30-day default).
 """
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,4 +142,31 @@ class DeltaTableStore:
             return 0
         removed = self.table.vacuum(dry_run=False, **options)
         self.table = self._deltalake.DeltaTable(str(self.folder))
+        self._cleanup_log(hours)
         return len(removed)
+
+    def _cleanup_log(self, hours: int) -> None:
+        """Checkpoint the current version, then delete the log entries (commits, checkpoints,
+        checksums) before the newest checkpoint whose commit is older than ``hours`` (the
+        protocol's metadata cleanup): their statistics hold old values. Versions newer than that
+        stay readable."""
+        self.table.create_checkpoint()
+        log = self.folder / "_delta_log"
+        cutoff = time.time() - hours * 3600
+        entries = [(int(m.group(1)), p) for p in log.iterdir() if (m := _LOG_ENTRY.match(p.name))]
+        commits = {v: p for v, p in entries if p.suffix == ".json"}
+        cut = max(
+            (v for v, p in entries if ".checkpoint" in p.name
+             and v in commits and commits[v].stat().st_mtime <= cutoff),
+            default=None,
+        )  # fmt: skip
+        if cut is None:
+            return
+        for version, path in entries:
+            if version < cut:
+                path.unlink()
+        self.table = self._deltalake.DeltaTable(str(self.folder))
+
+
+#: a commit, checkpoint (single or multi-part) or checksum file of the log, by its version
+_LOG_ENTRY = re.compile(r"^(\d{20})\.(?:json|crc|checkpoint(?:\.\d+\.\d+)?\.parquet)$")
