@@ -188,7 +188,7 @@ class HttpService:
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 if last:
                     raise StoreDownError(
-                        f"service {self.name!r} ({what}) did not answer ({type(exc).__name__})",
+                        f"gave no answer to the {what!r} request ({type(exc).__name__})",
                         where=where,
                         fix="check the service's status and the base URL, then run it again",
                     ) from None
@@ -198,8 +198,8 @@ class HttpService:
             if code == 429 or code >= 500:
                 if last:
                     raise StoreDownError(
-                        f"service {self.name!r} ({what}) answered {code} "
-                        f"{self.service.max_retries + 1} times",
+                        f"answered {code} to all {self.service.max_retries + 1} attempts of "
+                        f"the {what!r} request",
                         where=where,
                         fix="run the request again later (it resumes)",
                     )
@@ -208,7 +208,7 @@ class HttpService:
                 continue
             if code >= 400 and code != 404:
                 raise ConnectorError(
-                    f"service {self.name!r} ({what}) refused the request with {code}",
+                    f"refused the {what!r} request with {code}",
                     where=where,
                     fix="check the credentials and the request declared in the data map"
                     if code in (401, 403)
