@@ -9,94 +9,47 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     PrivateAttr,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from troth.policy.duration import Duration, parse_duration
-
-FORMAT_VERSION = 1
-
-Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
-PromiseId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*-[0-9]+$")]
-TaxonomyKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=200)]
-
-
-class TaxonomyRef:
-    """Marks a field whose value must be a key of one taxonomy kind (checked by the loader)."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-
-CategoryKey = Annotated[TaxonomyKey, TaxonomyRef("data_categories")]
-SubjectKey = Annotated[TaxonomyKey, TaxonomyRef("data_subjects")]
-UseKey = Annotated[TaxonomyKey, TaxonomyRef("data_uses")]
-DurationField = Annotated[
-    Duration,
-    BeforeValidator(parse_duration),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "description": "a duration: '2 years', '6 months and 15 days', '30 days', 'P1Y6M'",
-            "examples": ["2 years", "30 days", "P1Y6M"],
-        }
-    ),
-]
-
-
-def _unspecified_to_none(value: object) -> object:
-    return None if value in ("unspecified", "not stated") else value
-
-
-OptionalDuration = Annotated[DurationField | None, BeforeValidator(_unspecified_to_none)]
-
-
-class LegalBasis(StrEnum):
-    """GDPR Art. 6(1) legal bases."""
-
-    consent = "consent"
-    contract = "contract"
-    legal_obligation = "legal_obligation"
-    legitimate_interest = "legitimate_interest"
-    vital_interest = "vital_interest"
-    public_task = "public_task"
-
-
-class Jurisdiction(StrEnum):
-    gdpr = "gdpr"
-    uk_gdpr = "uk_gdpr"
-    ccpa = "ccpa"
-    lgpd = "lgpd"
-    pdpa_th = "pdpa_th"
-    pipeda = "pipeda"
-
-
-class Element(BaseModel):
-    """Common fields of every policy element."""
-
-    # defer_build: a class's validator is built when first used, not at import; a process
-    # builds the one it validates with (the policy's or the map's), not one per class
-    model_config = ConfigDict(
-        defer_build=True, extra="forbid", validate_default=False, str_strip_whitespace=True
-    )
-
-    promises: list[PromiseId] = Field(default_factory=list)
-    assumptions: dict[str, str] = Field(default_factory=dict)
-    note: str | None = None
-
-    _path: tuple[str | int, ...] = PrivateAttr(default=())
+from troth.policy.duration import Duration
+from troth.policy.model_base import (
+    FORMAT_VERSION,
+    CategoryKey,
+    DurationField,
+    Element,
+    Id,
+    Jurisdiction,
+    LegalBasis,
+    OptionalDuration,
+    PromiseId,
+    SubjectKey,
+    TaxonomyKey,
+    TaxonomyRef,
+    UseKey,
+)
+from troth.policy.model_recipients import (
+    Dpa,
+    Recipient,
+    RecipientNotice,
+    RecipientType,
+    TransferMechanism,
+)
+from troth.policy.model_requests import (
+    Approval,
+    QueuedKind,
+    RequestRules,
+    Right,
+    RightKind,
+)
 
 
 class Promise(BaseModel):
@@ -366,79 +319,6 @@ class RetentionRule(Element):
         return self.period if self.period is not None else self.assumed_period
 
 
-class RecipientType(StrEnum):
-    processor = "processor"
-    third_party = "third_party"
-    authority = "authority"
-    joint_controller = "joint_controller"
-
-
-class TransferMechanism(StrEnum):
-    """How a transfer out of the EEA/UK is safeguarded (GDPR Chapter V)."""
-
-    adequacy = "adequacy"  # Art. 45
-    sccs = "sccs"  # Art. 46(2)(c) standard contractual clauses
-    bcrs = "bcrs"  # Art. 47 binding corporate rules
-    derogation = "derogation"  # Art. 49
-
-
-class Dpa(BaseModel):
-    """The data processing agreement with a processor (Art. 28(3))."""
-
-    model_config = ConfigDict(defer_build=True, extra="forbid")
-
-    signed: date
-    expires: date | None = None
-    sub_processors: list[str] = Field(default_factory=list)
-
-
-class RecipientNotice(BaseModel):
-    """How the recipient is told of an erasure, rectification or restriction (GDPR Art. 19):
-    exactly one of an e-mail address (sent by the e-mail notifier), a webhook URL (a signed
-    JSON POST; ``secret`` names the environment variable that holds its key), or an operation
-    of a service of the data map (``service`` and ``operation``)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)] | None = None
-    webhook: Annotated[str, Field(pattern=r"^https?://", max_length=500)] | None = None
-    secret: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=120)] | None = None
-    service: Id | None = None
-    operation: Id | None = None
-
-    @model_validator(mode="after")
-    def _one_channel(self) -> RecipientNotice:
-        given = [n for n in ("email", "webhook", "service") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError("notify needs exactly one of email, webhook or service")
-        if self.webhook is not None and self.secret is None:
-            raise ValueError("a webhook needs secret: the environment variable of its key")
-        if (self.service is None) != (self.operation is None):
-            raise ValueError("a service channel needs both service and operation")
-        return self
-
-    @property
-    def channel(self) -> str:
-        return "email" if self.email else "webhook" if self.webhook else "service"
-
-
-class Recipient(Element):
-    id: Id
-    name: str
-    type: RecipientType
-    description: str | None = None
-    categories: list[CategoryKey] | Literal["all"] = Field(default_factory=list)
-    subjects: list[SubjectKey] = Field(default_factory=list)
-    purposes: list[Id] = Field(default_factory=list)
-    legal_request_required: bool = False
-    country: str | None = None
-    safeguards: str | None = None
-    transfer: TransferMechanism | None = None
-    dpa: Dpa | None = None
-    #: the channel of its Art. 19 notices (erasure, rectification, restriction)
-    notify: RecipientNotice | None = None
-
-
 class CookieCategory(StrEnum):
     necessary = "necessary"
     preferences = "preferences"
@@ -518,58 +398,6 @@ class SecurityMeasure(Element):
     evidence: Evidence | None = None
 
 
-class RightKind(StrEnum):
-    access = "access"
-    erasure = "erasure"
-    rectification = "rectification"
-    restriction = "restriction"
-    objection = "objection"
-    portability = "portability"
-    withdraw_consent = "withdraw_consent"
-    complaint = "complaint"
-
-
-class Right(Element):
-    right: RightKind
-    channel: str
-    contact: str | None = None
-
-
-class Approval(StrEnum):
-    automatic = "automatic"
-    reviewer = "reviewer"
-
-
-class QueuedKind(StrEnum):
-    """Request types the workers run (rectification is run by an operator)."""
-
-    access = "access"
-    erasure = "erasure"
-    restriction = "restriction"
-
-
-class RequestRules(Element):
-    """How the privacy team handles data-subject requests filed for the workers."""
-
-    #: per request type, whether it runs on its own once the identity is verified, or waits for
-    #: a reviewer's approval; a type not named waits for a reviewer
-    approval: dict[QueuedKind, Approval] = Field(default_factory=dict)
-    #: how long before a request's due date the team is reminded (webhook ``dsr.deadline``);
-    #: an open request past its due date raises one overdue alert
-    reminders: list[DurationField] = Field(
-        default_factory=lambda: [parse_duration("7 days"), parse_duration("1 day")]
-    )
-    #: how long the privacy centre keeps a requester's contact data and request details after
-    #: the request closes (completed or denied); ``troth centre upkeep`` forgets them after that
-    contact_retention: DurationField = Field(default_factory=lambda: parse_duration("30 days"))
-
-    def needs_reviewer(self, kind: str) -> bool:
-        try:
-            return self.approval.get(QueuedKind(kind), Approval.reviewer) == Approval.reviewer
-        except ValueError:
-            return True
-
-
 class Policy(BaseModel):
     """A whole privacy policy."""
 
@@ -627,3 +455,32 @@ class Policy(BaseModel):
             out += [self.cookies, *self.cookies.items]
         out.append(self.policy.changes)
         return out
+
+
+#: the names defined in the model's part modules, re-exported: ``troth.policy.model`` is the one
+#: place to import the policy model from
+__all__ = [
+    "FORMAT_VERSION",
+    "Approval",
+    "CategoryKey",
+    "Dpa",
+    "DurationField",
+    "Element",
+    "Id",
+    "Jurisdiction",
+    "LegalBasis",
+    "OptionalDuration",
+    "PromiseId",
+    "QueuedKind",
+    "Recipient",
+    "RecipientNotice",
+    "RecipientType",
+    "RequestRules",
+    "Right",
+    "RightKind",
+    "SubjectKey",
+    "TaxonomyKey",
+    "TaxonomyRef",
+    "TransferMechanism",
+    "UseKey",
+]
