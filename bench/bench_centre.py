@@ -8,7 +8,8 @@
 with the server on a small machine. The codes always use the Python generator (they need each
 client's CSRF cookie and token).
 
-Starts ``troth serve examples/mydigisoft`` (one uvicorn process) on a fresh PostgreSQL state DB,
+Starts ``troth serve examples/mydigisoft`` (``--workers N`` uvicorn processes, default 1) on a fresh
+PostgreSQL state DB,
 with an aiosmtpd server catching the mail, then runs two closed-loop loads of ``--clients``
 keep-alive connections for ``--seconds`` each (plain asyncio streams, so the load generator is not
 a client library's pool):
@@ -173,6 +174,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--only", default="pages,wrong,right", help="parts to run")
+    parser.add_argument("--workers", type=int, default=1, help="troth serve --workers N")
     parser.add_argument(
         "--generator", choices=("python", "wrk"), default="python", help="for the page GETs"
     )
@@ -198,6 +200,8 @@ def main() -> None:
     }
     troth = str(Path(sys.executable).parent / "troth")
     cmd = [troth, "serve", str(PROJECT), "--port", str(port), "--db", url]
+    cmd += ["--workers", str(args.workers)]
+    print(f"troth serve --workers {args.workers}")
     log = (home / "serve.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
     print(f"troth serve log: {home / 'serve.log'}")
