@@ -17,6 +17,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from troth.web.centre.security import SESSION_COOKIE, cookie_header, security_headers
 
+#: a cookie value that needs no quoting (like the base64url tokens), split out of the header
+SLOT = "troth-cookie-value"
+
 
 @dataclass(frozen=True)
 class CachedPage:
@@ -36,6 +39,16 @@ class CachedPages:
         self.app = app
         base = [(b"content-type", b"text/html; charset=utf-8")]
         self._headers = {https: base + security_headers(https) for https in (False, True)}
+        #: the Set-Cookie header around its value, per (cookie name, https): built once
+        self._cookies: dict[tuple[str, bool], tuple[bytes, bytes]] = {}
+
+    def _set_cookie(self, name: str, value: str, https: bool) -> tuple[bytes, bytes]:
+        around = self._cookies.get((name, https))
+        if around is None:
+            _, header = cookie_header(name, SLOT, https=https)
+            before, after = header.split(SLOT.encode())
+            around = self._cookies[(name, https)] = (before, after)
+        return b"set-cookie", around[0] + value.encode() + around[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]:
@@ -61,6 +74,6 @@ class CachedPages:
         body = page.body(token)
         headers = [*self._headers[https], (b"content-length", str(len(body)).encode())]
         if fresh:
-            headers.append(cookie_header(web.guard.csrf_cookie, fresh, https=https))
+            headers.append(self._set_cookie(web.guard.csrf_cookie, fresh, https))
         await send({"type": "http.response.start", "status": page.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
