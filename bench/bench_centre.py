@@ -4,11 +4,12 @@
     PYTHONPATH=src .venv/bin/python bench/bench_centre.py --only pages --generator wrk
 
 ``--generator wrk`` runs the page GETs with ``wrk`` (C; Debian package ``wrk``; script
-``bench/centre_pages.lua``, 2 threads) instead of the Python generator, whose own CPU competes
+``bench/centre_pages.lua``, ``--wrk-threads`` threads, 2 by default) instead of the Python generator, whose own CPU competes
 with the server on a small machine. The codes always use the Python generator (they need each
 client's CSRF cookie and token).
 
-Starts ``troth serve examples/mydigisoft`` (one uvicorn process) on a fresh PostgreSQL state DB,
+Starts ``troth serve examples/mydigisoft`` (``--workers N`` uvicorn processes, default 1) on a fresh
+PostgreSQL state DB,
 with an aiosmtpd server catching the mail, then runs two closed-loop loads of ``--clients``
 keep-alive connections for ``--seconds`` each (plain asyncio streams, so the load generator is not
 a client library's pool):
@@ -147,10 +148,10 @@ def report(name: str, latencies: list[float], errors: int, seconds: float) -> No
     )
 
 
-def wrk_pages(port: int, clients: int, seconds: float) -> None:
+def wrk_pages(port: int, clients: int, seconds: float, threads: int = 2) -> None:
     """The page GETs by wrk: requests/s, p50/p95/p99 and errors from its Lua summary."""
     script = Path(__file__).with_name("centre_pages.lua")
-    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "-s", str(script)]
+    cmd = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{int(seconds)}s", "-s", str(script)]
     out = subprocess.run(
         [*cmd, f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True
     ).stdout
@@ -162,7 +163,7 @@ def wrk_pages(port: int, clients: int, seconds: float) -> None:
     done, took = (float(x) for x in fields["requests"].split(" seconds "))
     errors = sum(int(x) for x in fields["errors"].split()[1::2])
     print(
-        f"page GETs (wrk -t2 -c{clients}): {done / took:,.0f} req/s, "
+        f"page GETs (wrk -t{threads} -c{clients}): {done / took:,.0f} req/s, "
         f"p50 {float(fields['p50']):.1f} ms, p95 {float(fields['p95']):.1f} ms, "
         f"p99 {float(fields['p99']):.1f} ms, errors {errors} ({fields['errors']})"
     )
@@ -173,6 +174,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--only", default="pages,wrong,right", help="parts to run")
+    parser.add_argument("--workers", type=int, default=1, help="troth serve --workers N")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk -tN")
     parser.add_argument(
         "--generator", choices=("python", "wrk"), default="python", help="for the page GETs"
     )
@@ -198,6 +201,8 @@ def main() -> None:
     }
     troth = str(Path(sys.executable).parent / "troth")
     cmd = [troth, "serve", str(PROJECT), "--port", str(port), "--db", url]
+    cmd += ["--workers", str(args.workers)]
+    print(f"troth serve --workers {args.workers}")
     log = (home / "serve.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
     print(f"troth serve log: {home / 'serve.log'}")
@@ -219,7 +224,7 @@ def main() -> None:
 
         parts = set(args.only.split(","))
         if "pages" in parts and args.generator == "wrk":
-            wrk_pages(port, args.clients, args.seconds)
+            wrk_pages(port, args.clients, args.seconds, args.wrk_threads)
         elif "pages" in parts:
             lat, err = asyncio.run(run_load(port, args.clients, args.seconds, pages))
             report("page GETs", lat, err, args.seconds)

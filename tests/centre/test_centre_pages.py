@@ -17,6 +17,7 @@ from troth.audit import Ledger
 from troth.centre.unsubscribe import list_unsubscribe_headers
 from troth.consent.events import NewEvent
 from troth.dsr.requests import Requests
+from troth.web.centre.fastpages import CachedPage
 
 ADA = "ada@example.com"
 
@@ -109,6 +110,10 @@ def test_forms_without_a_valid_csrf_token_are_refused(centre_env: Mailbox) -> No
         "/privacy/request", data={"csrf": csrf(other), "kind": "access", "identity": ADA}
     )
     assert foreign.status_code == 403
+    # a token or signed link with non-ASCII text is refused, not a 500
+    odd = c.post("/privacy/request", data={"csrf": "\u00e9t\u00e9", "kind": "access"})
+    assert odd.status_code == 403
+    assert c.get("/privacy/unsubscribe/.\u0080").status_code < 500
     assert centre_env.to(ADA) == []
     assert str(_count(c, "centre_code")) == "0"
 
@@ -156,6 +161,51 @@ def test_pages_carry_security_headers_and_no_scripts(centre_env: Mailbox) -> Non
         assert "AUTODIGI" in page.text  # Plus's own name on its centre
     plain = client(EXAMPLES / "plus")
     assert "strict-transport-security" not in plain.get("/privacy").headers
+
+
+PLAIN_PAGES = (
+    "/privacy",
+    "/privacy/",
+    "/privacy/request",
+    "/privacy/policy",
+    "/privacy/preferences",
+)
+
+
+@pytest.mark.parametrize("base_url", ["http://testserver", "https://testserver"])
+def test_cached_pages_served_before_routing_equal_the_routes_answer(
+    centre_env: Mailbox, base_url: str
+) -> None:
+    c = client(EXAMPLES / "mydigisoft", base_url=base_url)
+    web = c.app.state.centre  # type: ignore[attr-defined]
+
+    def fresh_get(path: str) -> tuple[object, dict[str, str], str]:
+        c.cookies.clear()
+        page = c.get(path)
+        token = web.guard.csrf_of(page.cookies["troth_csrf"])[0]
+        headers = dict(page.headers.items())
+        headers["set-cookie"] = headers["set-cookie"].replace(page.cookies["troth_csrf"], "V")
+        return page.status_code, headers, page.text.replace(token, "TOKEN")
+
+    for path in PLAIN_PAGES:
+        assert path not in web.fast
+        first = fresh_get(path)  # the route renders the page and records it
+        assert path in web.fast, path
+        assert fresh_get(path) == first  # the record: same status, headers, page, own token
+    # the record answers (a marker page proves it), with the browser's kept cookie's token
+    web.fast["/privacy/policy"] = CachedPage((b"<p>", b"</p>"), 200)
+    page = c.get("/privacy/policy")
+    token = web.guard.csrf_of(c.cookies["troth_csrf"])[0]
+    assert (page.text, "set-cookie" in page.headers) == (f"<p>{token}</p>", False)
+    assert page.headers["x-frame-options"] == "DENY"
+    # a query, a session cookie or a POST go to the routes
+    assert c.get("/privacy/policy?x=1").text != page.text
+    web.fast["/privacy/preferences"] = CachedPage((b"marker",), 200)
+    assert c.get("/privacy/preferences").text == "marker"
+    c.cookies.clear()
+    signed_in = c.get("/privacy/preferences", headers={"cookie": "troth_centre=not-a-session"})
+    assert "marker" not in signed_in.text
+    assert c.post("/privacy/policy", data={"csrf": "x"}).status_code == 405
 
 
 def test_notice_template_of_the_project_overrides_the_shipped_one(

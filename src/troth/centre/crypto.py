@@ -88,7 +88,7 @@ class Signer:
 
     def read(self, token: str | None) -> dict[str, Any] | None:
         """The payload of a token this signer issued that has not expired, else ``None``."""
-        if not token or token.count(".") != 1 or len(token) > 2000:
+        if not token or token.count(".") != 1 or len(token) > 2000 or not token.isascii():
             return None
         body, tag = token.split(".")
         if not hmac.compare_digest(tag, self._tag(body)):

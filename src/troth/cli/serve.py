@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from troth.cli._console import console
 from troth.config import Settings
+from troth.errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from troth.worker.embedded import EmbeddedWorker
+
+#: what each worker process of ``troth serve --workers N`` imports
+APP_FACTORY = "troth.web.app:app_from_env"
 
 apikey_app = typer.Typer(help="API keys of troth serve (server-to-server calls).")
 
@@ -58,29 +62,57 @@ def serve(
             "believed (e.g. 127.0.0.1).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (PostgreSQL or MariaDB state only); this one runs the jobs.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the consent API, the cookie banner and its assets (FastAPI + uvicorn)."""
     import uvicorn
 
-    from troth.web import create_app
+    from troth.web.app import SERVE_ENV, app_from_env
 
-    receipt = os.environ.get("TROTH_RECEIPT_KEY")
-    app = create_app(
-        _settings(db),
-        path,
-        receipt_signing_key=receipt.encode() if receipt else None,
-        allowed_origins=tuple(allow_origin or ()),
-        trusted_proxies=tuple(trusted_proxy or ()),
+    settings = _settings(db)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise ConfigError(
+            f"--workers {workers} needs PostgreSQL or MariaDB state; SQLite takes one writer",
+            where="--workers",
+            fix="use --workers 1, or --db postgresql+psycopg://... (or TROTH_DATABASE_URL)",
+        )
+    # the app factory reads what to serve from the environment (each worker process builds one)
+    os.environ.update(
+        {
+            "TROTH_DATABASE_URL": settings.database_url,
+            SERVE_ENV["project"]: str(path),
+            SERVE_ENV["origins"]: "\n".join(allow_origin or ()),
+            SERVE_ENV["proxies"]: "\n".join(trusted_proxy or ()),
+        }
     )
     # links in the notices the embedded jobs send: TROTH_PUBLIC_URL, else this server's address
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     os.environ.setdefault("TROTH_SERVE_URL", f"http://{local}:{port}")
-    jobs = _embedded_jobs(path, _settings(db))
+    # forwarded headers are handled by the app (only from --trusted-proxy), not by uvicorn
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": False,
+    }
+    # built here (a bad project fails before anything starts), and served by this process alone
+    app = app_from_env()
+    # the jobs and the retention scheduler run in this process only; with --workers N it is
+    # uvicorn's supervisor, and the N worker processes only serve
+    jobs = _embedded_jobs(path, settings)
     try:
-        # forwarded headers are handled by the app (only from --trusted-proxy), not by uvicorn
-        uvicorn.run(
-            app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
-        )
+        if workers == 1:
+            uvicorn.run(app, **options)
+        else:
+            app.state.services.engine.dispose()  # the workers open their own
+            uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
     finally:
         if jobs is not None:
             jobs.stop()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from troth.consent.events import TimeWindow
 from troth.consent.ledger import ConsentLedger
 from troth.consent.push import WithdrawalPushes
 from troth.consent.receipts import receipt_key
+from troth.errors import ConfigError
 from troth.policy.model import Policy
 from troth.project import Project, load_project
 from troth.store import open_store
@@ -98,6 +100,9 @@ def create_app(
     app.state.services = services
     app.state.project = Path(project)
     errors.install(app)
+    from troth.web.centre.fastpages import CachedPages
+
+    app.add_middleware(CachedPages)  # innermost: after the proxy headers and the body limit
     app.add_middleware(errors.BodyLimit, limit=max_body)
     if origins:
         app.add_middleware(BrowserCORS, origins=origins)
@@ -137,6 +142,33 @@ def create_app(
         return {"status": "ok", "policy": policy.policy.id, "version": policy.policy.version}
 
     return app
+
+
+#: the environment variables ``troth serve`` sets for :func:`app_from_env` (one value a line)
+SERVE_ENV = {
+    "project": "TROTH_SERVE_PROJECT",
+    "origins": "TROTH_SERVE_ALLOW_ORIGINS",
+    "proxies": "TROTH_SERVE_TRUSTED_PROXIES",
+}
+
+
+def app_from_env() -> FastAPI:
+    """The app ``troth serve`` serves, from its environment (the factory each worker imports):
+    the project in ``TROTH_SERVE_PROJECT``, the settings from ``TROTH_*`` as everywhere."""
+    env = os.environ
+    project = env.get(SERVE_ENV["project"])
+    if not project:
+        raise ConfigError(
+            "no project to serve", where=SERVE_ENV["project"], fix="start it with troth serve PATH"
+        )
+    receipt = env.get("TROTH_RECEIPT_KEY")
+    return create_app(
+        Settings.from_env(),
+        project,
+        receipt_signing_key=receipt.encode() if receipt else None,
+        allowed_origins=tuple(env.get(SERVE_ENV["origins"], "").split()),
+        trusted_proxies=tuple(env.get(SERVE_ENV["proxies"], "").split()),
+    )
 
 
 def user_agent(request: Request) -> str | None:

@@ -22,7 +22,8 @@ from troth.centre.service import KIND_LABELS, Centre
 from troth.policy.loader import PolicyDocument
 from troth.policy.model import Policy
 from troth.policy.render.labels import RIGHT, legal_basis
-from troth.web.centre.security import CSRF_COOKIE, Guard, harden, set_cookie
+from troth.web.centre.fastpages import CachedPage
+from troth.web.centre.security import CSRF_COOKIE, SESSION_COOKIE, Guard, harden, set_cookie
 
 STATIC = files("troth.web.centre") / "static"
 #: troth's own catalogues (``<lang>/LC_MESSAGES/troth.mo``); English is the source language
@@ -49,6 +50,8 @@ class CentreWeb:
     #: a few threads that file requests (ledger writes, notices), apart from the shared pool, so
     #: that checking a code or serving a page never waits behind a filing
     _cache: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    #: cached pages a plain GET of the path gets (answered by :class:`CachedPages`, no routing)
+    fast: dict[str, CachedPage] = field(default_factory=dict)
     filing_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(FILING_THREADS, thread_name_prefix="centre")
     )
@@ -82,7 +85,9 @@ class CentreWeb:
         cached: bool = False,
     ) -> HTMLResponse:
         """Render template *name*. A *cached* page depends on nothing but its name, title and
-        path: it is rendered once per process, and only its CSRF token is filled in per call."""
+        path: it is rendered once per process, and only its CSRF token is filled in per call.
+        The route of a *cached* page must give that page for every plain GET of its path (no
+        query, no session cookie): later ones are answered by :class:`CachedPages`."""
         token, fresh = self.guard.csrf(request)
         path = request.url.path
         key = (name, title, path)
@@ -92,6 +97,10 @@ class CentreWeb:
             if cached:
                 self._cache[key] = html
         if cached:
+            plain = not request.url.query and SESSION_COOKIE not in request.cookies
+            if plain and request.method == "GET" and path not in self.fast:
+                parts = tuple(part.encode() for part in html.split(CSRF_SLOT))
+                self.fast[path] = CachedPage(parts, status)
             html = html.replace(CSRF_SLOT, token)
         response = HTMLResponse(html, status_code=status)
         if fresh:

@@ -43,7 +43,10 @@ class Guard:
 
     def csrf(self, request: Request) -> tuple[str, str | None]:
         """The form token for this browser, and a new cookie to set when it has none."""
-        cookie = request.cookies.get(self.csrf_cookie, "")
+        return self.csrf_of(request.cookies.get(self.csrf_cookie, ""))
+
+    def csrf_of(self, cookie: str) -> tuple[str, str | None]:
+        """:meth:`csrf` from the value of the browser's CSRF cookie (``""`` when it has none)."""
         if 20 <= len(cookie) <= 100:
             return self._token_of(cookie), None
         fresh = secrets.token_urlsafe(32)
@@ -53,7 +56,7 @@ class Guard:
         cookie = request.cookies.get(self.csrf_cookie, "")
         if not cookie or not token:
             return False
-        return hmac.compare_digest(self._token_of(cookie), token)
+        return token.isascii() and hmac.compare_digest(self._token_of(cookie), token)
 
     def subject(self, request: Request) -> str | None:
         """The keyed hash of the verified person of this browser's session, if any."""
@@ -108,6 +111,9 @@ def set_cookie(
     )
 
 
+HSTS = "max-age=63072000; includeSubDomains"
+
+
 def harden(request: Request, response: Response, *, csp: str = CSP) -> None:
     """The security headers of every centre response."""
     headers = response.headers
@@ -117,4 +123,28 @@ def harden(request: Request, response: Response, *, csp: str = CSP) -> None:
     headers["Referrer-Policy"] = "no-referrer"
     headers.setdefault("Cache-Control", "no-store")
     if request.url.scheme == "https":
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        headers["Strict-Transport-Security"] = HSTS
+
+
+def security_headers(https: bool) -> list[tuple[bytes, bytes]]:
+    """:func:`harden`'s headers of an HTML page, as raw ASGI headers (the cached pages)."""
+    response = Response()
+    del response.headers["content-length"]
+    headers = response.headers
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["Cache-Control"] = "no-store"
+    if https:
+        headers["Strict-Transport-Security"] = HSTS
+    return list(response.raw_headers)
+
+
+def cookie_header(name: str, value: str, *, https: bool) -> tuple[bytes, bytes]:
+    """The ``Set-Cookie`` header :func:`set_cookie` writes for a session-long centre cookie."""
+    response = Response()
+    response.set_cookie(
+        name, value, max_age=None, httponly=True, secure=https, samesite="strict", path="/privacy"
+    )
+    return response.raw_headers[-1]
