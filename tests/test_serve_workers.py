@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,18 @@ KEY = "serve-workers-secret-0123456789abcdef"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The serve command writes what its workers serve into os.environ (for the CLI process that
+    is the point); the test puts the environment back as it was, for the tests after it."""
+    saved = dict(os.environ)
     values = {"TROTH_HOME": str(tmp_path), "TROTH_SECRET_KEY": KEY}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    for name in ("TROTH_DATABASE_URL", "TROTH_QUEUE_URL", *SERVE_ENV.values()):
+    for name in ("TROTH_DATABASE_URL", "TROTH_QUEUE_URL", "TROTH_SERVE_URL", *SERVE_ENV.values()):
         monkeypatch.delenv(name, raising=False)
-    return values
+    yield values
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def test_sqlite_state_refuses_several_workers_before_starting(
