@@ -126,7 +126,7 @@ def test_a_notice_delivered_twice_is_mailed_once(ctx: Context, box: Box) -> None
     deadline_tick(ctx, NOW)
     msgs = outbox.claim(ctx.engine)
     (msg,) = [m for m in msgs if m.topic == "dsr.deadline"]
-    (call,) = jobs_for(ctx, msg)
+    (call,) = jobs_for(ctx.engine, msg)
     assert call.name == "notify_team"
     assert team.notify_team(ctx, **call.args) == "sent"
     assert team.notify_team(ctx, **call.args) == "already sent"  # at-least-once: one mail
@@ -146,7 +146,7 @@ def test_without_a_team_address_only_the_webhook_event_is_written(
     monkeypatch.delenv(team.TEAM_ENV)
     _due_in(ctx, 4, timedelta(days=-1))
     deadline_tick(ctx, NOW)
-    assert all(jobs_for(ctx, m) == [] for m in outbox.claim(ctx.engine))
+    assert all(jobs_for(ctx.engine, m) == [] for m in outbox.claim(ctx.engine))
     assert box.messages == []
 
 
@@ -158,7 +158,7 @@ def test_a_mail_server_that_is_away_retries_later(
     _due_in(ctx, 5, timedelta(days=-1))
     deadline_tick(ctx, NOW)
     (msg,) = [m for m in outbox.claim(ctx.engine) if m.topic == "dsr.deadline"]
-    (call,) = jobs_for(ctx, msg)
+    (call,) = jobs_for(ctx.engine, msg)
     with pytest.raises(RetryLater, match="failed after 1 attempts"):
         team.notify_team(ctx, **call.args)
 

@@ -124,8 +124,12 @@ def _embedded_jobs(path: Path, settings: Settings) -> EmbeddedWorker | None:
     from troth.worker.embedded import EmbeddedWorker
     from troth.worker.jobs import Context
 
-    if queue_url(None, settings) is not None:
-        return None  # `troth worker` processes run them
+    queue = queue_url(None, settings)
+    if queue is not None:  # `troth worker` processes run them
+        from troth.worker.direct import install
+
+        install(settings.database_url, queue)  # the queue in the state DB: no relay hop
+        return None
     jobs = EmbeddedWorker(Context(path, settings))
     jobs.start()
     return jobs

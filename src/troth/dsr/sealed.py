@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from troth.dsr import models as _dsr_models  # noqa: F401  (dsr_request, which its key refers to)
 from troth.errors import RequestError
-from troth.store.db import connect
+from troth.store.db import connect, reading
 from troth.store.models import Base
 
 if TYPE_CHECKING:  # troth.dsr.identity imports the store: imported where used
@@ -100,8 +100,8 @@ def unseal(engine: Engine, secret_key: bytes, request_id: str) -> Sealed | None:
     return Sealed([Identity(n, v) for n, v in data["identities"]], dict(data["scope"]))
 
 
-def is_sealed(engine: Engine, request_id: str) -> bool:
-    with connect(engine) as conn:
+def is_sealed(engine: Engine | Connection, request_id: str) -> bool:
+    with reading(engine) as conn:
         return (
             conn.execute(
                 sa.select(TABLE.c.request_id).where(TABLE.c.request_id == request_id)

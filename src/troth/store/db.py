@@ -204,6 +204,17 @@ def connect(engine: Engine, *, write_lock: bool = False) -> Iterator[Connection]
 
 
 @contextlib.contextmanager
+def reading(bind: Engine | Connection) -> Iterator[Connection]:
+    """*bind* itself when it is a connection (a read inside its caller's transaction sees that
+    transaction's writes), else a new :func:`connect` connection."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with connect(bind) as conn:
+        yield conn
+
+
+@contextlib.contextmanager
 def translate_errors(engine: Engine) -> Iterator[None]:
     """Map SQLAlchemy/driver errors raised inside the block into :class:`StoreError`."""
     try:

@@ -72,19 +72,61 @@ class Message:
     attempts: int
 
 
+#: hands a message's jobs to the task engine on the writing transaction's connection; True when
+#: it did (the row is then written as sent). Set per state database by
+#: :func:`hand_over_in_transaction` (see :mod:`troth.worker.direct`).
+HandOver = Callable[[Connection, "Message"], bool]
+_HAND_OVER: dict[tuple[str, int, str], HandOver] = {}
+
+
+def database_key(url: str | sa.URL) -> tuple[str, int, str]:
+    """A PostgreSQL database's identity in a URL: (host, port, database name)."""
+    parsed = sa.make_url(url)
+    return (parsed.host or "", parsed.port or 5432, parsed.database or "")
+
+
+def hand_over_in_transaction(url: str | sa.URL, hand_over: HandOver | None) -> None:
+    """From now on (None: no longer), jobs written to the state DB at *url* in this process are
+    given to *hand_over* inside their own transaction instead of waiting for a relay."""
+    key = database_key(url)
+    if hand_over is None:
+        _HAND_OVER.pop(key, None)
+    else:
+        _HAND_OVER[key] = hand_over
+
+
 def emit(
     conn: Connection, topic: str, payload: Mapping[str, Any], *, not_before: datetime | None = None
 ) -> None:
-    """Write a job on *conn*, inside the caller's transaction (it commits with the state change)."""
-    conn.execute(
-        sa.insert(TABLE).values(
-            topic=topic,
-            payload=json.dumps(dict(payload), sort_keys=True),
-            created_at=stamp(now()),
-            not_before=stamp(not_before) if not_before else None,
-            attempts=0,
+    """Write a job on *conn*, inside the caller's transaction (it commits with the state change).
+
+    PostgreSQL state whose task queue is the same database (:func:`hand_over_in_transaction`):
+    the jobs are deferred in this transaction too and the row is written as sent, so no relay
+    hop; a hand-over that fails leaves the row pending for the relay, as everywhere else."""
+    data = json.dumps(dict(payload), sort_keys=True)
+    at = stamp(now())
+    hand_over = None
+    if _HAND_OVER and not_before is None and conn.dialect.name == "postgresql":
+        hand_over = _HAND_OVER.get(database_key(conn.engine.url))
+    if hand_over is not None:
+        row_id = conn.execute(
+            sa.insert(TABLE)
+            .values(topic=topic, payload=data, created_at=at, attempts=1, sent_at=at)
+            .returning(TABLE.c.id)
+        ).scalar_one()
+        if hand_over(conn, Message(int(row_id), topic, json.loads(data), 1)):
+            return
+        conn.execute(sa.update(TABLE).where(TABLE.c.id == row_id).values(sent_at=None, attempts=0))
+    else:
+        conn.execute(
+            sa.insert(TABLE).values(
+                topic=topic,
+                payload=data,
+                created_at=at,
+                not_before=stamp(not_before) if not_before else None,
+                attempts=0,
+            )
         )
-    )
     if conn.dialect.name == "postgresql":  # delivered when the transaction commits
         conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
     conn.info[JOBS_FLAG] = True  # wakes this process's embedded jobs thread when it ends

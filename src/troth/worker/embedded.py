@@ -36,7 +36,7 @@ def backoff(attempt: int) -> timedelta:
 def run_message(ctx: Context, msg: outbox.Message) -> None:
     """Run the jobs of one message inline; the row is sent, or released for a later attempt."""
     try:
-        for call in jobs_for(ctx, msg):
+        for call in jobs_for(ctx.engine, msg):
             JOBS[call.name](ctx, **call.args)
     except (RetryLater, TrothError) as exc:
         text = str(exc) if isinstance(exc, RetryLater) else exc.one_line()

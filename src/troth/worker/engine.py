@@ -7,7 +7,8 @@ Each worker process runs three things on one event loop:
   serialised by a lock), runs them in a thread, retries a job whose store is down with
   exponential back-off;
 - the relay: claims rows of troth's outbox and defers their jobs (a queueing lock per request
-  stops a second copy while one waits), then marks them sent;
+  stops a second copy while one waits), then marks them sent (with the queue in the state DB,
+  only rows whose transactional enqueue failed: :mod:`troth.worker.direct`);
 - the stalled-job check: a job whose worker stopped sending heartbeats (killed, machine lost) is
   put back in the queue, and another worker resumes it.
 """
@@ -31,7 +32,7 @@ from procrastinate.schema import SchemaManager
 from troth.dsr.execute import crash_point
 from troth.errors import ConfigError, StoreUnavailableError
 from troth.store import outbox, safe_url
-from troth.worker import jobs, webhooks
+from troth.worker import direct, jobs, webhooks
 from troth.worker.jobs import JOBS, Context, JobCall, RetryLater, jobs_for, sweep_retention
 
 log = logging.getLogger("troth.worker")
@@ -147,7 +148,7 @@ async def relay_once(
     sent: list[int] = []
     hooked = _hooked(ctx)
     for n, msg in enumerate(msgs, start=1):
-        for call in await asyncio.to_thread(jobs_for, ctx, msg, hooked=hooked):
+        for call in await asyncio.to_thread(jobs_for, ctx.engine, msg, hooked=hooked):
             await _defer(app, call)
         crash_point("relay", n)  # test hook: die between the enqueue and the mark
         sent.append(msg.id)
@@ -183,7 +184,7 @@ def _relay_locked(
 
     def send(msg: outbox.Message) -> None:
         nonlocal count
-        for call in jobs_for(ctx, msg, hooked=hooked):
+        for call in jobs_for(ctx.engine, msg, hooked=hooked):
             asyncio.run_coroutine_threadsafe(_defer(app, call), loop).result()
         count += 1
         crash_point("relay", count)  # test hook: die between the enqueue and the commit
@@ -268,4 +269,5 @@ async def run_async(ctx: Context, url: str, opts: WorkerOptions, *, name: str) -
 def run(ctx: Context, url: str, opts: WorkerOptions, *, name: str = "troth-worker") -> None:
     """Run a worker until SIGINT/SIGTERM (it finishes its current jobs first)."""
     ensure_schema(url)
+    direct.install(ctx.settings.database_url, url)  # the queue in the state DB: no relay hop
     asyncio.run(run_async(ctx, url, opts, name=name))

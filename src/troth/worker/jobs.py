@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from troth.config import Settings
 from troth.dsr import api
@@ -127,12 +127,14 @@ def deadline_tick(ctx: Context, now: datetime | None = None) -> int:
 
 
 def jobs_for(
-    ctx: Context, msg: Message, *, hooked: Callable[[str], bool] | None = None
+    bind: Engine | Connection, msg: Message, *, hooked: Callable[[str], bool] | None = None
 ) -> list[JobCall]:
-    """The jobs an outbox message asks for (none for a change nobody acts on). *hooked* tells
-    whether a topic has webhook endpoints (a relay reads them once per batch); default: read."""
+    """The jobs an outbox message asks for (none for a change nobody acts on), read from the
+    state DB *bind* (a connection: inside the transaction that writes the message). *hooked*
+    tells whether a topic has webhook endpoints (a relay reads them once per batch); default:
+    read."""
     calls: list[JobCall] = []
-    has_hooks = hooked or (lambda topic: webhooks.has_endpoints(ctx.engine, topic))
+    has_hooks = hooked or (lambda topic: webhooks.has_endpoints(bind, topic))
     if has_hooks(msg.topic):  # first: a hook is not held up by a run
         args = {"event_id": msg.id, "topic": msg.topic, "payload": msg.payload}
         calls.append(JobCall("deliver_webhooks", args, lock=f"webhook:{msg.id}"))
@@ -140,9 +142,9 @@ def jobs_for(
         request_id = str(msg.payload["request_id"])
         status = str(msg.payload.get("status"))
         approved = status == Status.approved.value
-        if approved and is_sealed(ctx.engine, request_id):
+        if approved and is_sealed(bind, request_id):
             calls.append(JobCall("run_request", {"request_id": request_id}, lock=request_id))
-        if status in requester.NOTICES and requester.filed_at_centre(ctx.engine, request_id):
+        if status in requester.NOTICES and requester.filed_at_centre(bind, request_id):
             args = {"request_id": request_id, "status": status}
             calls.append(JobCall("notify_requester", args, lock=f"notice:{request_id}"))
     if msg.topic == "recipient.notice":

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from troth.dsr.requests import Kind, Status
 from troth.errors import ConfigError
 from troth.store import connect
+from troth.store.db import reading
 
 if TYPE_CHECKING:
     from troth.worker.jobs import Context
@@ -28,9 +29,9 @@ _AUDIT = sa.table("audit_entry", sa.column("kind"), sa.column("subject"), sa.col
 NOTICES = {Status.completed.value: "completed", Status.denied.value: "denied"}
 
 
-def filed_at_centre(engine: sa.Engine, request_id: str) -> bool:
+def filed_at_centre(engine: sa.Engine | sa.Connection, request_id: str) -> bool:
     """Whether the request was filed through the privacy centre and its contact is kept."""
-    with connect(engine) as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             sa.select(_CENTRE.c.contact).where(_CENTRE.c.request_id == request_id)
         ).first()

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from troth.errors import ConfigError, UnknownNameError
-from troth.store.db import connect
+from troth.store.db import connect, reading
 from troth.store.models import Base, BigInt
 from troth.store.outbox import now, stamp
 
@@ -144,8 +144,8 @@ def add_endpoint(engine: Engine, secret_key: bytes, url: str, events: str = "dsr
     return endpoint_id
 
 
-def list_endpoints(engine: Engine) -> list[Endpoint]:
-    with connect(engine) as conn:
+def list_endpoints(engine: Engine | Connection) -> list[Endpoint]:
+    with reading(engine) as conn:
         rows = conn.execute(sa.select(ENDPOINTS).order_by(ENDPOINTS.c.created_at)).all()
     return [Endpoint(r.id, r.url, r.events, r.created_at, r.disabled_at) for r in rows]
 
@@ -165,7 +165,7 @@ def disable_endpoint(engine: Engine, endpoint_id: str) -> None:
     Ledger(engine).append("webhook.removed", {"endpoint_id": endpoint_id}, actor="cli")
 
 
-def has_endpoints(engine: Engine, topic: str) -> bool:
+def has_endpoints(engine: Engine | Connection, topic: str) -> bool:
     return any(not e.disabled_at and topic.startswith(e.events) for e in list_endpoints(engine))
 
 
