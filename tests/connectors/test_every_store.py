@@ -32,11 +32,10 @@ import pytest
 import redis
 import sqlalchemy as sa
 import yaml
-from aiosmtpd.controller import Controller
 from deltalake import DeltaTable, write_deltalake
 
-from servers import free_port
-from sharing.notice_support import Mailbox, state
+from mail import Mailbox, mail_to
+from sharing.notice_support import state
 from troth.config import Settings
 from troth.datamap.demo import create_demo_db
 from troth.dsr import Identity, access, erase, status
@@ -256,16 +255,8 @@ def person_sql_keys(export: Path) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TROTH_SMTP_PORT", str(controller.port))
-    monkeypatch.setenv("TROTH_SMTP_FROM", "privacy@plus.example.com")
-    try:
+    with mail_to(monkeypatch, "privacy@plus.example.com") as box:
         yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(params=sorted(EXAMPLES))
