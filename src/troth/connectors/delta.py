@@ -90,17 +90,7 @@ class DeltaTableStore:
             if updates is None
             else merger.when_matched_update(updates=dict(updates))
         )
-        try:
-            metrics: dict[str, Any] = merger.execute()
-        except Exception as exc:  # deltalake raises its own and Python errors
-            raise ConnectorError(
-                f"file set {self.store.name!r}: the Delta table could not be written "
-                f"({type(exc).__name__})",
-                where=f"connection {self.store.name!r}",
-                fix="check the mapped columns against the table's schema",
-            ) from None
-        self.table = self._deltalake.DeltaTable(str(self.folder))
-        return metrics
+        return self._run(merger.execute)
 
     def delete_predicate(self, predicate: str) -> dict[str, Any]:
         """Delete the rows a predicate selects (a new version). The predicate must hold no
