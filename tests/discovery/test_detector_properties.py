@@ -303,3 +303,54 @@ def test_phone_trunk_fast_path_agrees_with_the_parser(national: str, sep: str) -
     rule = next(r for r in PhoneDetector.rules if r.name == "phone.national")
     got = PhoneDetector.validate(Candidate(f"call {text}", 5, 5 + len(text), rule))
     assert (got is not None) == expected, text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    code=st.sampled_from([1, 7, 33, 44, 49, 61, 31, 34, 39, 47, 81, 91, 262, 290, 599, 800, 979]),
+    national=st.integers(min_value=0, max_value=10**13),
+)
+def test_phone_validity_is_the_librarys(code: int, national: int) -> None:
+    """troth's precompiled validity check answers as ``phonenumbers.is_valid_number`` for any
+    number, including country codes shared by several regions (+1, +7, +44) and non-geographic
+    ones (+800, +979)."""
+    import phonenumbers
+
+    from troth.discovery.detectors.phone import _valid
+
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=national)
+    assert _valid(number) == phonenumbers.is_valid_number(number)
+
+
+def test_phone_validity_is_the_librarys_on_every_regions_examples() -> None:
+    """The example number of every type of every region, and each with its last digit changed
+    (some valid, some not): troth's check and the library's agree on all of them."""
+    import phonenumbers
+
+    from troth.discovery.detectors.phone import _valid
+
+    seen = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for last in range(10):
+                number = phonenumbers.PhoneNumber(
+                    country_code=example.country_code,
+                    national_number=example.national_number // 10 * 10 + last,
+                    italian_leading_zero=example.italian_leading_zero,
+                    number_of_leading_zeros=example.number_of_leading_zeros,
+                )
+                assert _valid(number) == phonenumbers.is_valid_number(number), (region, kind)
+                seen += 1
+    assert seen > 10_000
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz0123456789 ", min_size=0, max_size=40))
+def test_iban_check_is_iso_7064(value: str) -> None:
+    """The mod-97 check against its definition: letters as 10..35, the first four moved last."""
+    s = "".join(value.split()).upper()
+    expected = len(s) >= 15 and int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+    assert iban_ok(value) == expected

@@ -25,9 +25,11 @@ def iban_ok(iban: str) -> bool:
     s = "".join(iban.split()).upper()
     if len(s) < 15 or not s.isalnum():
         return False
-    moved = s[4:] + s[:4]
-    number = "".join(str(int(c, 36)) for c in moved)
-    return int(number) % 97 == 1
+    return int((s[4:] + s[:4]).translate(_BASE36)) % 97 == 1
+
+
+#: IBAN letters to their numbers (A -> 10 ... Z -> 35), digits unchanged
+_BASE36 = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
 def nhs_ok(number: str) -> bool:

@@ -124,14 +124,79 @@ def _trunk_zero_code(region: str) -> int | None:
 
 
 def _valid(number: phonenumbers.PhoneNumber) -> bool:
-    """``phonenumbers``' validity, the main region of the number's country first (one metadata
-    look-up); the full check only for a country code several regions share (+1, +7, +44...)."""
+    """``phonenumbers``' validity, the main region of the number's country first; the full check
+    (which region the number belongs to) only for a country code several regions share (+1, +7,
+    +44...). The same answer as ``phonenumbers.is_valid_number(number)`` (property-tested), from
+    each region's patterns compiled once per number length instead of one look-up per type."""
     code = number.country_code or 0
     main = phonenumbers.region_code_for_country_code(code)
-    return phonenumbers.is_valid_number_for_region(number, main) or (
-        len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) > 1
-        and phonenumbers.is_valid_number(number)
-    )
+    if main in ("ZZ", "001"):  # no region, or a non-geographic entity: the library's check
+        return bool(phonenumbers.is_valid_number(number))
+    nsn = phonenumbers.national_significant_number(number)
+    if _valid_in(nsn, main):
+        return True
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())
+    if len(regions) < 2:
+        return False
+    region = _region_of(nsn, regions)
+    return region is not None and _valid_in(nsn, region)
+
+
+def _valid_in(nsn: str, region: str) -> bool:
+    """Whether the national significant number ``nsn`` is of a known type in ``region``."""
+    checks = _checks(region, len(nsn))
+    return checks is not None and all(p.fullmatch(nsn) for p in checks)
+
+
+#: the number types ``phonenumbers`` tells apart (a valid number is of one of them)
+_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+
+
+@cache
+def _checks(region: str, length: int) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """The region's general pattern and its number types' patterns as one alternation, for
+    national numbers of ``length`` digits (None: no valid number of that length there)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or not _admits(meta.general_desc, length):
+        return None
+    kinds = [getattr(meta, t) for t in _TYPES]
+    alts = [f"(?:{d.national_number_pattern})" for d in kinds if _admits(d, length)]
+    if not alts:
+        return None
+    general = str(meta.general_desc.national_number_pattern)
+    return re.compile(general), re.compile("|".join(alts))
+
+
+def _admits(desc: phonenumbers.PhoneNumberDesc | None, length: int) -> bool:
+    """A number description with a pattern whose possible lengths include ``length`` (no
+    lengths listed: any)."""
+    if desc is None or not desc.national_number_pattern:
+        return False
+    lengths = desc.possible_length
+    return not lengths or length in lengths
+
+
+def _region_of(nsn: str, regions: tuple[str, ...]) -> str | None:
+    """The region of a shared country code a number belongs to, as ``phonenumbers`` decides it:
+    the first whose leading digits start it, or (without leading digits) where it is valid."""
+    for region in regions:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is None:
+            continue
+        if meta.leading_digits is not None:
+            if _leading(meta.leading_digits).match(nsn):
+                return region
+        elif _valid_in(nsn, region):
+            return region
+    return None
+
+
+@cache
+def _leading(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _international(digits: str) -> phonenumbers.PhoneNumber | None:
