@@ -160,14 +160,14 @@ def _checks(region: str, length: int) -> tuple[re.Pattern[str], re.Pattern[str]]
     """The region's general pattern and its number types' patterns as one alternation, for
     national numbers of ``length`` digits (None: no valid number of that length there)."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if meta is None or not _admits(meta.general_desc, length):
+    general = meta.general_desc if meta is not None else None
+    if meta is None or general is None or not _admits(general, length):
         return None
     kinds = [getattr(meta, t) for t in _TYPES]
     alts = [f"(?:{d.national_number_pattern})" for d in kinds if _admits(d, length)]
     if not alts:
         return None
-    general = str(meta.general_desc.national_number_pattern)
-    return re.compile(general), re.compile("|".join(alts))
+    return re.compile(str(general.national_number_pattern)), re.compile("|".join(alts))
 
 
 def _admits(desc: phonenumbers.PhoneNumberDesc | None, length: int) -> bool:
