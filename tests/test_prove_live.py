@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from servers import start_serve
 from troth.config import Settings
 from troth.datamap.demo import create_demo_db
-from troth.prove import PROBE_SCOPES, Status, prove
+from troth.prove import PROBE_SCOPES, ProofResult, Status, prove
 from troth.store import open_store
 from troth.web.apikeys import create_key
 
@@ -26,9 +26,12 @@ MD = ROOT / "examples" / "mydigisoft"
 PLUS = ROOT / "examples" / "plus"
 
 
-def _probe(result: object, prefix: str) -> object:
-    (probe,) = [p for p in result.probes if p.probe.startswith(prefix)]  # type: ignore[attr-defined]
-    return probe
+def _reason(result: ProofResult, prefix: str, *, passed: bool) -> str:
+    """The reason of the one probe whose name starts with *prefix*, which must have *passed* (or
+    failed)."""
+    (probe,) = [p for p in result.probes if p.probe.startswith(prefix)]
+    assert probe.passed is passed, probe.reason
+    return probe.reason
 
 
 def _rows(url: str) -> dict[str, int]:
@@ -42,28 +45,31 @@ def _rows(url: str) -> dict[str, int]:
     return out
 
 
-def _probe_verdict(result: object, promise: str) -> Status:
-    proof = next(p for p in result.promises if p.id == promise)  # type: ignore[attr-defined]
+def _probe_verdict(result: ProofResult, promise: str) -> Status:
+    proof = next(p for p in result.promises if p.id == promise)
     return next(v.status for v in proof.verdicts if v.mechanism == "conformance probe")
+
+
+def _prove_live(project: Path, state_url: str, output: Path) -> ProofResult:
+    """`troth prove --live` of *project* against a `troth serve` of it on *state_url*, with an API
+    key of the probes' scopes; the server is stopped afterwards."""
+    settings = Settings.from_env().with_database(state_url)
+    key = create_key(open_store(settings), settings.secret_key, list(PROBE_SCOPES))
+    proc, base = start_serve(project, state_url, {**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    try:
+        return prove(project, output=output, settings=settings, live=base, api_key=key)
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def test_probes_pass_on_a_running_deployment(
     state_url: str, troth_env: Path, tmp_path: Path
 ) -> None:
-    settings = Settings.from_env().with_database(state_url)
-    key = create_key(open_store(settings), settings.secret_key, list(PROBE_SCOPES))
-    proc, base = start_serve(MD, state_url, {**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    try:
-        result = prove(MD, output=tmp_path / "p", settings=settings, live=base, api_key=key)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    probe = _probe(result, "consent withdrawal")
-    assert probe.passed, probe.reason  # type: ignore[attr-defined]
-    assert "denied" in probe.reason  # type: ignore[attr-defined]
+    result = _prove_live(MD, state_url, tmp_path / "p")
+    assert "denied" in _reason(result, "consent withdrawal", passed=True)
     assert _probe_verdict(result, "MD-3") is Status.kept
-    sharing = _probe(result, "no third-party sharing")
-    assert sharing.passed, sharing.reason  # type: ignore[attr-defined]
+    _reason(result, "no third-party sharing", passed=True)
     assert _probe_verdict(result, "MD-7") is Status.kept
     doc = json.loads((tmp_path / "p" / "report.json").read_text())
     assert doc["probes"][0]["passed"] is True
@@ -84,21 +90,12 @@ def test_plus_probes_pass_and_touch_no_real_row(
     """PL-8: the courier gets only the address fields of a canary record; PL-12: the canary's
     erasure completes through the request API and the workers before its due date. The stores
     hold the same rows afterwards."""
-    settings = Settings.from_env().with_database(sqlite_url)
-    key = create_key(open_store(settings), settings.secret_key, list(PROBE_SCOPES))
     before = _rows(plus_store)
-    proc, base = start_serve(PLUS, sqlite_url, {**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    try:
-        result = prove(PLUS, output=tmp_path / "p", settings=settings, live=base, api_key=key)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    courier = _probe(result, "disclosure: courier_service")
-    assert courier.passed, courier.reason  # type: ignore[attr-defined]
-    assert "city, country, street, zip" in courier.reason  # type: ignore[attr-defined]
-    erasure = _probe(result, "erasure through the request API")
-    assert erasure.passed, erasure.reason  # type: ignore[attr-defined]
-    assert "no row reached" in erasure.reason  # type: ignore[attr-defined]
+    result = _prove_live(PLUS, sqlite_url, tmp_path / "p")
+    courier = _reason(result, "disclosure: courier_service", passed=True)
+    assert "city, country, street, zip" in courier
+    erasure = _reason(result, "erasure through the request API", passed=True)
+    assert "no row reached" in erasure
     assert _probe_verdict(result, "PL-12") is Status.kept
     assert _rows(plus_store) == before
 
@@ -184,14 +181,10 @@ def test_a_probe_fails_on_a_broken_deployment_with_the_reason(
 ) -> None:
     settings = Settings.from_env()
     result = prove(MD, output=tmp_path / "p", settings=settings, live=broken, api_key="troth_x_y")
-    probe = _probe(result, "consent withdrawal")
-    assert probe.passed is False  # type: ignore[attr-defined]
-    assert "still allowed" in probe.reason  # type: ignore[attr-defined]
+    assert "still allowed" in _reason(result, "consent withdrawal", passed=False)
     assert _probe_verdict(result, "MD-3") is Status.broken
     assert result.status_of("MD-3") is Status.broken
-    sharing = _probe(result, "no third-party sharing")
-    assert sharing.passed is False  # type: ignore[attr-defined]
-    assert "was accepted" in sharing.reason  # type: ignore[attr-defined]
+    assert "was accepted" in _reason(result, "no third-party sharing", passed=False)
     assert result.status_of("MD-7") is Status.broken
 
 
@@ -200,13 +193,11 @@ def test_plus_probes_fail_on_a_broken_deployment_with_the_reason(
 ) -> None:
     settings = Settings.from_env()
     result = prove(PLUS, output=tmp_path / "p", settings=settings, live=broken, api_key="k")
-    courier = _probe(result, "disclosure: courier_service")
-    assert courier.passed is False  # type: ignore[attr-defined]
-    assert "beyond what the policy allows" in courier.reason  # type: ignore[attr-defined]
-    assert "email" in courier.reason  # type: ignore[attr-defined]
-    erasure = _probe(result, "erasure through the request API")
-    assert erasure.passed is False  # type: ignore[attr-defined]
-    assert "changed 3 row(s)" in erasure.reason  # type: ignore[attr-defined]
+    courier = _reason(result, "disclosure: courier_service", passed=False)
+    assert "beyond what the policy allows" in courier
+    assert "email" in courier
+    erasure = _reason(result, "erasure through the request API", passed=False)
+    assert "changed 3 row(s)" in erasure
     assert _probe_verdict(result, "PL-8") is Status.broken
     assert _probe_verdict(result, "PL-12") is Status.broken
 

@@ -9,6 +9,7 @@ import pytest
 from centre_support import SECRET, Mailbox
 
 from mail import smtp_server, use_smtp
+from servers import axe_js, driver  # noqa: F401  (the browser fixtures)
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import io
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from centre_support import EXAMPLES, ROOT, Mailbox
 
-from servers import start_serve
+from servers import axe_check, by_id, start_serve, submit
 from troth.audit import Ledger
 from troth.config import Settings
 from troth.consent import ConsentLedger
@@ -34,68 +32,6 @@ from troth.web import create_app
 
 PROJECT = EXAMPLES / "mydigisoft"
 ARTIFACTS = ROOT / "test-artifacts" / "centre"
-AXE_CACHE = ROOT / ".cache" / "axe"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _missing(msg: str) -> None:
-    if IN_CI:
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-@pytest.fixture(scope="session")
-def axe_js() -> str:
-    """axe-core from npm, installed once into a cache folder of the test run."""
-    script = AXE_CACHE / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            _missing("npm missing: it installs axe-core for the accessibility checks")
-        AXE_CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [str(npm), "install", "--no-audit", "--no-fund", "--silent", "axe-core@4"],
-            cwd=AXE_CACHE,
-            check=True,
-            timeout=300,
-        )
-    return script.read_text()
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        _missing("chromium/chromedriver missing: run scripts/ci-services.sh")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,900",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        opts.add_argument(flag)
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    opts.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
-    drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    drv.set_page_load_timeout(30)
-    drv.downloads = downloads
-    try:
-        yield drv
-    finally:
-        drv.quit()
 
 
 @pytest.fixture
@@ -116,60 +52,8 @@ def served(
 
 
 def check_page(driver: Any, axe_js: str, name: str) -> None:
-    """No axe-core violation (WCAG 2.0/2.1/2.2 A and AA rules); a screenshot as artifact."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.execute_script(axe_js)
-    result = driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-        ".then(r => done(JSON.stringify(r.violations.map(v => [v.id, v.nodes.length]))))"
-        ".catch(e => done('error: ' + e));"
-    )
-    assert result == "[]", f"{name}: {result}"
-
-
-def by_id(driver: Any, ident: str) -> Any:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.ID, ident)
-
-
-def _gone(element: Any) -> bool:
-    """Whether *element*'s page was replaced. Chromium answers a node of a page being replaced
-    with "does not belong to the document" rather than selenium's stale element: both mean gone."""
-    from selenium.common.exceptions import WebDriverException
-
-    try:
-        element.is_enabled()
-    except WebDriverException:  # StaleElementReferenceException is one too
-        return True
-    return False
-
-
-def submit(driver: Any, selector: str = "main form button[type=submit]") -> None:
-    """Click the form's button and wait until the next page replaced this one."""
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 30).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
-    )
-    for attempt in range(3):
-        old = driver.find_element(By.TAG_NAME, "html")
-        try:
-            driver.find_element(By.CSS_SELECTOR, selector).click()
-        except WebDriverException:  # the page moved under the click
-            if _gone(old):
-                break  # the click went through: the next page is loading
-            if attempt == 2:
-                raise
-            time.sleep(0.3)
-            continue
-        break
-    WebDriverWait(driver, 30).until(lambda _d: _gone(old))
+    """No axe-core violation; a screenshot into ``test-artifacts/centre/``."""
+    axe_check(driver, axe_js, ARTIFACTS, name)
 
 
 def ask_and_verify(

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,7 +235,8 @@ def hashes(d: Deployment) -> dict[str, Any]:
     }
 
 
-def _changed(before: dict[Any, str], after: dict[Any, str]) -> set[Any]:
+def _changed(before: dict[Any, Any], after: dict[Any, Any]) -> set[Any]:
+    """The keys (rows, Redis keys, files, or whole stores) whose hash differs."""
     return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
 
 
@@ -270,6 +271,19 @@ def stack() -> Iterator[ExitStack]:
         yield s
 
 
+@pytest.fixture
+def deployment(
+    example: str,
+    tmp_path: Path,
+    troth_env: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    stack: ExitStack,
+) -> Callable[[str], Deployment]:
+    """Deploys the example afresh into the test's folder *name* (see ``deploy``)."""
+    return lambda name: deploy(example, tmp_path / name, redis_url, monkeypatch, stack)
+
+
 def share_with_courier(d: Deployment) -> None:
     """The courier gets the person's delivery address through the gateway (Plus); MyDigiSoft
     declares no recipient (MD-7), so its gateway refuses."""
@@ -298,15 +312,9 @@ MIDWAY = {"step:1": set(), "store:2": {"sql", "redis"},
 
 
 def test_access_then_erasure_everywhere_then_a_noop(
-    example: str,
-    tmp_path: Path,
-    troth_env: Path,
-    redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    stack: ExitStack,
-    smtp: Mailbox,
+    example: str, deployment: Callable[[str], Deployment], smtp: Mailbox
 ) -> None:
-    d = deploy(example, tmp_path / "d", redis_url, monkeypatch, stack)
+    d = deployment("d")
     ada, bob = str(d.person["email"]), str(d.other["email"])
     share_with_courier(d)
 
@@ -391,14 +399,9 @@ def test_access_then_erasure_everywhere_then_a_noop(
 
 
 def test_saas_429_then_503_is_retried_and_the_erasure_completes(
-    example: str,
-    tmp_path: Path,
-    troth_env: Path,
-    redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    stack: ExitStack,
+    deployment: Callable[[str], Deployment],
 ) -> None:
-    d = deploy(example, tmp_path / "d", redis_url, monkeypatch, stack)
+    d = deployment("d")
     ada = str(d.person["email"])
     d.stripe.fail = [(429, {"Retry-After": "0"}), (503, {})]
     d.hubspot.fail = [(429, {}), (503, {})]
@@ -412,21 +415,15 @@ def test_saas_429_then_503_is_retried_and_the_erasure_completes(
 
 @pytest.mark.parametrize("crash", sorted(MIDWAY))
 def test_an_erasure_killed_between_stores_resumes_to_the_same_hashes(
-    crash: str,
-    example: str,
-    tmp_path: Path,
-    troth_env: Path,
-    redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    stack: ExitStack,
+    crash: str, example: str, deployment: Callable[[str], Deployment]
 ) -> None:
     # the reference: an uninterrupted erasure of a fresh deployment
-    ref = deploy(example, tmp_path / "ref", redis_url, monkeypatch, stack)
+    ref = deployment("ref")
     share_with_courier(ref)
     assert erase(ref.folder, ref.who).ok
     expected = hashes(ref)
 
-    d = deploy(example, tmp_path / "d", redis_url, monkeypatch, stack)
+    d = deployment("d")
     share_with_courier(d)
     before = hashes(d)
     code = textwrap.dedent(f"""
@@ -439,7 +436,7 @@ def test_an_erasure_killed_between_stores_resumes_to_the_same_hashes(
     (killed,) = status(settings=Settings.from_env())
     assert killed.status == "running"
     midway = hashes(d)
-    assert {k for k in before if before[k] != midway[k]} == MIDWAY[crash]
+    assert _changed(before, midway) == MIDWAY[crash]  # which stores changed
 
     again = erase(d.folder, d.who)
     assert again.status == "completed"

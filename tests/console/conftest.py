@@ -11,6 +11,7 @@ import pytest
 from console_support import SECRET
 
 from mail import mail_to
+from servers import axe_js, driver  # noqa: F401  (the browser fixtures)
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "centre"))  # the centre's test helpers
 

@@ -19,9 +19,8 @@ import sqlalchemy as sa
 from centre_helpers import csrf
 from centre_support import EXAMPLES, ROOT, Mailbox
 from console_support import PASSWORD
-from test_centre_browser import axe_js, by_id, driver, submit  # noqa: F401  (fixtures)
 
-from servers import start_serve, troth_command
+from servers import axe_check, by_id, start_serve, submit, troth_command
 
 PROJECT = EXAMPLES / "mydigisoft"
 ARTIFACTS = ROOT / "test-artifacts" / "console"
@@ -75,17 +74,7 @@ def file_at_centre(base: str, box: Mailbox, who: str) -> str:
 
 
 def shot(drv: Any, axe: str, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    drv.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    drv.execute_script(axe)
-    result = drv.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-        ".then(r => done(JSON.stringify(r.violations.map(v => [v.id, v.nodes.length]))))"
-        ".catch(e => done('error: ' + e));"
-    )
-    assert result == "[]", f"{name}: {result}"
+    axe_check(drv, axe, ARTIFACTS, name)
 
 
 def sign_in(drv: Any, base: str, axe: str | None = None) -> None:
@@ -123,8 +112,8 @@ def wait_status(drv: Any, url: str, status: str, timeout: float = 90) -> None:
 def test_approve_a_centre_request_in_the_console_and_see_it_complete(
     served: str,
     mailbox: Mailbox,
-    driver: Any,  # noqa: F811
-    axe_js: str,  # noqa: F811
+    driver: Any,
+    axe_js: str,
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -159,8 +148,8 @@ def test_approve_a_centre_request_in_the_console_and_see_it_complete(
 def test_deny_in_the_console_and_the_person_is_told_why(
     served: str,
     mailbox: Mailbox,
-    driver: Any,  # noqa: F811
-    axe_js: str,  # noqa: F811
+    driver: Any,
+    axe_js: str,
 ) -> None:
     base = served
     who = "customer4@example.com"

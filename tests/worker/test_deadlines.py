@@ -4,51 +4,22 @@ alert, each sent once (as a dsr.deadline outbox event, so as a webhook)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from workerkit import EXAMPLES, KEY
+from workerkit import NOW, demo_context, due_in
 
-from troth.config import Settings
 from troth.dsr.deadlines import due_notices, send_notices
-from troth.dsr.filing import file_request
-from troth.dsr.identity import Identity
-from troth.dsr.models import DsrRequest
-from troth.dsr.requests import Kind, Requests, Status
+from troth.dsr.requests import Requests, Status
 from troth.store import outbox
 from troth.worker.jobs import Context, deadline_tick
-
-PROJECT = EXAMPLES / "mydigisoft"
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
-    monkeypatch.setenv("TROTH_SECRET_KEY", KEY)
-    settings = Settings.from_env().with_database(f"sqlite:///{tmp_path / 'state.db'}")
-    return Context(PROJECT, settings)
-
-
-def _due_in(ctx: Context, n: int, delta: timedelta) -> str:
-    rid = file_request(
-        ctx.engine,
-        ctx.settings.secret_key,
-        PROJECT,
-        Kind.erasure,
-        [Identity("email", f"customer{n}@example.com")],
-        actor="test",
-        verified=True,
-        approve=False,
-    ).id
-    with ctx.engine.begin() as c:
-        c.execute(
-            sa.update(DsrRequest)
-            .where(DsrRequest.id == rid)
-            .values(due_at=(NOW + delta).isoformat())
-        )
-    return rid
+    return demo_context(tmp_path, monkeypatch)
 
 
 def _events(ctx: Context) -> list[dict[str, object]]:
@@ -60,11 +31,11 @@ def _events(ctx: Context) -> list[dict[str, object]]:
 
 
 def test_reminders_and_overdue_alerts_are_sent_once(ctx: Context) -> None:
-    week = _due_in(ctx, 1, timedelta(days=6))
-    day = _due_in(ctx, 2, timedelta(hours=12))
-    late = _due_in(ctx, 3, timedelta(days=-2))
-    _due_in(ctx, 4, timedelta(days=20))  # not yet
-    done = _due_in(ctx, 5, timedelta(days=-3))
+    week = due_in(ctx, 1, timedelta(days=6))
+    day = due_in(ctx, 2, timedelta(hours=12))
+    late = due_in(ctx, 3, timedelta(days=-2))
+    due_in(ctx, 4, timedelta(days=20))  # not yet
+    done = due_in(ctx, 5, timedelta(days=-3))
     Requests(ctx.engine, ctx.settings.secret_key).transition(done, Status.denied, reason="spam")
     assert deadline_tick(ctx, NOW) == 3
     got = {e["request_id"]: e for e in _events(ctx)}
@@ -80,7 +51,7 @@ def test_reminders_and_overdue_alerts_are_sent_once(ctx: Context) -> None:
 
 
 def test_two_ticks_at_once_send_a_notice_once(ctx: Context) -> None:
-    _due_in(ctx, 6, timedelta(days=-1))
+    due_in(ctx, 6, timedelta(days=-1))
     reminders = ctx.project.policy.policy.requests.reminders
     first, second = due_notices(ctx.engine, reminders, NOW), due_notices(ctx.engine, reminders, NOW)
     assert send_notices(ctx.engine, first, NOW) == 1

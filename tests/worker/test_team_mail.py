@@ -8,7 +8,7 @@ import email.policy
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,20 +16,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from workerkit import EXAMPLES, KEY
+from workerkit import NOW, demo_context, due_in
 
 from servers import free_port
-from troth.config import Settings
-from troth.dsr.filing import file_request
-from troth.dsr.identity import Identity
-from troth.dsr.models import DsrRequest
-from troth.dsr.requests import Kind
 from troth.store import outbox
 from troth.worker import embedded, team
 from troth.worker.jobs import Context, RetryLater, deadline_tick, jobs_for
 
-PROJECT = EXAMPLES / "mydigisoft"
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TEAM = "dpo@shop.example.com"
 
 
@@ -65,29 +58,7 @@ def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Box]:
 
 @pytest.fixture
 def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
-    monkeypatch.setenv("TROTH_SECRET_KEY", KEY)
-    settings = Settings.from_env().with_database(f"sqlite:///{tmp_path / 'state.db'}")
-    return Context(PROJECT, settings)
-
-
-def _due_in(ctx: Context, n: int, delta: timedelta) -> str:
-    rid = file_request(
-        ctx.engine,
-        ctx.settings.secret_key,
-        PROJECT,
-        Kind.erasure,
-        [Identity("email", f"customer{n}@example.com")],
-        actor="test",
-        verified=True,
-        approve=False,
-    ).id
-    with ctx.engine.begin() as c:
-        c.execute(
-            sa.update(DsrRequest)
-            .where(DsrRequest.id == rid)
-            .values(due_at=(NOW + delta).isoformat())
-        )
-    return rid
+    return demo_context(tmp_path, monkeypatch)
 
 
 def _subject(msg: EmailMessage) -> str:
@@ -100,8 +71,8 @@ def _drain(ctx: Context) -> None:
 
 
 def test_reminders_and_overdue_alerts_are_mailed_to_the_team_once(ctx: Context, box: Box) -> None:
-    week = _due_in(ctx, 1, timedelta(days=6))
-    late = _due_in(ctx, 2, timedelta(days=-2))
+    week = due_in(ctx, 1, timedelta(days=6))
+    late = due_in(ctx, 2, timedelta(days=-2))
     assert deadline_tick(ctx, NOW) == 2
     _drain(ctx)
     assert [m["To"] for m in box.messages] == [TEAM, TEAM]
@@ -122,7 +93,7 @@ def test_reminders_and_overdue_alerts_are_mailed_to_the_team_once(ctx: Context, 
 
 
 def test_a_notice_delivered_twice_is_mailed_once(ctx: Context, box: Box) -> None:
-    rid = _due_in(ctx, 3, timedelta(days=-1))
+    rid = due_in(ctx, 3, timedelta(days=-1))
     deadline_tick(ctx, NOW)
     msgs = outbox.claim(ctx.engine)
     (msg,) = [m for m in msgs if m.topic == "dsr.deadline"]
@@ -144,7 +115,7 @@ def test_without_a_team_address_only_the_webhook_event_is_written(
     ctx: Context, box: Box, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(team.TEAM_ENV)
-    _due_in(ctx, 4, timedelta(days=-1))
+    due_in(ctx, 4, timedelta(days=-1))
     deadline_tick(ctx, NOW)
     assert all(jobs_for(ctx.engine, m) == [] for m in outbox.claim(ctx.engine))
     assert box.messages == []
@@ -155,7 +126,7 @@ def test_a_mail_server_that_is_away_retries_later(
 ) -> None:
     monkeypatch.setenv("TROTH_SMTP_PORT", str(free_port()))  # nobody listens
     monkeypatch.setenv("TROTH_SMTP_ATTEMPTS", "1")
-    _due_in(ctx, 5, timedelta(days=-1))
+    due_in(ctx, 5, timedelta(days=-1))
     deadline_tick(ctx, NOW)
     (msg,) = [m for m in outbox.claim(ctx.engine) if m.topic == "dsr.deadline"]
     (call,) = jobs_for(ctx.engine, msg)
