@@ -168,3 +168,28 @@ def test_removed_endpoints_get_nothing_and_bad_urls_are_refused(
     assert receiver.got == []
     with pytest.raises(ConfigError, match="http"):
         webhooks.add_endpoint(ctx.engine, ctx.settings.secret_key, "ftp://example.com/x")
+
+
+def test_endpoints_are_read_once_per_transaction_and_fresh_in_the_next(ctx: Context) -> None:
+    """A filing's state changes ask for the endpoints in one transaction: one read; an endpoint
+    added after that transaction is seen by the next one on the same connection."""
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "webhook_endpoint" in statement:
+            reads.append(statement)
+
+    sa.event.listen(ctx.engine, "before_cursor_execute", count)
+    try:
+        with ctx.engine.connect() as conn:
+            with conn.begin():
+                assert not webhooks.has_endpoints(conn, "dsr.changed")
+                assert not webhooks.has_endpoints(conn, "dsr.changed")
+            assert len(reads) == 1
+            webhooks.add_endpoint(ctx.engine, ctx.settings.secret_key, "http://127.0.0.1:9/h")
+            with conn.begin():
+                assert webhooks.has_endpoints(conn, "dsr.changed")
+                assert not webhooks.has_endpoints(conn, "consent.")  # topic still checked
+            assert len([r for r in reads if r.lstrip().upper().startswith("SELECT")]) == 2
+    finally:
+        sa.event.remove(ctx.engine, "before_cursor_execute", count)

@@ -5,8 +5,9 @@ change defers its jobs in its own transaction, so they commit together and no re
 for this process. :func:`troth.store.outbox.emit` then writes the outbox row as already sent and
 calls :func:`defer_in_transaction` on the same connection: the jobs the row asks for
 (:func:`troth.worker.jobs.jobs_for`, read on that connection, so it sees the transaction's own
-writes) are inserted with Procrastinate's deferrer bound to that connection, each under a
-savepoint (a waiting copy with the same queueing lock is left alone: one run serves both).
+writes; a row that asks for none costs no more) are inserted with Procrastinate's deferrer bound
+to that connection, each under a savepoint (a waiting copy with the same queueing lock is left
+alone: one run serves both).
 Procrastinate's insert trigger notifies the workers when the transaction commits. A hand-over
 that fails (the queue's tables not created yet, a psycopg 2 driver) rolls back its savepoint and
 leaves the row pending for the relay, so the outbox guarantee still holds.
@@ -49,9 +50,12 @@ def defer_in_transaction(conn: Connection, msg: outbox.Message) -> bool:
     raw = conn.connection.driver_connection
     if not isinstance(raw, psycopg.Connection):
         return False
+    calls = jobs_for(conn, msg)  # reads troth's own tables, on the transaction's connection
+    if not calls:
+        return True  # a change nobody acts on: the row, written as sent, is all
     try:
         with raw.transaction():  # a savepoint: a failure here leaves the caller's work intact
-            for call in jobs_for(conn, msg):
+            for call in calls:
                 name = f"troth.{call.name}"
                 task = _APP.configure_task(
                     name, lock=call.lock, queueing_lock=call.lock, connection=raw

@@ -165,8 +165,26 @@ def disable_endpoint(engine: Engine, endpoint_id: str) -> None:
     Ledger(engine).append("webhook.removed", {"endpoint_id": endpoint_id}, actor="cli")
 
 
+#: ``Connection.info`` key of the active endpoints read in the connection's current transaction
+_IN_TRANSACTION = "troth.webhooks.active"
+
+
 def has_endpoints(engine: Engine | Connection, topic: str) -> bool:
-    return any(not e.disabled_at and topic.startswith(e.events) for e in list_endpoints(engine))
+    """Whether an active endpoint takes *topic*. On a connection inside a transaction, the
+    endpoints are read once per transaction (a filing's three state changes ask three times)."""
+    return any(topic.startswith(e.events) for e in _active(engine))
+
+
+def _active(bind: Engine | Connection) -> list[Endpoint]:
+    tx = bind.get_transaction() if isinstance(bind, Connection) else None
+    if tx is not None:
+        cached = bind.info.get(_IN_TRANSACTION)  # type: ignore[union-attr]
+        if cached is not None and cached[0] is tx:
+            return list(cached[1])
+    active = [e for e in list_endpoints(bind) if not e.disabled_at]
+    if tx is not None:
+        bind.info[_IN_TRANSACTION] = (tx, active)  # type: ignore[union-attr]
+    return active
 
 
 def event_body(event_id: int, topic: str, payload: Mapping[str, Any]) -> str:
