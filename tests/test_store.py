@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -203,3 +204,46 @@ def test_head_constant_is_alembics_head() -> None:
     from troth.store.migrate import HEAD
 
     assert head_revision() == HEAD
+
+
+@pytest.mark.parametrize("server", ["postgres", "mysql"])
+def test_pool_pings_only_idle_connections_and_replaces_dropped_ones(
+    server: str, request: pytest.FixtureRequest
+) -> None:
+    """A connection back from the pool within the idle limit is used without a ping (one round
+    trip less per checkout); one idle longer is pinged, and when the server dropped it the pool
+    connects again before the caller runs anything."""
+    from troth.store.db import pooled_engine
+
+    url = request.getfixturevalue("pg_url" if server == "postgres" else "mysql_url")
+    pid_sql = "SELECT pg_backend_pid()" if server == "postgres" else "SELECT CONNECTION_ID()"
+    kill = "SELECT pg_terminate_backend({})" if server == "postgres" else "KILL {}"
+    pings: list[int] = []
+    for ping_idle_s, expect_new in ((3600.0, False), (0.0, True)):
+        engine = pooled_engine(url, ping_idle_s=ping_idle_s)
+        real_ping = engine.dialect.do_ping
+
+        def counted(dbapi_conn: object, real: Any = real_ping) -> bool:
+            pings.append(1)
+            return bool(real(dbapi_conn))
+
+        engine.dialect.do_ping = counted  # type: ignore[method-assign]
+        with engine.connect() as c:
+            first = c.exec_driver_sql(pid_sql).scalar()
+        with engine.connect() as c:  # used a moment ago
+            assert c.exec_driver_sql(pid_sql).scalar() == first
+        admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with admin.connect() as c:
+            c.exec_driver_sql(kill.format(int(first)))
+        admin.dispose()
+        if expect_new:  # idle past the limit: pinged, found dropped, replaced
+            with engine.connect() as c:
+                assert c.exec_driver_sql(pid_sql).scalar() != first
+            assert len(pings) >= 2
+        else:  # not pinged: the dropped connection fails its statement, then is replaced
+            assert pings == []
+            with pytest.raises(sa.exc.DBAPIError), engine.connect() as c:
+                c.exec_driver_sql(pid_sql).scalar()
+            with engine.connect() as c:
+                assert c.exec_driver_sql(pid_sql).scalar() != first
+        engine.dispose()

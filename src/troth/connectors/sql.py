@@ -40,7 +40,7 @@ from troth.connectors.match import MatchSql, Rows, install_sqlite_norm, int64s, 
 from troth.connectors.mentions import install_sqlite_mention_functions
 from troth.errors import ConnectorError, StoreDownError, StoreRefusedError
 from troth.masking.hash import install_sqlite_functions
-from troth.store.db import shared_engine
+from troth.store.db import pooled_engine, shared_engine
 
 _DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql"}
 _ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
@@ -330,7 +330,7 @@ def _engine(url: str) -> tuple[sa.Engine, bool]:
         install_sqlite_mention_functions(engine)  # mentions in free text
         enforce_sqlite_foreign_keys(engine)
         return engine, False
-    return shared_engine(driver_url, lambda: sa.create_engine(driver_url, pool_pre_ping=True)), True
+    return shared_engine(driver_url, lambda: pooled_engine(driver_url)), True
 
 
 class _IntKeys(list[int]):
