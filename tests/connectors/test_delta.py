@@ -23,18 +23,20 @@ from troth.dsr import Identity, access, erase
 PLUS = Path(__file__).resolve().parents[2] / "examples" / "plus"
 
 
+#: the map's Delta table of customers (the tests add its ``vacuum_hours``)
+DELTA_TABLE: dict[str, Any] = {
+    "name": "customers", "path": "delta/customers", "format": "delta",
+    "fields": [
+        {"name": "email", "identity": "email", "categories": ["user.contact.email"],
+         "mask": "redact"},
+        {"name": "name", "categories": ["user.name"], "mask": "redact"},
+        {"name": "plan"},
+    ],
+}  # fmt: skip
+
+
 def _fileset(vacuum: int | None) -> dict[str, Any]:
-    table: dict[str, Any] = {
-        "name": "customers", "path": "delta/customers", "format": "delta",
-        "fields": [
-            {"name": "email", "identity": "email", "categories": ["user.contact.email"],
-             "mask": "redact"},
-            {"name": "name", "categories": ["user.name"], "mask": "redact"},
-            {"name": "plan"},
-        ],
-    }  # fmt: skip
-    if vacuum is not None:
-        table["vacuum_hours"] = vacuum
+    table = DELTA_TABLE if vacuum is None else {**DELTA_TABLE, "vacuum_hours": vacuum}
     return {"name": "lake", "connection": "plus_lake", "tables": [table]}
 
 

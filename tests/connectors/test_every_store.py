@@ -49,6 +49,7 @@ from troth.worker.jobs import Context
 from .fake_services import TOKENS, Store, hubspot
 from .fakeapi import FakeApi
 from .stripe_server import KEY, StripeServer
+from .test_delta import DELTA_TABLE
 from .test_files import FILESET, file_hashes
 from .test_redis import KEYSTORE, snapshot
 
@@ -58,15 +59,7 @@ EXAMPLES = {
     "plus": ("plus_app", "crm_contacts"),
     "mydigisoft": ("mydigisoft_shop", "customers"),
 }
-DELTA = {
-    "name": "customers", "path": "delta/customers", "format": "delta", "vacuum_hours": 0,
-    "fields": [
-        {"name": "email", "identity": "email", "categories": ["user.contact.email"],
-         "mask": "redact"},
-        {"name": "name", "categories": ["user.name"], "mask": "redact"},
-        {"name": "plan"},
-    ],
-}  # fmt: skip
+DELTA = {**DELTA_TABLE, "vacuum_hours": 0}
 COURIER_MAIL = "dispatch@courier.example.com"  # declared in examples/plus/policy.yaml
 OTHER = "someone-else@example.com"
 OTHER_STORES = {"cache", "lake", "stripe", "hubspot"}  # the stores beside the SQL one

@@ -1,4 +1,5 @@
-"""Fixtures of the consent tests: the example policies and a ledger on each state engine."""
+"""Fixtures of the consent tests: the example policies, a ledger on each state engine and the
+headless Chromium of the banner tests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from servers import driver  # noqa: F401  (the browser fixture)
 from troth.consent import ConsentLedger, Decider
 from troth.policy.loader import load_policy
 from troth.policy.model import Policy

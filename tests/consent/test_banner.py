@@ -7,8 +7,6 @@ Accept, reject, withdraw, GPC, keyboard-only and a policy version change; a scre
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from servers import free_port
 from troth.config import Settings
 from troth.consent import ConsentLedger, EventKind
 from troth.consent.subjects import read_visitor
@@ -29,13 +28,6 @@ from troth.web import create_app
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "tests" / "fixtures" / "cookieshop"
 ARTIFACTS = ROOT / "test-artifacts"
-IN_CI = __import__("os").environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -59,40 +51,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cons
     home = tmp_path_factory.mktemp("serve")
     settings = Settings.from_env({"TROTH_HOME": str(home), "TROTH_SECRET_KEY": "b" * 32})
     app = create_app(settings, SHOP)
-    with _serve(app, _free_port()) as base:
+    with _serve(app, free_port()) as base:
         yield base, app.state.services.ledger
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        msg = "chromium/chromedriver missing: run scripts/ci-services.sh"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,900",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _wait(driver: Any, script: str, timeout: float = 10) -> Any:
@@ -128,116 +88,116 @@ def _cookies(driver: Any) -> set[str]:
     return {c["name"] for c in driver.get_cookies()}
 
 
-def test_pl_13_cookie_preferences_accept_in_real_browser(browser: Any, server: Any) -> None:
+def test_pl_13_cookie_preferences_accept_in_real_browser(driver: Any, server: Any) -> None:
     base, ledger = server
-    _open(browser, base)
-    dialog = browser.find_element("css selector", "[role=dialog]")
+    _open(driver, base)
+    dialog = driver.find_element("css selector", "[role=dialog]")
     assert dialog.get_attribute("aria-labelledby") == "troth-title"
-    assert browser.execute_script("return window.analyticsLoaded === undefined")
+    assert driver.execute_script("return window.analyticsLoaded === undefined")
     ARTIFACTS.mkdir(exist_ok=True)
-    browser.save_screenshot(str(ARTIFACTS / "cookie-banner.png"))
-    reject = browser.find_element("id", "troth-reject")
-    accept = browser.find_element("id", "troth-accept")
+    driver.save_screenshot(str(ARTIFACTS / "cookie-banner.png"))
+    reject = driver.find_element("id", "troth-reject")
+    accept = driver.find_element("id", "troth-accept")
     for prop in ("font-size", "font-weight", "background-color", "color", "height"):
         assert reject.value_of_css_property(prop) == accept.value_of_css_property(prop), prop
     accept.click()
-    assert _posted(browser) == "200"
-    assert browser.execute_script("return window.analyticsLoaded && window.marketingLoaded")
-    assert {"ps_stats", "ps_ads", "ps_theme"} <= _cookies(browser)
-    assert set(_visitor_state(browser, ledger).values()) == {EventKind.given}
+    assert _posted(driver) == "200"
+    assert driver.execute_script("return window.analyticsLoaded && window.marketingLoaded")
+    assert {"ps_stats", "ps_ads", "ps_theme"} <= _cookies(driver)
+    assert set(_visitor_state(driver, ledger).values()) == {EventKind.given}
 
 
-def test_reject_runs_no_script_and_records_refusal(browser: Any, server: Any) -> None:
+def test_reject_runs_no_script_and_records_refusal(driver: Any, server: Any) -> None:
     base, ledger = server
-    _open(browser, base)
-    browser.find_element("id", "troth-reject").click()
-    assert _posted(browser) == "200"
-    assert browser.execute_script(
+    _open(driver, base)
+    driver.find_element("id", "troth-reject").click()
+    assert _posted(driver) == "200"
+    assert driver.execute_script(
         "return !window.analyticsLoaded && !window.marketingLoaded && !window.prefsLoaded"
     )
-    assert not {"ps_stats", "ps_ads"} & _cookies(browser)
-    assert set(_visitor_state(browser, ledger).values()) == {EventKind.refused}
-    browser.refresh()  # the choice is remembered: no banner
-    _wait(browser, "return document.documentElement.getAttribute('data-troth-ready')")
-    assert not browser.find_elements("id", "troth-banner")
+    assert not {"ps_stats", "ps_ads"} & _cookies(driver)
+    assert set(_visitor_state(driver, ledger).values()) == {EventKind.refused}
+    driver.refresh()  # the choice is remembered: no banner
+    _wait(driver, "return document.documentElement.getAttribute('data-troth-ready')")
+    assert not driver.find_elements("id", "troth-banner")
 
 
-def test_withdraw_deletes_cookies_and_records_withdrawal(browser: Any, server: Any) -> None:
+def test_withdraw_deletes_cookies_and_records_withdrawal(driver: Any, server: Any) -> None:
     base, ledger = server
-    _open(browser, base)
-    browser.find_element("id", "troth-accept").click()
-    _posted(browser)
-    assert "ps_stats" in _cookies(browser)
-    browser.execute_script("document.documentElement.removeAttribute('data-troth-posted')")
-    browser.find_element("css selector", "[data-troth-open]").click()
-    box = browser.find_element("id", "troth-cat-analytics")
+    _open(driver, base)
+    driver.find_element("id", "troth-accept").click()
+    _posted(driver)
+    assert "ps_stats" in _cookies(driver)
+    driver.execute_script("document.documentElement.removeAttribute('data-troth-posted')")
+    driver.find_element("css selector", "[data-troth-open]").click()
+    box = driver.find_element("id", "troth-cat-analytics")
     assert box.is_selected()
     box.click()
-    browser.find_element("id", "troth-save").click()
-    assert _posted(browser) == "200"
-    assert "ps_stats" not in _cookies(browser)
-    state = _visitor_state(browser, ledger)
+    driver.find_element("id", "troth-save").click()
+    assert _posted(driver) == "200"
+    assert "ps_stats" not in _cookies(driver)
+    state = _visitor_state(driver, ledger)
     assert state["cookie_analytics"] is EventKind.withdrawn
     assert state["cookie_marketing"] is EventKind.given
 
 
-def test_gpc_honoured_shown_and_recorded(browser: Any, server: Any) -> None:
+def test_gpc_honoured_shown_and_recorded(driver: Any, server: Any) -> None:
     base, ledger = server
-    browser.execute_cdp_cmd(
+    driver.execute_cdp_cmd(
         "Page.addScriptToEvaluateOnNewDocument",
         {
             "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', "
             "{get: () => true, configurable: true});"
         },
     )
-    _open(browser, base)
-    note = browser.find_element("id", "troth-gpc-note")
+    _open(driver, base)
+    note = driver.find_element("id", "troth-gpc-note")
     assert "Global Privacy Control" in note.text
-    assert not browser.find_element("id", "troth-cat-marketing").is_enabled()
-    browser.find_element("id", "troth-accept").click()
-    assert _posted(browser) == "200"
-    assert browser.execute_script("return window.analyticsLoaded === true")
-    assert browser.execute_script("return window.marketingLoaded === undefined")
-    state = _visitor_state(browser, ledger)
+    assert not driver.find_element("id", "troth-cat-marketing").is_enabled()
+    driver.find_element("id", "troth-accept").click()
+    assert _posted(driver) == "200"
+    assert driver.execute_script("return window.analyticsLoaded === true")
+    assert driver.execute_script("return window.marketingLoaded === undefined")
+    state = _visitor_state(driver, ledger)
     assert state["cookie_marketing"] is EventKind.refused
     assert state["cookie_analytics"] is EventKind.given
-    assert all(e.gpc for e in ledger.history(_visitor(browser, ledger)))
+    assert all(e.gpc for e in ledger.history(_visitor(driver, ledger)))
 
 
-def test_keyboard_only(browser: Any, server: Any) -> None:
+def test_keyboard_only(driver: Any, server: Any) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
     base, ledger = server
-    _open(browser, base)
-    assert browser.switch_to.active_element.get_attribute("id") == "troth-reject"
-    ActionChains(browser).send_keys(Keys.TAB).send_keys(Keys.TAB).perform()
-    assert browser.switch_to.active_element.get_attribute("id") == "troth-accept"
-    ActionChains(browser).send_keys(Keys.TAB).perform()  # focus stays in the dialog
-    assert browser.switch_to.active_element.get_attribute("id") == "troth-cat-preferences"
-    ActionChains(browser).send_keys(Keys.SPACE).perform()  # tick preferences only
-    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
-    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
-    assert browser.switch_to.active_element.get_attribute("id") == "troth-save"
-    ActionChains(browser).send_keys(Keys.ENTER).perform()
-    assert _posted(browser) == "200"
-    state = _visitor_state(browser, ledger)
+    _open(driver, base)
+    assert driver.switch_to.active_element.get_attribute("id") == "troth-reject"
+    ActionChains(driver).send_keys(Keys.TAB).send_keys(Keys.TAB).perform()
+    assert driver.switch_to.active_element.get_attribute("id") == "troth-accept"
+    ActionChains(driver).send_keys(Keys.TAB).perform()  # focus stays in the dialog
+    assert driver.switch_to.active_element.get_attribute("id") == "troth-cat-preferences"
+    ActionChains(driver).send_keys(Keys.SPACE).perform()  # tick preferences only
+    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+    assert driver.switch_to.active_element.get_attribute("id") == "troth-save"
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    assert _posted(driver) == "200"
+    state = _visitor_state(driver, ledger)
     assert state["cookie_preferences"] is EventKind.given
     assert state["cookie_analytics"] is EventKind.refused
 
 
-def test_new_policy_version_asks_again(browser: Any, server: Any) -> None:
+def test_new_policy_version_asks_again(driver: Any, server: Any) -> None:
     base, _ledger = server
-    _open(browser, base)
-    browser.find_element("id", "troth-accept").click()
-    _posted(browser)
+    _open(driver, base)
+    driver.find_element("id", "troth-accept").click()
+    _posted(driver)
     old = json.dumps({"v": "2.9", "c": {"analytics": True}, "g": False})
-    browser.execute_script(
+    driver.execute_script(
         "document.cookie = 'troth_consent=' + encodeURIComponent(arguments[0]) + '; path=/'", old
     )
-    _open(browser, base)
-    assert browser.find_elements("id", "troth-banner")
-    assert browser.execute_script("return window.analyticsLoaded === undefined")
+    _open(driver, base)
+    assert driver.find_elements("id", "troth-banner")
+    assert driver.execute_script("return window.analyticsLoaded === undefined")
 
 
 def _shop_page(troth: str) -> bytes:
@@ -274,20 +234,20 @@ def _shop_site(page: bytes) -> Iterator[str]:
 
 @pytest.mark.parametrize("allowed", [True, False])
 def test_banner_on_another_origin_works_only_with_allow_origin(
-    browser: Any, tmp_path: Path, allowed: bool
+    driver: Any, tmp_path: Path, allowed: bool
 ) -> None:
     """A shop page on another origin loads the banner from troth and posts the choice: CORS
     preflight answered for an --allow-origin, refused otherwise."""
-    port = _free_port()
+    port = free_port()
     troth = f"http://127.0.0.1:{port}"
     settings = Settings.from_env({"TROTH_HOME": str(tmp_path), "TROTH_SECRET_KEY": "c" * 32})
     with _shop_site(_shop_page(troth)) as shop:
         app = create_app(settings, SHOP, allowed_origins=(shop,) if allowed else ())
         ledger = app.state.services.ledger
         with _serve(app, port):
-            browser.get(shop + "/")
+            driver.get(shop + "/")
             if not allowed:  # the browser refuses the cross-origin calls: no banner, no post
-                outcome = browser.execute_async_script(
+                outcome = driver.execute_async_script(
                     """var done = arguments[arguments.length - 1];
                     fetch(arguments[0], {method: "POST", credentials: "include",
                       headers: {"Content-Type": "application/json"}, body: "{}"})
@@ -296,14 +256,14 @@ def test_banner_on_another_origin_works_only_with_allow_origin(
                     troth + "/consent/browser",
                 )
                 assert outcome == "refused"
-                assert not browser.find_elements("id", "troth-banner")
+                assert not driver.find_elements("id", "troth-banner")
                 assert ledger.count() == 0
                 return
-            _wait(browser, "return document.documentElement.getAttribute('data-troth-ready')")
-            browser.find_element("id", "troth-accept").click()
-            assert _posted(browser) == "200"
-            assert browser.execute_script("return window.analyticsLoaded === true")
-            assert set(_visitor_state(browser, ledger).values()) == {EventKind.given}
+            _wait(driver, "return document.documentElement.getAttribute('data-troth-ready')")
+            driver.find_element("id", "troth-accept").click()
+            assert _posted(driver) == "200"
+            assert driver.execute_script("return window.analyticsLoaded === true")
+            assert set(_visitor_state(driver, ledger).values()) == {EventKind.given}
 
 
 # --- without a browser --------------------------------------------------------------------------

@@ -78,6 +78,8 @@ def shot(drv: Any, axe: str, name: str) -> None:
 
 
 def sign_in(drv: Any, base: str, axe: str | None = None) -> None:
+    """Signed in as ``dpo`` from the login page the queue sends to; with *axe*, the login page and
+    then the queue checked."""
     drv.get(base + "/admin/requests")
     assert drv.current_url.endswith("/admin/login")
     if axe:
@@ -86,6 +88,8 @@ def sign_in(drv: Any, base: str, axe: str | None = None) -> None:
     by_id(drv, "password").send_keys(PASSWORD)
     submit(drv)
     assert drv.current_url.endswith("/admin/requests")
+    if axe:
+        shot(drv, axe, "queue")
 
 
 def open_request(drv: Any, base: str, request_id: str) -> None:
@@ -99,6 +103,15 @@ def open_request(drv: Any, base: str, request_id: str) -> None:
     assert drv.current_url.endswith(f"/admin/requests/{request_id}")
 
 
+def filed_and_opened(drv: Any, base: str, box: Mailbox, who: str, axe: str | None = None) -> str:
+    """*who*'s access request filed at the centre, then the console signed in to (checked with
+    *axe* when given) and the request opened from the queue; its id."""
+    request_id = file_at_centre(base, box, who)
+    sign_in(drv, base, axe)
+    open_request(drv, base, request_id)
+    return request_id
+
+
 def wait_status(drv: Any, url: str, status: str, timeout: float = 90) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -110,19 +123,13 @@ def wait_status(drv: Any, url: str, status: str, timeout: float = 90) -> None:
 
 
 def test_approve_a_centre_request_in_the_console_and_see_it_complete(
-    served: str,
-    mailbox: Mailbox,
-    driver: Any,
-    axe_js: str,
+    served: str, mailbox: Mailbox, driver: Any, axe_js: str
 ) -> None:
     from selenium.webdriver.common.by import By
 
     base = served
     who = "customer3@example.com"
-    request_id = file_at_centre(base, mailbox, who)
-    sign_in(driver, base, axe_js)
-    shot(driver, axe_js, "queue")
-    open_request(driver, base, request_id)
+    request_id = filed_and_opened(driver, base, mailbox, who, axe_js)
     assert by_id(driver, "status").text == "identity_verified"
     submit(driver, "#dry-run")  # the plan is shown; the counts when asked
     rows = driver.find_elements(By.CSS_SELECTOR, "#counts tbody tr")
@@ -146,16 +153,11 @@ def test_approve_a_centre_request_in_the_console_and_see_it_complete(
 
 
 def test_deny_in_the_console_and_the_person_is_told_why(
-    served: str,
-    mailbox: Mailbox,
-    driver: Any,
-    axe_js: str,
+    served: str, mailbox: Mailbox, driver: Any, axe_js: str
 ) -> None:
     base = served
     who = "customer4@example.com"
-    request_id = file_at_centre(base, mailbox, who)
-    sign_in(driver, base)
-    open_request(driver, base, request_id)
+    filed_and_opened(driver, base, mailbox, who)
     by_id(driver, "t-identity").click()
     by_id(driver, "note").send_keys("Please write to us from the address on your account.")
     submit(driver, "#deny")

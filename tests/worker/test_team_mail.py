@@ -3,21 +3,17 @@ each, through the same outbox rows as their webhooks; a real SMTP server (aiosmt
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from workerkit import NOW, demo_context, due_in
 
+from mail import Mailbox, mail_to
 from servers import free_port
 from troth.store import outbox
 from troth.worker import embedded, team
@@ -26,34 +22,13 @@ from troth.worker.jobs import Context, RetryLater, deadline_tick, jobs_for
 TEAM = "dpo@shop.example.com"
 
 
-class Box:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(msg)  # type: ignore[arg-type,unused-ignore]
-        return "250 OK"
-
-
 @pytest.fixture
-def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Box]:
-    mailbox = Box()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("TROTH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TROTH_SMTP_PORT", str(port))
-    monkeypatch.setenv("TROTH_SMTP_FROM", "troth@shop.example.com")
-    monkeypatch.setenv(team.TEAM_ENV, TEAM)
-    for name in ("TROTH_PUBLIC_URL", "TROTH_SERVE_URL", "TROTH_NOTIFY_EMAIL"):
-        monkeypatch.delenv(name, raising=False)
-    try:
+def box(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    with mail_to(monkeypatch, "troth@shop.example.com") as mailbox:
+        monkeypatch.setenv(team.TEAM_ENV, TEAM)
+        for name in ("TROTH_PUBLIC_URL", "TROTH_SERVE_URL", "TROTH_NOTIFY_EMAIL"):
+            monkeypatch.delenv(name, raising=False)
         yield mailbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -70,7 +45,9 @@ def _drain(ctx: Context) -> None:
         pass
 
 
-def test_reminders_and_overdue_alerts_are_mailed_to_the_team_once(ctx: Context, box: Box) -> None:
+def test_reminders_and_overdue_alerts_are_mailed_to_the_team_once(
+    ctx: Context, box: Mailbox
+) -> None:
     week = due_in(ctx, 1, timedelta(days=6))
     late = due_in(ctx, 2, timedelta(days=-2))
     assert deadline_tick(ctx, NOW) == 2
@@ -92,7 +69,7 @@ def test_reminders_and_overdue_alerts_are_mailed_to_the_team_once(ctx: Context, 
     assert _subject(box.messages[2]) == f"Due within a day: erasure request {week} (MyDigiSoft)"
 
 
-def test_a_notice_delivered_twice_is_mailed_once(ctx: Context, box: Box) -> None:
+def test_a_notice_delivered_twice_is_mailed_once(ctx: Context, box: Mailbox) -> None:
     rid = due_in(ctx, 3, timedelta(days=-1))
     deadline_tick(ctx, NOW)
     msgs = outbox.claim(ctx.engine)
@@ -112,7 +89,7 @@ def test_a_notice_delivered_twice_is_mailed_once(ctx: Context, box: Box) -> None
 
 
 def test_without_a_team_address_only_the_webhook_event_is_written(
-    ctx: Context, box: Box, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, box: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(team.TEAM_ENV)
     due_in(ctx, 4, timedelta(days=-1))
@@ -122,7 +99,7 @@ def test_without_a_team_address_only_the_webhook_event_is_written(
 
 
 def test_a_mail_server_that_is_away_retries_later(
-    ctx: Context, box: Box, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, box: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TROTH_SMTP_PORT", str(free_port()))  # nobody listens
     monkeypatch.setenv("TROTH_SMTP_ATTEMPTS", "1")
