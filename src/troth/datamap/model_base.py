@@ -5,10 +5,11 @@ See :mod:`troth.datamap.model`, the one place to import the data map model from.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$", max_length=128)]
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
@@ -96,6 +97,37 @@ class Node(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     _path: tuple[str | int, ...] = PrivateAttr(default=())
+
+
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", re.IGNORECASE)
+
+
+class Connected(Node):
+    """What every store of the map has: a name, the name of its connection (the URL stays in
+    the environment, ``TROTH_CONN_<NAME>``) and a description."""
+
+    name: Id
+    connection: str = Field(min_length=1, max_length=80)
+    description: str | None = None
+
+    @field_validator("connection")
+    @classmethod
+    def _name_not_url(cls, value: str) -> str:
+        # never echo the value: it may carry a password
+        if _CREDENTIALS.match(value):
+            raise ValueError(
+                "connection holds a URL with credentials in clear text; name a connection "
+                "instead and set TROTH_CONN_<NAME> in the environment (then rotate that password)"
+            )
+        if _URL.match(value):
+            raise ValueError(
+                "connection must be a name, not a URL; set the URL in the environment as "
+                "TROTH_CONN_<NAME> or in the troth config file"
+            )
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+            raise ValueError("connection must be a name of lower-case letters, digits and _")
+        return value
 
 
 def is_personal_category(key: str) -> bool:

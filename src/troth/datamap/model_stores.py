@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from troth.datamap.model_base import (
+    Connected,
     EraseAction,
     Id,
     MaskStrategy,
@@ -19,7 +20,7 @@ from troth.datamap.model_base import (
     as_list,
     mask_none_is_null,
 )
-from troth.datamap.model_tables import Dataset, MapField
+from troth.datamap.model_tables import MapField
 from troth.policy.model import CategoryKey, SubjectKey
 
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
@@ -82,19 +83,11 @@ class KeyPattern(Node):
         return list(dict.fromkeys(_PLACEHOLDER.findall(self.pattern)))
 
 
-class KeyStore(Node):
+class KeyStore(Connected):
     """A key-value store (Redis), reached through a named connection; its keys by pattern."""
 
-    name: Id
-    connection: str = Field(min_length=1, max_length=80)
-    description: str | None = None
     subject: SubjectKey | None = None
     keys: list[KeyPattern] = Field(default_factory=list)
-
-    @field_validator("connection")
-    @classmethod
-    def _name_not_url(cls, value: str) -> str:
-        return Dataset._name_not_url(value)
 
 
 class FileTable(Node):
@@ -134,16 +127,8 @@ class FileTable(Node):
         return self
 
 
-class FileSet(Node):
+class FileSet(Connected):
     """A folder of data files (an export folder, a lake), reached through a named connection
     whose URL is ``file:///absolute/folder``."""
 
-    name: Id
-    connection: str = Field(min_length=1, max_length=80)
-    description: str | None = None
     tables: list[FileTable] = Field(default_factory=list)
-
-    @field_validator("connection")
-    @classmethod
-    def _name_not_url(cls, value: str) -> str:
-        return Dataset._name_not_url(value)

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_
 
 from troth.datamap.model_base import (
     JSON_PATH,
+    Connected,
     EraseAction,
     Id,
     MaskStrategy,
@@ -27,8 +28,6 @@ from troth.datamap.model_base import (
 from troth.policy.duration import Duration, parse_duration
 from troth.policy.model import CategoryKey, LegalBasis, SubjectKey
 
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", re.IGNORECASE)
 _FOR = re.compile(
     r"^\s*(?P<period>.+?)\s+since\s+"
     r"(?P<column>([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*)\s*$"
@@ -216,31 +215,10 @@ class Table(Node):
         return [f.name for f in self.fields if f.primary_key]
 
 
-class Dataset(Node):
+class Dataset(Connected):
     """One data store, reached through a named connection."""
 
-    name: Id
-    connection: str = Field(min_length=1, max_length=80)
-    description: str | None = None
     tables: list[Table] = Field(default_factory=list)
-
-    @field_validator("connection")
-    @classmethod
-    def _name_not_url(cls, value: str) -> str:
-        # never echo the value: it may carry a password
-        if _CREDENTIALS.match(value):
-            raise ValueError(
-                "connection holds a URL with credentials in clear text; name a connection "
-                "instead and set TROTH_CONN_<NAME> in the environment (then rotate that password)"
-            )
-        if _URL.match(value):
-            raise ValueError(
-                "connection must be a name, not a URL; set the URL in the environment as "
-                "TROTH_CONN_<NAME> or in the troth config file"
-            )
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
-            raise ValueError("connection must be a name of lower-case letters, digits and _")
-        return value
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name == name), None)
