@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -52,6 +53,57 @@ def test_the_jobs_thread_wakes_on_a_written_job(
         with connect(engine) as conn, conn.begin():
             outbox.emit(conn, "test.topic", {"id": 1})
         assert drained.acquire(timeout=10)  # woken by the job, long before the poll
+    finally:
+        worker.stop()
+        engine.dispose()
+
+
+def test_the_jobs_thread_wakes_on_a_job_another_process_writes(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL state: a job written by another process (a `troth serve --workers` process,
+    here a child Python) wakes the jobs thread through the outbox's NOTIFY, long before its
+    poll."""
+    import subprocess
+    import sys
+
+    engine = open_store(pg_url)
+    drained = threading.Semaphore(0)
+
+    def drain(_ctx: Any, **_kw: Any) -> int:
+        drained.release()
+        return 0
+
+    monkeypatch.setattr(embedded, "drain", drain)
+    monkeypatch.setattr(embedded, "deadline_tick", lambda _ctx: None)
+    worker = embedded.EmbeddedWorker(
+        SimpleNamespace(engine=engine),  # type: ignore[arg-type]
+        poll_s=600,
+        retention=False,
+    )
+    worker.start()
+    try:
+        assert drained.acquire(timeout=10)  # the first pass
+        listening = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN troth_outbox%%'"
+        for _ in range(100):  # the listener is connected
+            with engine.connect() as c:
+                if c.exec_driver_sql(listening).scalar():
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the jobs thread's listener never connected")
+        time.sleep(0.2)
+        while drained.acquire(blocking=False):  # its first wake-up (rows written before)
+            pass
+        code = (
+            "import sys\n"
+            "from troth.store import open_store, outbox\n"
+            "from troth.store.db import connect\n"
+            "with connect(open_store(sys.argv[1])) as c, c.begin():\n"
+            "    outbox.emit(c, 'test.topic', {'id': 1})\n"
+        )
+        subprocess.run([sys.executable, "-c", code, pg_url], check=True, timeout=60)
+        assert drained.acquire(timeout=10)  # woken by the other process's job
     finally:
         worker.stop()
         engine.dispose()

@@ -1,7 +1,9 @@
 """The embedded default: with no task engine configured, ``troth serve`` runs the jobs itself.
 
 One background thread drains the outbox and runs each job inline (the same functions as the
-engine's workers; woken at once by a job this process writes, else polling every ``poll_s``),
+engine's workers; woken at once by a job this process writes, or on PostgreSQL state by the
+outbox's NOTIFY from any process, such as the ``troth serve --workers`` processes; else polling
+every ``poll_s``),
 retrying a job whose store is down with back-off; the retention scheduler
 runs in its own thread. Meant for one process on SQLite or PostgreSQL state; several processes
 need the task engine (``troth worker``, see docs/architecture.md).
@@ -75,6 +77,9 @@ class EmbeddedWorker:
         outbox.release_claims(self.ctx.engine)
         self._thread = threading.Thread(target=self._loop, name="troth-jobs", daemon=True)
         self._thread.start()
+        if self.ctx.engine.dialect.name == "postgresql":
+            listener = threading.Thread(target=self._listen, name="troth-jobs-listen", daemon=True)
+            listener.start()
         if self.scheduler is not None:
             self.scheduler.start()
 
@@ -92,6 +97,26 @@ class EmbeddedWorker:
                 busy = 0
             if not busy:
                 JOBS_WRITTEN.wait(self.poll_s)
+
+    def _listen(self) -> None:
+        """Wake the jobs thread on the outbox's NOTIFY (PostgreSQL state): a job written by
+        another process runs at once, not at the next poll. A lost connection is opened again;
+        meanwhile the thread polls."""
+        import psycopg
+
+        url = self.ctx.engine.url.set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {outbox.CHANNEL}")
+                    JOBS_WRITTEN.set()  # rows written while nobody listened
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            JOBS_WRITTEN.set()
+            except Exception as exc:  # the server went away: poll until it is back
+                log.warning("jobs wake-up: %s; polling", type(exc).__name__)
+                self._stop.wait(5.0)
 
     def stop(self) -> None:
         self._stop.set()
