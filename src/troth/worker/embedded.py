@@ -69,6 +69,7 @@ class EmbeddedWorker:
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
         self.scheduler: Scheduler | None = (
             start_scheduler(ctx.settings, ctx.project_path) if retention else None
         )
@@ -78,8 +79,10 @@ class EmbeddedWorker:
         self._thread = threading.Thread(target=self._loop, name="troth-jobs", daemon=True)
         self._thread.start()
         if self.ctx.engine.dialect.name == "postgresql":
-            listener = threading.Thread(target=self._listen, name="troth-jobs-listen", daemon=True)
-            listener.start()
+            self._listener = threading.Thread(
+                target=self._listen, name="troth-jobs-listen", daemon=True
+            )
+            self._listener.start()
         if self.scheduler is not None:
             self.scheduler.start()
 
@@ -125,3 +128,5 @@ class EmbeddedWorker:
             self.scheduler.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._listener is not None:  # its connection closes within a second
+            self._listener.join(timeout=5)
