@@ -247,3 +247,47 @@ def test_pool_pings_only_idle_connections_and_replaces_dropped_ones(
             with engine.connect() as c:
                 assert c.exec_driver_sql(pid_sql).scalar() != first
         engine.dispose()
+
+
+def test_a_restriction_waits_for_a_concurrent_writer_on_sqlite(sqlite_url: str) -> None:
+    """`troth dsr restrict` reads the restrictions, then writes the missing ones. Another process
+    that writes between the read and the write (a `troth serve` sweeping retention) used to fail
+    it at once on SQLite ("database is locked"): the read now holds the write lock, so the other
+    writer waits and both succeed."""
+    import threading
+    import time
+
+    from troth.dsr.identity import Identity
+    from troth.dsr.restriction import is_restricted, restrict_identities
+
+    engine = open_store(sqlite_url)
+    with connect(engine) as c, c.begin():
+        c.exec_driver_sql("CREATE TABLE other_work (n INTEGER)")
+    other = engine_for(sqlite_url)  # another connection pool, as another process would have
+    done: list[str] = []
+
+    def write_elsewhere() -> None:
+        with other.begin() as c:
+            c.exec_driver_sql("INSERT INTO other_work VALUES (1)")
+        done.append("other")
+
+    started: list[threading.Thread] = []
+
+    def between(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not started and statement.startswith("SELECT") and "dsr_restriction" in statement:
+            started.append(threading.Thread(target=write_elsewhere))
+            started[0].start()
+            time.sleep(0.3)  # the other writer commits now, unless it waits for the lock
+
+    sa.event.listen(engine, "after_cursor_execute", between)
+    try:
+        key = b"k" * 32
+        ada = [Identity("email", "ada@example.com")]
+        assert restrict_identities(engine, key, ada) == 1
+        started[0].join(timeout=60)
+        assert done == ["other"]
+        assert is_restricted(engine, key, ada)
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", between)
+        other.dispose()
+        engine.dispose()

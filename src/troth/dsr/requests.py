@@ -33,7 +33,7 @@ from troth.dsr.models import DsrIdentity, DsrRequest
 from troth.dsr.sealed import forget
 from troth.errors import RequestNotFoundError, RequestStateError
 from troth.store import outbox
-from troth.store.db import translate_errors
+from troth.store.db import translate_errors, writing_session
 
 
 class Kind(StrEnum):
@@ -348,7 +348,7 @@ class Requests:
         return info
 
     def mark_resolved(self, request_id: str) -> None:
-        with translate_errors(self.engine), Session(self.engine) as s, s.begin():
+        with writing_session(self.engine) as s:
             row = s.get(DsrRequest, request_id)
             assert row is not None
             row.resolved_at = now().isoformat()

@@ -17,7 +17,7 @@ from troth.consent.subjects import scope_text, scoped_subject
 from troth.dsr.identity import Identity, identity_hash
 from troth.dsr.models import Restriction
 from troth.dsr.requests import now
-from troth.store.db import translate_errors
+from troth.store.db import translate_errors, writing_session
 
 
 def _scoped(key: bytes, ident: Identity, scope: Mapping[str, str] | None) -> str:
@@ -36,7 +36,7 @@ def restrict_identities(
     """Mark each identity restricted (in ``scope`` only, when one is given); returns how many
     were newly marked (idempotent)."""
     added = 0
-    with translate_errors(engine), Session(engine) as s, s.begin():
+    with writing_session(engine) as s:  # reads, then writes what it did not find
         for ident in identities:
             # the request's own hash, and the consent ledger's subject ref of the same value,
             # so that purpose decisions (troth.consent.decide) refuse processing too

@@ -241,6 +241,24 @@ def connect(engine: Engine, *, write_lock: bool = False) -> Iterator[Connection]
 
 
 @contextlib.contextmanager
+def writing_session(engine: Engine) -> Iterator[Any]:
+    """An ORM session in one transaction that holds the write lock before it reads (SQLite:
+    ``BEGIN IMMEDIATE``), committed at the end; for a transaction that reads, then writes what
+    it read. On SQLite a deferred one fails at once ("database is locked") when another process
+    wrote between its read and its write; this one waits for the lock instead."""
+    from sqlalchemy.orm import Session
+
+    with (
+        translate_errors(engine),
+        connect(engine, write_lock=True) as conn,
+        conn.begin(),
+        Session(bind=conn) as session,
+    ):
+        yield session
+        session.flush()
+
+
+@contextlib.contextmanager
 def reading(bind: Engine | Connection) -> Iterator[Connection]:
     """*bind* itself when it is a connection (a read inside its caller's transaction sees that
     transaction's writes), else a new :func:`connect` connection."""
