@@ -31,24 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench_worker import ADMIN, KEY, RULES, fresh_db  # noqa: E402
 from servers import free_port, troth_command  # noqa: E402
 from troth.config import Settings  # noqa: E402
 from troth.datamap.demo import create_demo_db  # noqa: E402
 from troth.store import open_store  # noqa: E402
 from troth.web.apikeys import create_key  # noqa: E402
-
-ADMIN = os.environ.get("TROTH_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-KEY = "bench-secret-key-0123456789abcdef"
-RULES = "\nrequests:\n  approval:\n    access: automatic\n"
-
-
-def fresh_db(name: str) -> str:
-    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as c:
-        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 def drop_db(name: str) -> None:

@@ -30,10 +30,11 @@ def test_a_transaction_that_writes_a_job_sets_the_wakeup(tmp_path: Path) -> None
     engine.dispose()
 
 
-def test_the_jobs_thread_wakes_on_a_written_job(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+def _counting_worker(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[embedded.EmbeddedWorker, threading.Semaphore]:
+    """A started jobs thread on *engine* polling every 10 minutes, whose passes release the
+    semaphore (no job is run)."""
     drained = threading.Semaphore(0)
 
     def drain(_ctx: Any, **_kw: Any) -> int:
@@ -48,6 +49,14 @@ def test_the_jobs_thread_wakes_on_a_written_job(
         retention=False,
     )
     worker.start()
+    return worker, drained
+
+
+def test_the_jobs_thread_wakes_on_a_written_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    worker, drained = _counting_worker(engine, monkeypatch)
     try:
         assert drained.acquire(timeout=10)  # the first pass, then it waits up to 10 minutes
         with connect(engine) as conn, conn.begin():
@@ -68,20 +77,7 @@ def test_the_jobs_thread_wakes_on_a_job_another_process_writes(
     import sys
 
     engine = open_store(pg_url)
-    drained = threading.Semaphore(0)
-
-    def drain(_ctx: Any, **_kw: Any) -> int:
-        drained.release()
-        return 0
-
-    monkeypatch.setattr(embedded, "drain", drain)
-    monkeypatch.setattr(embedded, "deadline_tick", lambda _ctx: None)
-    worker = embedded.EmbeddedWorker(
-        SimpleNamespace(engine=engine),  # type: ignore[arg-type]
-        poll_s=600,
-        retention=False,
-    )
-    worker.start()
+    worker, drained = _counting_worker(engine, monkeypatch)
     try:
         assert drained.acquire(timeout=10)  # the first pass
         listening = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN troth_outbox%%'"
