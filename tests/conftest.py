@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from troth.store.db import forget_engines
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PG_ADMIN_URL = os.environ.get(
@@ -102,9 +104,12 @@ def troth_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _own_troth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _own_troth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test gets its own TROTH_HOME: the ledger's key and anchor file live there, so no test
-    writes them into the working directory or shares them with another test."""
+    writes them into the working directory or shares them with another test. The engines the
+    test's calls shared (one per database) close after it."""
     monkeypatch.setenv("TROTH_HOME", str(tmp_path / "troth-home"))
     for name in ("TROTH_LEDGER_ANCHOR", "TROTH_LEDGER_SINK"):
         monkeypatch.delenv(name, raising=False)
+    yield
+    forget_engines()

@@ -291,3 +291,35 @@ def test_a_restriction_waits_for_a_concurrent_writer_on_sqlite(sqlite_url: str) 
         sa.event.remove(engine, "after_cursor_execute", between)
         other.dispose()
         engine.dispose()
+
+
+def test_open_store_shares_one_sqlite_engine_per_settings(tmp_path: Path) -> None:
+    """The calls of a process share the SQLite file's engine (its pool and compiled statements);
+    other settings or another file get another one."""
+    settings = Settings.from_env({"TROTH_HOME": str(tmp_path / "a")})
+    same = Settings.from_env({"TROTH_HOME": str(tmp_path / "a")})
+    other = Settings.from_env({"TROTH_HOME": str(tmp_path / "b")})
+    engine = open_store(settings)
+    assert open_store(same) is engine
+    assert open_store(other) is not engine
+    assert open_store("sqlite://") is not open_store("sqlite://")  # in memory: one per call
+
+
+def test_a_replaced_sqlite_file_is_never_written_through_an_old_connection(
+    tmp_path: Path,
+) -> None:
+    """A pooled connection to a file that was deleted (or replaced) since it opened is not
+    handed out again: the next use opens the new file."""
+    settings = Settings.from_env({"TROTH_HOME": str(tmp_path)})
+    engine = open_store(settings)
+    with engine.begin() as conn:  # leaves a pooled connection to the first file
+        conn.exec_driver_sql("UPDATE audit_head SET seq = 7")
+    db = tmp_path / "troth.db"
+    for leftover in tmp_path.glob("troth.db*"):
+        leftover.unlink()
+    assert not db.exists()
+    again = open_store(settings)
+    assert again is engine
+    assert db.exists()  # migrated into a new file, not into the deleted one
+    with again.connect() as conn:
+        assert conn.exec_driver_sql("SELECT seq FROM audit_head").scalar() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -117,6 +118,23 @@ def test_decimals_are_the_same_from_a_float_and_from_a_decimal(d: Decimal) -> No
     assert from_sqlite == from_postgres == format(d.quantize(Decimal("0.01")), "f")
 
 
+@given(
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=12)),
+)
+def test_a_decimal_at_its_columns_scale_renders_as_when_it_is_rounded(
+    d: Decimal, scale: int | None
+) -> None:
+    """The shortcut for a value already at the column's scale (what psycopg returns for a
+    numeric) gives what rounding to the scale gives, for every decimal."""
+    type_name = "numeric" if scale is None else f"numeric(30, {scale})"
+    expected = str(d) if not d.is_finite() else format(d, "f")
+    if d.is_finite() and scale is not None:
+        with suppress(ArithmeticError):  # more digits than the context holds: unrounded
+            expected = format(d.quantize(Decimal(1).scaleb(-scale)), "f")
+    assert render(d, type_name) == expected
+
+
 @given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)))
 def test_timestamps_are_the_same_from_text_and_from_datetime(dt: datetime) -> None:
     sqlite_text = dt.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -173,3 +191,29 @@ def test_a_spooled_row_reads_back_as_the_standard_encoder_wrote_it(row: dict[str
     line = _json_line(row)
     assert b"\n" not in line
     assert json.loads(line) == json.loads(json.dumps(row))
+
+
+@given(
+    st.one_of(
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.text(),
+        st.dictionaries(st.text(), st.integers()),
+        st.lists(st.integers()),
+    ),
+    st.sampled_from(["integer", "double", "boolean", "text", "jsonb"]),
+)
+def test_values_passed_through_unchanged_render_as_their_kinds_converter(
+    value: Any, type_name: str
+) -> None:
+    """The shortcut that gives a value back as it is (an int in an integer column) agrees with
+    the kind's own conversion, or the value as stored when it does not fit the type."""
+    from troth.dsr.values import _RENDER, plain
+
+    try:
+        expected = _RENDER[kind_of(type_name)](value, type_name)
+    except (ValueError, TypeError, ArithmeticError):
+        expected = plain(value)
+    assert render(value, type_name) == expected
+    assert type(render(value, type_name)) is type(expected)

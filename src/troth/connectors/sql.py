@@ -50,6 +50,8 @@ from troth.errors import ConnectorError, StoreDownError
 
 #: the name other modules import the URL helper by
 _with_driver = with_driver
+#: rows taken from the driver per call when streaming a result (one call per row costs more)
+FETCH_ROWS = 1000
 
 
 class SqlConnector:
@@ -165,7 +167,8 @@ class SqlConnector:
             with self._mapped("read rows", table), self._conn(write=False) as conn:
                 result = conn.execute(stmt)
                 names = list(result.keys())
-                yield from (dict(zip(names, r, strict=True)) for r in result)
+                for rows_ in result.partitions(FETCH_ROWS):  # fetchmany, not a call per row
+                    yield from (dict(zip(names, r, strict=True)) for r in rows_)
 
     def select_columns(
         self, table: str, rows: Rows, columns: Sequence[str]

@@ -69,10 +69,15 @@ class _Table:
     columns: list[str]
     rows: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)
+    _names: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._names = set(self.columns)
 
     def write(self, values: dict[str, Any]) -> None:
-        if len(values) != len(self.columns) or not all(c in values for c in self.columns):
+        if len(values) != len(self.columns) or values.keys() != self._names:
             self.columns += [c for c in values if c not in self.columns]
+            self._names = set(self.columns)
         self.file.write(_json_line(values) + b"\n")
         self.rows += 1
         if len(self.preview) < PREVIEW_ROWS:
@@ -131,7 +136,7 @@ class ZipExport:
             fn = renderers.get(column)
             if fn is None:
                 fn = renderers[column] = renderer(self.types.get(table, {}).get(column))
-            values[column] = fn(value)
+            values[column] = fn(value) if value is not None else None
         spool.write(values)
 
     def mention(

@@ -99,10 +99,13 @@ def renderer(type_name: str | None) -> Callable[[Any], Any]:
     if kind is Kind.unknown:
         return plain
     convert, name = _RENDER[kind], type_name or ""
+    if kind is Kind.decimal:
+        convert = _decimal_of(scale_of(name))
+    unchanged = _UNCHANGED.get(kind, frozenset())
 
     def run(value: Any) -> Any:
-        if value is None:
-            return None
+        if value is None or type(value) in unchanged:
+            return value
         try:
             return convert(value, name)
         except (ValueError, TypeError, ArithmeticError):
@@ -132,6 +135,8 @@ def plain(value: Any) -> Any:
 
 def text(value: Any) -> str:
     """A rendered value as one cell of text (CSV, HTML): JSON values as compact JSON."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -184,6 +189,29 @@ def _duration(value: timedelta) -> str:
 
 
 def _decimal(value: Any, type_name: str) -> str:
+    return _decimal_of(scale_of(type_name))(value, type_name)
+
+
+@lru_cache(maxsize=64)
+def _decimal_of(scale: int | None) -> Callable[[Any, str], str]:
+    """:func:`_decimal` for one scale, its quantum computed once (an export renders every
+    value of the column)."""
+    quantum = Decimal(1).scaleb(-scale) if scale is not None else None
+    exponent = -scale if scale is not None else None
+
+    def convert(value: Any, _type: str) -> str:
+        if (
+            type(value) is Decimal
+            and value.is_finite()
+            and (exponent is None or value.as_tuple().exponent == exponent)
+        ):
+            return format(value, "f")  # already at the column's scale (psycopg's numeric)
+        return _decimal_at(value, quantum)
+
+    return convert
+
+
+def _decimal_at(value: Any, quantum: Decimal | None) -> str:
     if isinstance(value, bool):
         raise TypeError("a boolean in a decimal column")
     if isinstance(value, float):
@@ -194,11 +222,10 @@ def _decimal(value: Any, type_name: str) -> str:
         raise TypeError("not a number")
     if not number.is_finite():
         return str(number)
-    scale = scale_of(type_name)
-    if scale is not None:
+    if quantum is not None:
         # more digits than the context holds (InvalidOperation): the stored value, unrounded
         with suppress(InvalidOperation):
-            number = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN)
+            number = number.quantize(quantum, rounding=ROUND_HALF_EVEN)
     return format(number, "f")
 
 
@@ -259,4 +286,13 @@ _RENDER: dict[Kind, Callable[[Any, str], Any]] = {
     Kind.binary: _binary,
     Kind.json: _json,
     Kind.text: _text,
+}
+
+#: per kind, the value types its renderer gives back as they are (checked first: most values)
+_UNCHANGED: dict[Kind, frozenset[type]] = {
+    Kind.integer: frozenset({int}),
+    Kind.real: frozenset({float}),
+    Kind.boolean: frozenset({bool}),
+    Kind.text: frozenset({str, int, float, bool}),
+    Kind.json: frozenset({dict, list}),
 }

@@ -20,6 +20,7 @@ from troth.store.db import (
     engine_for,
     ensure_sqlite_folder,
     forget_engines,
+    is_sqlite_file,
     safe_url,
     shared_engine,
     translate_errors,
@@ -64,11 +65,12 @@ def settings_of(engine: Engine) -> Settings | None:
 def open_store(settings_or_url: Settings | str | sa.URL, *, migrate: bool = True) -> Engine:
     """An engine for troth's state DB with the schema upgraded to head (unless *migrate* is off).
 
-    Given :class:`Settings` naming a server (PostgreSQL), the engine is shared by the calls of
-    this process with the same settings; a SQLite file gets its own engine each time."""
+    Given :class:`Settings` naming a server (PostgreSQL) or a SQLite file, the engine is shared
+    by the calls of this process with the same settings (its pool and its compiled statements);
+    an in-memory SQLite database gets its own engine each time."""
     url = settings_or_url.database_url if isinstance(settings_or_url, Settings) else settings_or_url
-    if isinstance(settings_or_url, Settings) and not settings_or_url.database_url.startswith(
-        "sqlite"
+    if isinstance(settings_or_url, Settings) and (
+        not str(url).startswith("sqlite") or is_sqlite_file(url)
     ):
         engine = shared_engine(url, settings=settings_or_url)
     else:

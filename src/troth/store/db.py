@@ -1,8 +1,10 @@
 """Engines for troth's own state database, and the mapping of driver errors into troth's tree.
 
-Engines of server databases (the state DB on PostgreSQL, the stores a request reads) are shared
-by the calls of one process through :func:`shared_engine`: one connection pool per URL and
-settings, as a web app keeps, instead of a connection per request; a forked child drops them.
+Engines are shared by the calls of one process through :func:`shared_engine`: one connection
+pool (and one cache of compiled statements) per URL and settings, as a web app keeps, instead of
+a connection per request; a forked child drops them. A pooled SQLite connection is handed out
+only while its file is still the one it opened (a file deleted or replaced meanwhile gets a new
+connection, never writes to the old one).
 
 SQLite is the embedded default (WAL journal, 30 s busy timeout, foreign keys on); PostgreSQL is the
 production engine. Write transactions that must serialise (the audit ledger's head) ask for it with
@@ -57,7 +59,7 @@ def engine_for(url: str | sa.URL) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-            _tune_sqlite(engine)
+            _tune_sqlite(engine, _sqlite_file(parsed))
         else:
             engine = pooled_engine(parsed)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
@@ -155,9 +157,35 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _sqlite_file(url: sa.URL) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory or ``file:`` URI database)."""
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def is_sqlite_file(url: str | sa.URL) -> bool:
+    """True for a URL naming a SQLite database file (an engine for it can be shared)."""
+    parsed = sa.make_url(url)
+    return parsed.get_backend_name() == "sqlite" and _sqlite_file(parsed) is not None
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+#: ``ConnectionRecord.info`` key: the (device, inode) of the file a SQLite connection opened
+_FILE_ID = "troth_sqlite_file"
+
+
+def _tune_sqlite(engine: Engine, path: Path | None) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
         # hand transaction control to the "begin" hook below (pysqlite's own BEGIN is deferred)
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -166,6 +194,17 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
+        if path is not None:
+            record.info[_FILE_ID] = _file_id(path)
+
+    if path is not None:
+
+        @event.listens_for(engine, "checkout")
+        def _same_file(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+            # a pooled connection to a file deleted or replaced since would read and write the
+            # old one: the pool opens a new connection instead (os.stat, a few microseconds)
+            if record.info.get(_FILE_ID) != _file_id(path):
+                raise sa.exc.DisconnectionError("the SQLite file was replaced")
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
