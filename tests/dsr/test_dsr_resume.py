@@ -183,6 +183,9 @@ def test_killed_erasure_resumes_to_the_clean_result(
     assert again.request is not None
     assert again.request.id == info.id
     assert _state(env) == clean
+    with sa.create_engine(f"sqlite:///{run_dir / 'home' / 'troth.db'}").connect() as c:
+        # dropped with the completion (nothing is left to resume)
+        assert c.exec_driver_sql("SELECT count(*) FROM dsr_keyset").scalar() == 0
     # and once more: nothing changes (no double masking)
     erase(project, [Identity("email", EMAIL)])
     assert _state(env) == clean

@@ -268,9 +268,9 @@ def erase(
             tables += dicts
             crash_point("store", n)
         tables += _erase_keystores(run, info.id, done, actor)
-        forget_keys(run.engine, info.id)
         sent = _queue_notices(run, info.id, "erasure", planned, actor)
-        return DsrResult(run.complete(info, tables), tables, notices=sent)
+        done_info = run.complete(info, tables, also=partial(forget_keys, request_id=info.id))
+        return DsrResult(done_info, tables, notices=sent)
     return DsrResult(failed[0], error=run.error)
 
 

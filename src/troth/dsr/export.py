@@ -120,7 +120,8 @@ class ZipExport:
         self._mentions: _Table | None = None
         self._mention_counts: dict[str, int] = {}
         self._paths: set[tuple[TableId, str, str]] = set()
-        self._renderers: dict[TableId, dict[str, Callable[[Any], Any]]] = {}
+        #: per table, the columns of its last row and their renderers, in that order
+        self._renderers: dict[TableId, tuple[Sequence[str], Sequence[Callable[[Any], Any]]]] = {}
 
     # --- the sink ---------------------------------------------------------------------------
 
@@ -130,14 +131,13 @@ class ZipExport:
         spool = self._tables.get(table)
         if spool is None:
             spool = self._tables[table] = _Table(self._file(), list(row))
-        renderers = self._renderers.setdefault(table, {})
-        values = {}
-        for column, value in row.items():
-            fn = renderers.get(column)
-            if fn is None:
-                fn = renderers[column] = renderer(self.types.get(table, {}).get(column))
-            values[column] = fn(value) if value is not None else None
-        spool.write(values)
+        columns, fns = self._renderers.get(table, ((), ()))
+        if len(row) != len(columns) or list(row) != columns:  # a row of another shape
+            columns = list(row)
+            types = self.types.get(table, {})
+            fns = [renderer(types.get(c)) for c in columns]
+            self._renderers[table] = (columns, fns)
+        spool.write(dict(zip(columns, map(_call, fns, row.values()), strict=True)))
 
     def mention(
         self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
@@ -350,8 +350,16 @@ def _json_line(values: Mapping[str, Any]) -> bytes:
         return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def _cells(row: Mapping[str, Any], columns: list[str]) -> list[str]:
-    return [text(row.get(c)) for c in columns]
+def _call(fn: Callable[[Any], Any], value: Any) -> Any:
+    return fn(value)
+
+
+#: the types the CSV writer turns into the same text as :func:`text` (None: an empty cell)
+_CSV_NATIVE = frozenset({str, int, float, type(None)})
+
+
+def _cells(row: Mapping[str, Any], columns: list[str]) -> list[Any]:
+    return [v if type(v) in _CSV_NATIVE else text(v) for v in map(row.get, columns)]
 
 
 def _table_id(name: str) -> TableId:

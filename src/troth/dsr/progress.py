@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from troth.audit import Ledger
@@ -111,7 +111,7 @@ def mark_store_done(
         s.flush()  # inside the ledger's transaction, which commits both
 
 
-def forget_keys(engine: Engine, request_id: str) -> None:
-    """Drop the key set once the request completed (nothing more to resume)."""
-    with translate_errors(engine), Session(engine) as s, s.begin():
-        s.execute(sa.delete(DsrKeySet).where(DsrKeySet.request_id == request_id))
+def forget_keys(conn: Connection, request_id: str) -> None:
+    """Drop the key set, in the transaction that completes the request (nothing more to
+    resume)."""
+    conn.execute(sa.delete(DsrKeySet).where(DsrKeySet.request_id == request_id))

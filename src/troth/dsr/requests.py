@@ -262,11 +262,15 @@ class Requests:
         result: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         edit: Callable[[DsrRequest], None] | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> RequestInfo:
         """Move the request to ``to`` (refused when the lifecycle does not allow it); the new
-        status and its audit entry commit together (*edit* changes more of the row with them)."""
+        status and its audit entry commit together (*edit* changes more of the row with them,
+        *also* writes more rows in their transaction)."""
         with self.ledger.transaction() as tx, Session(bind=tx.conn) as s:
             row = self._row(s, request_id)
+            if also is not None:
+                also(tx.conn)
             entries: MutableSequence[Event] = []
             info = self._move(
                 s,

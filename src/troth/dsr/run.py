@@ -7,13 +7,13 @@ the request through its lifecycle; the calls of :mod:`troth.dsr.api` use it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from troth.config import Settings
 from troth.connectors.base import Connector
@@ -216,7 +216,13 @@ class Run:
         for name in self.plan.connections:
             self.stores.get(name).ping()
 
-    def complete(self, info: RequestInfo, tables: list[dict[str, Any]]) -> RequestInfo:
+    def complete(
+        self,
+        info: RequestInfo,
+        tables: list[dict[str, Any]],
+        also: Callable[[Connection], None] | None = None,
+    ) -> RequestInfo:
+        """Record the request completed; *also* writes more in that transaction."""
         counts = [evidence(t) for t in tables]
         rows = sum(int(t["rows"]) for t in tables)
         return self.requests.transition(
@@ -224,6 +230,7 @@ class Run:
             Status.completed,
             result={"tables": tables, "rows": rows},
             data={"tables": counts, "rows": rows},
+            also=also,
         )
 
 

@@ -3,9 +3,10 @@
 Never the system temp directory. :func:`spool_dir` is ``TROTH_HOME/spool``, mode 0700, owned by
 the user troth runs as. Each export gets one run directory in it (``export-*``, 0700) holding:
 
-- its spool files, opened *without a name* (``O_TMPFILE``, or created and unlinked at once where
-  the file system lacks it): the kernel frees them when the process ends, however it ends,
-  SIGKILL included;
+- its spool files: each is held in memory up to 256 KB (a typical person's table), then
+  opened *without a name* (``O_TMPFILE``, or created and unlinked at once where the file
+  system lacks it): the kernel frees them when the process ends, however it ends, SIGKILL
+  included;
 - a lock file the run holds (``flock``) while it lives, so that a sweep never touches a live run;
 - the archive while it is being written (a named file, moved to its destination when complete).
 
@@ -42,6 +43,8 @@ PREFIX = "export-"
 LOCK = ".lock"
 #: a run directory younger than this is never swept (it may be between creation and its lock)
 SWEEP_AFTER = timedelta(minutes=10)
+#: a spool file stays in memory up to this size, then moves to a file in the run directory
+IN_MEMORY = 256 * 1024
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -139,8 +142,9 @@ class Spool:
         self._finalizer = weakref.finalize(self, _remove, self.dir, self._files)
 
     def file(self) -> IO[bytes]:
-        """A new spool file without a name, opened for writing and reading."""
-        fh = tempfile.TemporaryFile(dir=self.dir)  # noqa: SIM115 (closed by remove())
+        """A new spool file without a name, opened for writing and reading: in memory up to
+        :data:`IN_MEMORY` bytes (a typical person's table), then a file in the run directory."""
+        fh = tempfile.SpooledTemporaryFile(IN_MEMORY, dir=str(self.dir))  # noqa: SIM115 (remove())
         self._files.append(fh)
         return fh
 
