@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from troth.store import open_store, outbox
 from troth.store.db import JOBS_WRITTEN, connect
@@ -103,3 +104,36 @@ def test_the_jobs_thread_wakes_on_a_job_another_process_writes(
     finally:
         worker.stop()
         engine.dispose()
+
+
+def test_a_transaction_notifies_the_workers_once_however_many_jobs_it_writes(
+    pg_url: str,
+) -> None:
+    """Three jobs in one transaction: one NOTIFY statement (the listener gets one wake-up);
+    the next transaction on the same connection, and a savepoint, notify again."""
+    import psycopg
+
+    engine = open_store(pg_url)
+    sent: list[str] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("NOTIFY"):
+            sent.append(statement)
+
+    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as listener:
+        listener.execute("LISTEN troth_outbox")
+        with connect(engine) as conn:
+            with conn.begin():
+                for i in range(3):
+                    outbox.emit(conn, "test.topic", {"id": i})
+            assert len(sent) == 1
+            got = list(listener.notifies(timeout=5, stop_after=1))
+            assert [n.channel for n in got] == ["troth_outbox"]
+            with conn.begin():
+                outbox.emit(conn, "test.topic", {"id": 3})
+                with conn.begin_nested():
+                    outbox.emit(conn, "test.topic", {"id": 4})
+            assert len(sent) == 3
+    engine.dispose()

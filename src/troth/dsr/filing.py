@@ -16,10 +16,9 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from troth.dsr.identity import Identity
-from troth.dsr.plan import build_plan
 from troth.dsr.requests import Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import identity_forms
-from troth.dsr.run import ProjectLike, _check_scope, masking_defaults, project_of
+from troth.dsr.run import ProjectLike, _check_scope, plan_for, project_of
 from troth.dsr.sealed import seal
 from troth.errors import RequestError
 
@@ -40,12 +39,9 @@ def check_request(
     if not identities:
         raise RequestError("a request needs at least one identity", fix="give an e-mail address")
     proj, datamap = project_of(project)
-    plan = build_plan(
-        datamap,
-        {i.name for i in identities},
-        "erase" if kind == Kind.erasure else "access",
-        masking_defaults=masking_defaults(proj),
-    )
+    plan = plan_for(
+        proj, {i.name for i in identities}, "erase" if kind == Kind.erasure else "access"
+    )  # built once per request shape and loaded project, as the run builds it
     identity_forms(datamap, identities)
     if kind != Kind.restriction:
         _check_scope(plan, scope)

@@ -30,6 +30,9 @@ from troth.store.models import Base, BigInt
 LEASE = timedelta(minutes=15)
 #: PostgreSQL channel notified (on commit) when a row is written: relays wake at once
 CHANNEL = "troth_outbox"
+#: ``Connection.info`` key: the transaction that already sent its NOTIFY (the server delivers
+#: one per channel and transaction anyway; each more is a round trip for nothing)
+_NOTIFIED = "troth_outbox_notified"
 
 
 class OutboxRow(Base):
@@ -128,7 +131,10 @@ def emit(
             )
         )
     if conn.dialect.name == "postgresql":  # delivered when the transaction commits
-        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+        tx = conn.get_nested_transaction() or conn.get_transaction()  # a savepoint may roll back
+        if tx is None or conn.info.get(_NOTIFIED) is not tx:  # once per transaction is enough
+            conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+            conn.info[_NOTIFIED] = tx
     conn.info[JOBS_FLAG] = True  # wakes this process's embedded jobs thread when it ends
 
 
