@@ -137,7 +137,8 @@ class ZipExport:
             types = self.types.get(table, {})
             fns = [renderer(types.get(c)) for c in columns]
             self._renderers[table] = (columns, fns)
-        spool.write(dict(zip(columns, map(_call, fns, row.values()), strict=True)))
+        values = [fn(v) for fn, v in zip(fns, row.values(), strict=True)]
+        spool.write(dict(zip(columns, values, strict=True)))
 
     def mention(
         self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
@@ -348,10 +349,6 @@ def _json_line(values: Mapping[str, Any]) -> bytes:
         return orjson.dumps(values, default=str)
     except TypeError:
         return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-
-
-def _call(fn: Callable[[Any], Any], value: Any) -> Any:
-    return fn(value)
 
 
 #: the types the CSV writer turns into the same text as :func:`text` (None: an empty cell)
