@@ -186,9 +186,9 @@ _json_values = st.recursive(
 @given(st.dictionaries(st.text(min_size=1), _json_values, max_size=6))
 def test_a_spooled_row_reads_back_as_the_standard_encoder_wrote_it(row: dict[str, Any]) -> None:
     """The export's fast JSON lines (orjson) mean what ``json.dumps`` would, big integers too."""
-    from troth.dsr.export import _json_line
+    from troth.dsr.tablespool import json_line
 
-    line = _json_line(row)
+    line = json_line(row)
     assert b"\n" not in line
     assert json.loads(line) == json.loads(json.dumps(row))
 
@@ -239,11 +239,11 @@ def test_a_csv_row_reads_as_its_cells_text(values: list[Any]) -> None:
     import csv
     import io
 
-    from troth.dsr.export import _cells
+    from troth.dsr.tablespool import cells
 
     columns = [f"c{i}" for i in range(len(values))]
     row = dict(zip(columns, values, strict=True))
     fast, slow = io.StringIO(), io.StringIO()
-    csv.writer(fast).writerow(_cells(row, columns))
+    csv.writer(fast).writerow(cells(row, columns))
     csv.writer(slow).writerow([text(v) for v in values])
     assert fast.getvalue() == slow.getvalue()

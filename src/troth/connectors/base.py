@@ -117,6 +117,22 @@ class ColumnReader(Protocol):
         """Per statement, the values of each of ``columns`` (one tuple per column, row order)."""
 
 
+@runtime_checkable
+class BatchReader(Protocol):
+    """Optional: a connector that streams whole rows as plain tuples, a batch at a time.
+
+    An access export renders rows column by column; a connector offering this spares Python a
+    dict per row (:func:`troth.dsr.resolve.resolve` falls back to
+    :meth:`Connector.select_rows` otherwise).
+    """
+
+    def select_batches(
+        self, table: str, rows: Rows, columns: Sequence[str] | None = None
+    ) -> Iterator[tuple[list[str], Sequence[tuple[Any, ...]]]]:
+        """The matching rows (all or the named columns): per batch, the column names and one
+        tuple of values per row."""
+
+
 #: a connector factory: ``(url, name) -> Connector``
 ConnectorFactory = Callable[[str, str], Connector]
 

@@ -159,6 +159,14 @@ class SqlConnector:
         self, table: str, rows: Rows, columns: Sequence[str] | None = None
     ) -> Iterator[Row]:
         """The matching rows (all or the named columns), streamed batch by batch."""
+        for names, batch in self.select_batches(table, rows, columns):
+            yield from (dict(zip(names, r, strict=True)) for r in batch)
+
+    def select_batches(
+        self, table: str, rows: Rows, columns: Sequence[str] | None = None
+    ) -> Iterator[tuple[list[str], Sequence[tuple[Any, ...]]]]:
+        """The matching rows as the driver's tuples, :data:`FETCH_ROWS` per batch (the columns
+        are untyped: SQLAlchemy would apply no result processing to them anyway)."""
         for part in self._split(rows):
             m = self._matcher()
             t = _table(table, *part.columns(), *(columns or ()))
@@ -167,8 +175,10 @@ class SqlConnector:
             with self._mapped("read rows", table), self._conn(write=False) as conn:
                 result = conn.execute(stmt)
                 names = list(result.keys())
-                for rows_ in result.partitions(FETCH_ROWS):  # fetchmany, not a call per row
-                    yield from (dict(zip(names, r, strict=True)) for r in rows_)
+                cursor = result.cursor
+                while batch := cursor.fetchmany(FETCH_ROWS):
+                    yield names, batch  # psycopg's, PyMySQL's and sqlite3's rows are tuples
+                result.close()
 
     def select_columns(
         self, table: str, rows: Rows, columns: Sequence[str]

@@ -14,9 +14,10 @@
     the request, the files, each table's columns (name, label, type) and the Art. 15 information.
 
 Values are rendered from the live column types the same way on every engine
-(:mod:`troth.dsr.values`). Tables without rows appear nowhere. Rows are spooled one at a time into
-troth's private spool (:mod:`troth.dsr.spool`), never the system temp directory, and the spool is
-removed on every exit path.
+(:mod:`troth.dsr.values`), column by column as the rows come in batches. Tables without rows
+appear nowhere. Rows are spooled as they come into troth's private spool (:mod:`troth.dsr.spool`,
+:mod:`troth.dsr.tablespool`), never the system temp directory, and the spool is removed on every
+exit path.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
@@ -45,49 +45,18 @@ from troth.datamap.model import DataMap
 from troth.dsr.information import Part, as_dicts, held_categories, information, policy_document
 from troth.dsr.labels import column_label, path_label, table_label
 from troth.dsr.spool import Spool
-from troth.dsr.values import render, renderer, text
+from troth.dsr.tablespool import TableSpool, cells
+from troth.dsr.values import render, renderer, text, unchanged
 from troth.errors import RequestError
 from troth.policy.model import Policy
 
 if TYPE_CHECKING:
     from troth.sharing.register import DisclosedTo
 
-#: rows of each table (and mentions) shown in summary.html; the files hold them all
-PREVIEW_ROWS = 100
 MENTIONS = "mentions"
 BOM = "\ufeff"
-CHUNK = 1 << 20
 FORMAT = "troth-access-export/1"
 MENTION_LABELS = ["Table", "Record", "Where", "Value"]
-
-
-@dataclass
-class _Table:
-    """One table's spool: rendered rows as JSON lines in an unnamed file."""
-
-    file: IO[bytes]
-    columns: list[str]
-    rows: int = 0
-    preview: list[dict[str, Any]] = field(default_factory=list)
-    _names: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self._names = set(self.columns)
-
-    def write(self, values: dict[str, Any]) -> None:
-        if len(values) != len(self.columns) or values.keys() != self._names:
-            self.columns += [c for c in values if c not in self.columns]
-            self._names = set(self.columns)
-        self.file.write(_json_line(values) + b"\n")
-        self.rows += 1
-        if len(self.preview) < PREVIEW_ROWS:
-            self.preview.append(values)
-
-    def lines(self) -> Iterator[bytes]:
-        self.file.flush()
-        self.file.seek(0)
-        for line in self.file:
-            yield line.rstrip(b"\n")
 
 
 class ZipExport:
@@ -116,29 +85,51 @@ class ZipExport:
         self.datamap = datamap
         self.types = types
         self._spool = Spool(spool_root)
-        self._tables: dict[TableId, _Table] = {}
-        self._mentions: _Table | None = None
+        self._tables: dict[TableId, TableSpool] = {}
+        self._mentions: TableSpool | None = None
         self._mention_counts: dict[str, int] = {}
         self._paths: set[tuple[TableId, str, str]] = set()
-        #: per table, the columns of its last row and their renderers, in that order
-        self._renderers: dict[TableId, tuple[Sequence[str], Sequence[Callable[[Any], Any]]]] = {}
+        #: per table and columns, each column's renderer and the types it keeps as they are
+        self._renderers: dict[
+            tuple[TableId, tuple[str, ...]], list[tuple[Callable[[Any], Any], frozenset[type]]]
+        ] = {}
 
     # --- the sink ---------------------------------------------------------------------------
 
     def add(self, table: TableId, row: Mapping[str, Any]) -> None:
         """One of the person's rows."""
+        self.add_rows(table, list(row), [tuple(row.values())])
+
+    def add_rows(
+        self, table: TableId, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Rows of the person, each a tuple of the values of ``columns``."""
         self._check_open()
+        if not rows:
+            return
         spool = self._tables.get(table)
         if spool is None:
-            spool = self._tables[table] = _Table(self._file(), list(row))
-        columns, fns = self._renderers.get(table, ((), ()))
-        if len(row) != len(columns) or list(row) != columns:  # a row of another shape
-            columns = list(row)
+            spool = self._tables[table] = TableSpool(self._file(), columns, self._file())
+        spool.write_rows(columns, self._render(table, columns, rows))
+
+    def _render(
+        self, table: TableId, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> Sequence[tuple[Any, ...]]:
+        """The rows' values rendered by their column types, column by column: a column whose
+        values are all of types its renderer keeps as they are is not touched."""
+        shape = (table, tuple(columns))
+        fns = self._renderers.get(shape)
+        if fns is None:
             types = self.types.get(table, {})
-            fns = [renderer(types.get(c)) for c in columns]
-            self._renderers[table] = (columns, fns)
-        values = [fn(v) for fn, v in zip(fns, row.values(), strict=True)]
-        spool.write(dict(zip(columns, values, strict=True)))
+            fns = [(renderer(types.get(c)), unchanged(types.get(c))) for c in columns]
+            self._renderers[shape] = fns
+        values = list(zip(*rows, strict=True))
+        changed = False
+        for i, (fn, same) in enumerate(fns):
+            if not same.issuperset(map(type, values[i])):
+                values[i] = tuple(map(fn, values[i]))
+                changed = True
+        return list(zip(*values, strict=True)) if changed else rows
 
     def mention(
         self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
@@ -146,7 +137,9 @@ class ZipExport:
         """The person's ``value`` found at ``column``/``path`` of someone else's row ``key``."""
         self._check_open()
         if self._mentions is None:
-            self._mentions = _Table(self._file(), ["table", "key", "column", "path", "value"])
+            self._mentions = TableSpool(
+                self._file(), ["table", "key", "column", "path", "value"], None
+            )
         types = self.types.get(table, {})
         self._mentions.write(
             {
@@ -213,9 +206,9 @@ class ZipExport:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
             files: dict[str, dict[str, str]] = {}
             for tid, spool in sorted(self._tables.items()):
-                cells = partial(_cells, columns=spool.columns)
                 labels = self._labels(tid, spool)
-                files[str(tid)] = self._table_files(zf, str(tid), spool, labels, cells)
+                of_row = partial(cells, columns=spool.columns)
+                files[str(tid)] = self._table_files(zf, str(tid), spool, labels, of_row)
             if self._mentions is not None:
                 files[MENTIONS] = self._table_files(
                     zf, MENTIONS, self._mentions, MENTION_LABELS, self._mention_cells
@@ -227,7 +220,7 @@ class ZipExport:
             zf.writestr("summary.html", self._summary(generated, info))
         _publish(tmp, self.path)
 
-    def _labels(self, tid: TableId, spool: _Table) -> list[str]:
+    def _labels(self, tid: TableId, spool: TableSpool) -> list[str]:
         """Column labels, made unique (a repeated label gets its column name)."""
         labels = [column_label(self.datamap, tid, c) for c in spool.columns]
         return [
@@ -239,25 +232,27 @@ class ZipExport:
         self,
         zf: zipfile.ZipFile,
         name: str,
-        spool: _Table,
+        spool: TableSpool,
         labels: list[str],
         cells: Callable[[dict[str, Any]], list[str]],
     ) -> dict[str, str]:
         json_name, csv_name = f"json/{name}.json", f"csv/{name}.csv"
         with zf.open(json_name, "w") as out:
-            buf = bytearray(b"[\n")
-            for n, line in enumerate(spool.lines()):
-                buf += (b",\n" if n else b"") + line
-                if len(buf) >= CHUNK:
-                    out.write(buf)
-                    buf.clear()
-            out.write(buf + b"\n]\n")
-        with zf.open(csv_name, "w") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as out:
+            spool.json_array(out)
+        with (
+            zf.open(csv_name, "w") as raw,
+            io.TextIOWrapper(raw, "utf-8", newline="", write_through=True) as out,
+        ):
             out.write(BOM)
             writer = csv.writer(out)
             writer.writerow(labels)
-            for line in spool.lines():
-                writer.writerow(cells(orjson.loads(line)))
+            written = spool.csv_lines()
+            if written is None:
+                for line in spool.lines():
+                    writer.writerow(cells(orjson.loads(line)))
+            else:
+                for chunk in written:  # the rows' CSV lines, written as they came
+                    raw.write(chunk)
         return {"json": json_name, "csv": csv_name}
 
     def _mention_cells(self, m: dict[str, Any]) -> list[str]:
@@ -342,23 +337,6 @@ class ZipExport:
         )
 
 
-def _json_line(values: Mapping[str, Any]) -> bytes:
-    """One row as a line of JSON (UTF-8); orjson, or the standard encoder for what orjson does
-    not take (integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(values, default=str)
-    except TypeError:
-        return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-
-
-#: the types the CSV writer turns into the same text as :func:`text` (None: an empty cell)
-_CSV_NATIVE = frozenset({str, int, float, type(None)})
-
-
-def _cells(row: Mapping[str, Any], columns: list[str]) -> list[Any]:
-    return [v if type(v) in _CSV_NATIVE else text(v) for v in map(row.get, columns)]
-
-
 def _table_id(name: str) -> TableId:
     dataset, _, table = name.partition(".")
     return TableId(dataset, table)
@@ -412,6 +390,11 @@ class CountingSink:
 
     def add(self, table: TableId, row: Row) -> None:
         self.rows += 1
+
+    def add_rows(
+        self, table: TableId, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        self.rows += len(rows)
 
     def mention(
         self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any

@@ -18,11 +18,12 @@ key, the lookups that found its rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Protocol
 
-from troth.connectors.base import ColumnReader, Connector, Row
+from troth.connectors.base import BatchReader, ColumnReader, Connector, Row
 from troth.connectors.match import Lookup as RowLookup
 from troth.connectors.match import Rows
 from troth.datamap.graph import FieldId, TableId
@@ -35,6 +36,11 @@ from troth.dsr.stores import Stores
 
 class RowSink(Protocol):
     def add(self, table: TableId, row: Row) -> None: ...
+
+    def add_rows(
+        self, table: TableId, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Rows, each a tuple of the values of ``columns`` (a :class:`BatchReader`'s)."""
 
     def mention(
         self, table: TableId, key: Mapping[str, Any], column: str, path: str, value: Any
@@ -259,6 +265,19 @@ def _read_keyed(
                 if vals:
                     known.setdefault(FieldId(*_parts(step.table), col), set()).update(vals)
         return found_new
+    if sink is not None and isinstance(conn, BatchReader):
+        # access: whole rows, batch by batch, as the driver's tuples
+        seen_here = seen[step.table]
+        for names, batch in conn.select_batches(step.table.table, rows):
+            key = itemgetter(*(names.index(c) for c in pk))
+            fresh, fresh_ids = _fresh(batch, list(map(key, batch)), seen_here)
+            if fresh:
+                counts[step.table] += len(fresh)
+                entry.values.update(fresh_ids)
+                found_new = True
+                _yield_batch(step, names, fresh, known)
+                sink.add_rows(step.table, names, fresh)
+        return found_new
     columns_or_all = None if sink is not None else list(step.key_columns())
     for row in conn.select_rows(step.table.table, rows, columns_or_all):
         ident = row[pk[0]] if len(pk) == 1 else tuple(row[c] for c in pk)
@@ -282,8 +301,15 @@ def _read_keyless(
     known: dict[FieldId, set[Any]],
     sink: RowSink | None,
 ) -> bool:
-    columns = None if sink is not None else list(step.key_columns())
     found_new = False
+    if sink is not None and isinstance(conn, BatchReader):
+        for names, batch in conn.select_batches(step.table.table, rows):
+            counts[step.table] += len(batch)
+            found_new = found_new or bool(batch)
+            _yield_batch(step, names, batch, known)
+            sink.add_rows(step.table, names, batch)
+        return found_new
+    columns = None if sink is not None else list(step.key_columns())
     for row in conn.select_rows(step.table.table, rows, columns):
         counts[step.table] += 1
         found_new = True
@@ -326,6 +352,41 @@ def _yield(step: Step, row: Row, known: dict[FieldId, set[Any]]) -> None:
         v = row.get(col)
         if v is not None and _hashable(v):
             known.setdefault(FieldId(*_parts(step.table), col), set()).add(v)
+
+
+def _fresh(
+    batch: Sequence[tuple[Any, ...]], ids: list[Any], seen: set[Any]
+) -> tuple[Sequence[tuple[Any, ...]], list[Any]]:
+    """The rows of ``batch`` (and their keys ``ids``) not in ``seen``, which gains them."""
+    if seen.isdisjoint(ids):
+        unique = set(ids)
+        if len(unique) == len(ids):  # the usual batch: every row new
+            seen |= unique
+            return batch, ids
+    rows, new = [], []
+    for ident, row in zip(ids, batch, strict=True):
+        if ident not in seen:
+            seen.add(ident)
+            rows.append(row)
+            new.append(ident)
+    return rows, new
+
+
+def _yield_batch(
+    step: Step, names: list[str], rows: Sequence[tuple[Any, ...]], known: dict[FieldId, set[Any]]
+) -> None:
+    """:func:`_yield` for a batch of rows (tuples of the values of ``names``)."""
+    for col in step.yields:
+        if col not in names:
+            continue
+        values = map(itemgetter(names.index(col)), rows)
+        try:
+            found = set(values)
+        except TypeError:  # a JSON value (a dict or a list) in the column
+            found = {v for v in map(itemgetter(names.index(col)), rows) if _hashable(v)}
+        found.discard(None)
+        if found:
+            known.setdefault(FieldId(*_parts(step.table), col), set()).update(found)
 
 
 def _hashable(v: Any) -> bool:

@@ -114,6 +114,16 @@ def renderer(type_name: str | None) -> Callable[[Any], Any]:
     return run
 
 
+@lru_cache(maxsize=4096)
+def unchanged(type_name: str | None) -> frozenset[type]:
+    """The value types :func:`renderer` gives back as they are for that column type (None's
+    among them): a column holding only those needs no rendering."""
+    kind = kind_of(type_name)
+    if kind is Kind.unknown:
+        return _PLAIN
+    return _UNCHANGED.get(kind, frozenset()) | {type(None)}
+
+
 def plain(value: Any) -> Any:
     """A JSON-able form of a value of unknown type (by its Python type alone)."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -287,6 +297,9 @@ _RENDER: dict[Kind, Callable[[Any, str], Any]] = {
     Kind.json: _json,
     Kind.text: _text,
 }
+
+#: the types :func:`plain` gives back as they are
+_PLAIN: frozenset[type] = frozenset({type(None), bool, int, float, str, dict, list})
 
 #: per kind, the value types its renderer gives back as they are (checked first: most values)
 _UNCHANGED: dict[Kind, frozenset[type]] = {
