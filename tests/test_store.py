@@ -323,3 +323,44 @@ def test_a_replaced_sqlite_file_is_never_written_through_an_old_connection(
     assert db.exists()  # migrated into a new file, not into the deleted one
     with again.connect() as conn:
         assert conn.exec_driver_sql("SELECT seq FROM audit_head").scalar() == 0
+
+
+def _statements(engine: sa.Engine) -> list[str]:
+    seen: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: seen.append(str(a[2])))
+    return seen
+
+
+def test_an_engine_found_at_head_is_not_asked_again(state_url: str) -> None:
+    """A request opens the state DB several times; only the first open checks the schema."""
+    engine = engine_for(state_url)
+    upgrade(engine)
+    seen = _statements(engine)
+    upgrade(engine)
+    assert seen == []
+    engine.dispose()
+    with engine.connect():  # a new connection: the database may be another one now
+        pass
+    upgrade(engine)
+    assert any("troth_schema_version" in s for s in seen)
+    engine.dispose()
+
+
+def test_a_postgres_state_db_dropped_and_created_again_is_migrated_on_the_next_open(
+    pg_url: str,
+) -> None:
+    from conftest import PG_ADMIN_URL, _admin_engine
+
+    engine = engine_for(pg_url)
+    upgrade(engine)
+    name = pg_url.rsplit("/", 1)[1]
+    admin = _admin_engine(PG_ADMIN_URL)
+    with admin.connect() as c:  # the pooled connection is cut off with its database
+        c.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    with pytest.raises(sa.exc.DBAPIError), engine.connect() as c:
+        c.exec_driver_sql("SELECT 1").scalar()  # the dead connection fails once, then is replaced
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()

@@ -171,6 +171,15 @@ def is_sqlite_file(url: str | sa.URL) -> bool:
     return parsed.get_backend_name() == "sqlite" and _sqlite_file(parsed) is not None
 
 
+def file_identity(engine: Engine) -> tuple[int, int] | None:
+    """The (device, inode) of the SQLite file *engine* opens (None for a server, an in-memory
+    database or a missing file): a file deleted or replaced since has another one."""
+    if engine.dialect.name != "sqlite":
+        return None
+    path = _sqlite_file(engine.url)
+    return _file_id(path) if path is not None else None
+
+
 def _file_id(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
