@@ -108,3 +108,30 @@ def test_store_down_leaves_the_request_failed_and_retryable(
     assert again.status == "completed"
     assert again.request is not None
     assert again.request.id == result.request.id
+
+
+def test_a_filed_request_runs_as_itself_and_only_for_its_identities(mydigisoft: Path) -> None:
+    """A worker hands the DSR API the request it read (no search for the open one): that one
+    runs, even with a newer open twin; one for other identities, or that ended, is refused."""
+    from troth.errors import RequestStateError
+
+    settings = Settings.from_env()
+    reqs = Requests(open_store(settings), settings.secret_key, actor="dpo")
+    ids = [Identity("email", EMAIL)]
+    moves = [(Status.identity_verified, None), (Status.approved, None)]
+    older = reqs.submit(Kind.access, ids, then=moves)
+    newer = reqs.submit(Kind.access, ids, then=moves)
+    done = access(mydigisoft, ids, filed=older)
+    assert done.status == "completed"
+    assert done.request is not None
+    assert done.request.id == older.id
+    assert reqs.get(newer.id).status == "approved"  # the search would have taken this one
+    with pytest.raises(
+        RequestError, match=r"\(access\) is not the access request of these identities"
+    ):
+        access(mydigisoft, [Identity("email", "someone.else@example.com")], filed=newer)
+    with pytest.raises(RequestError, match=r"\(access\) is not the erasure request"):
+        erase(mydigisoft, ids, filed=newer)
+    assert reqs.get(newer.id).status == "approved"
+    with pytest.raises(RequestStateError, match="is completed"):
+        access(mydigisoft, ids, filed=reqs.get(older.id))

@@ -124,10 +124,14 @@ def access(
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     scope: Mapping[str, str] | None = None,
+    filed: RequestInfo | None = None,
 ) -> DsrResult:
-    """Everything held about the person, as a zip (JSON and CSV per table, HTML summary)."""
+    """Everything held about the person, as a zip (JSON and CSV per table, HTML summary).
+
+    *filed*: the request to run, as read from the state DB (a worker's job); default: the open
+    access request for these identities, or a new one."""
     run = Run(project, identities, "access", settings, connectors, actor, env, scope)
-    info = run.start(Kind.access)
+    info = run.start(Kind.access, filed)
     path = output or run.settings.home / "exports" / f"{info.id}.zip"
     with run.guarded(info) as failed:
         run.ping()
@@ -198,11 +202,13 @@ def erase(
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     scope: Mapping[str, str] | None = None,
+    filed: RequestInfo | None = None,
 ) -> DsrResult:
     """Erase the person's data: mask or delete by the plan, legal holds kept and reported.
 
     ``dry_run``: resolve and run every statement in transactions that are rolled back, so the
-    counts are exactly those the erasure will have; nothing is recorded."""
+    counts are exactly those the erasure will have; nothing is recorded. *filed*: as for
+    :func:`access`."""
     run = Run(project, identities, "erase", settings, connectors, actor, env, scope)
     planned = _plan_notices(run, "erasure")  # refuses a recipient that cannot be told
     refuse_unerasable(plan_services(run.datamap, run.identities))
@@ -210,7 +216,7 @@ def erase(
         result = _erase_dry_run(run, progress)
         result.notices = [p.to_dict() for p in planned]
         return result
-    info = run.start(Kind.erasure)
+    info = run.start(Kind.erasure, filed)
     with run.guarded(info) as failed:
         run.ping()
         with (

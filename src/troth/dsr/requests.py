@@ -18,7 +18,7 @@ import calendar
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableSequence, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -125,6 +125,8 @@ class RequestInfo:
     result: dict[str, Any] | None
     paused_at: str | None = None
     extended_at: str | None = None
+    #: the keyed hash of the request's identities (and scope): which person it is for
+    identity_set: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, r: DsrRequest) -> RequestInfo:
@@ -143,6 +145,7 @@ class RequestInfo:
             json.loads(r.result) if r.result else None,
             r.paused_at,
             r.extended_at,
+            r.identity_set,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,12 +20,12 @@ from troth.connectors.base import Connector
 from troth.datamap.erasure import policy_erasure_defaults
 from troth.datamap.graph import Graph, TableId
 from troth.datamap.model import DataMap
-from troth.dsr.identity import Identity
+from troth.dsr.identity import Identity, identity_set_hash
 from troth.dsr.plan import Plan, PlanKind, build_plan
-from troth.dsr.requests import Kind, RequestInfo, Requests, Status
+from troth.dsr.requests import OPEN, Kind, RequestInfo, Requests, Status
 from troth.dsr.resolve import identity_forms
 from troth.dsr.stores import Stores
-from troth.errors import RequestError, TrothError
+from troth.errors import RequestError, RequestStateError, TrothError
 from troth.project import Project, cached_project
 from troth.store import open_store
 
@@ -148,12 +148,17 @@ class Run:
                         ) from None
         return out
 
-    def start(self, kind: Kind) -> RequestInfo:
+    def start(self, kind: Kind, filed: RequestInfo | None = None) -> RequestInfo:
         """The open request of this kind for these identities (resumed), or a new one; running.
 
         A new request is recorded, verified (by the operator), approved and running in one
-        transaction, each step with its audit entry."""
-        info = self.requests.find_open(kind, self.request_identities)
+        transaction, each step with its audit entry. *filed*: the request to run, as the
+        caller read it (a worker's job), checked to be of this kind, for these identities and
+        open."""
+        if filed is None:
+            info = self.requests.find_open(kind, self.request_identities)
+        else:
+            info = self._filed(kind, filed)
         if info is not None and info.status == Status.paused:
             raise RequestError(
                 f"request {info.id} is paused, waiting for the person",
@@ -180,6 +185,23 @@ class Run:
             jurisdictions = [j.value for j in self.project.policy.policy.jurisdictions]
             return self.requests.submit(kind, self.request_identities, jurisdictions, then=moves)
         return self.requests.advance(info.id, moves)
+
+    def _filed(self, kind: Kind, filed: RequestInfo) -> RequestInfo:
+        target = identity_set_hash(self.settings.secret_key, self.request_identities)
+        if filed.kind != kind.value or filed.identity_set != target:
+            raise RequestError(
+                f"request {filed.id} ({filed.kind}) is not the {kind.value} request of these "
+                "identities",
+                where="request lifecycle",
+                fix="run the request with the identities and scope it was filed with",
+            )
+        if Status(filed.status) not in OPEN:
+            raise RequestStateError(
+                f"request {filed.id} is {filed.status}: it does not run again",
+                where="request lifecycle",
+                fix="file a new request",
+            )
+        return filed
 
     @contextmanager
     def guarded(self, info: RequestInfo) -> Iterator[list[RequestInfo]]:

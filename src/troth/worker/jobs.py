@@ -91,9 +91,9 @@ def run_request(ctx: Context, request_id: str, force: bool = False) -> str:
     }
     kind = Kind(info.kind)
     if kind == Kind.access:
-        result = api.access(ctx.project, sealed.identities, **common)
+        result = api.access(ctx.project, sealed.identities, filed=info, **common)
     elif kind == Kind.erasure:
-        result = api.erase(ctx.project, sealed.identities, **common)
+        result = api.erase(ctx.project, sealed.identities, filed=info, **common)
     elif kind == Kind.restriction:
         result = api.restrict(ctx.project, sealed.identities, **common)
     else:  # rectification carries new values: filed and run by an operator (troth dsr rectify)
