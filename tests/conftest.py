@@ -43,6 +43,14 @@ def _admin_engine(url: str) -> sa.Engine:
 
 
 @pytest.fixture
+def pg_admin() -> Iterator[sa.Engine]:
+    """An engine on the PostgreSQL server's admin database, in autocommit (CREATE/DROP)."""
+    admin = _admin_engine(PG_ADMIN_URL)
+    yield admin
+    admin.dispose()
+
+
+@pytest.fixture
 def pg_url() -> Iterator[str]:
     """URL of a new, empty PostgreSQL database, dropped after the test."""
     name = f"troth_t_{uuid.uuid4().hex[:12]}"

@@ -347,18 +347,14 @@ def test_an_engine_found_at_head_is_not_asked_again(state_url: str) -> None:
 
 
 def test_a_postgres_state_db_dropped_and_created_again_is_migrated_on_the_next_open(
-    pg_url: str,
+    pg_url: str, pg_admin: sa.Engine
 ) -> None:
-    from conftest import PG_ADMIN_URL, _admin_engine
-
     engine = engine_for(pg_url)
     upgrade(engine)
     name = pg_url.rsplit("/", 1)[1]
-    admin = _admin_engine(PG_ADMIN_URL)
-    with admin.connect() as c:  # the pooled connection is cut off with its database
+    with pg_admin.connect() as c:  # the pooled connection is cut off with its database
         c.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
         c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
     with pytest.raises(sa.exc.DBAPIError), engine.connect() as c:
         c.exec_driver_sql("SELECT 1").scalar()  # the dead connection fails once, then is replaced
     upgrade(engine)

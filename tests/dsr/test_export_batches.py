@@ -187,3 +187,19 @@ def test_an_export_of_batches_holds_every_row_rendered_by_its_column_type(
     }
     lines = list(csv.reader(io.StringIO(table_csv)))
     assert lines[1:] == [[text(v) for v in d.values()] for d in expected]
+
+
+_manifest_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(_text, _manifest_values, max_size=5))
+def test_the_manifest_is_written_as_the_standard_encoder_indents_it(
+    manifest: dict[str, Any],
+) -> None:
+    from troth.dsr.export import manifest_json
+
+    assert manifest_json(manifest).decode() == json.dumps(manifest, indent=2, ensure_ascii=False)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import errno
 import io
-import json
 import os
 import shutil
 import zipfile
@@ -216,7 +215,7 @@ class ZipExport:
             info = self._information()
             generated = datetime.now(UTC).isoformat(timespec="seconds")
             manifest = self._manifest(generated, files, info)
-            zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+            zf.writestr("manifest.json", manifest_json(manifest))
             zf.writestr("summary.html", self._summary(generated, info))
         _publish(tmp, self.path)
 
@@ -335,6 +334,12 @@ class ZipExport:
                 info=info,
             )
         )
+
+
+def manifest_json(manifest: Mapping[str, Any]) -> bytes:
+    """The manifest as indented JSON in UTF-8: what ``json.dumps(indent=2, ensure_ascii=False)``
+    writes (it holds text, whole numbers, booleans and nulls), by orjson, several times faster."""
+    return orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
 
 
 def _table_id(name: str) -> TableId:
