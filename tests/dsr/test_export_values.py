@@ -247,3 +247,34 @@ def test_a_csv_row_reads_as_its_cells_text(values: list[Any]) -> None:
     csv.writer(fast).writerow(cells(row, columns))
     csv.writer(slow).writerow([text(v) for v in values])
     assert fast.getvalue() == slow.getvalue()
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.decimals(allow_nan=True, allow_infinity=True),
+            st.decimals(places=2, allow_nan=False, allow_infinity=False),
+            st.decimals(places=0, allow_nan=False, allow_infinity=False),
+            st.floats(allow_nan=False),
+            st.text(max_size=8),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(["numeric(10,2)", "numeric(12,0)", "decimal(18,6)", "numeric(30,8)", "text"]),
+)
+def test_a_column_renders_as_its_values_one_by_one(values: list[Any], type_name: str) -> None:
+    """The export renders a batch column by column (decimals at their scale by ``str``): the
+    same values as :func:`render` gives one at a time."""
+    from troth.dsr.values import column_renderer
+
+    expected = [render(v, type_name) for v in values]
+    assert list(column_renderer(type_name)(values)) == expected
+
+
+def test_decimal_columns_render_as_text_at_their_scale() -> None:
+    from troth.dsr.values import column_renderer
+
+    values = [Decimal("1.50"), None, Decimal("-0.05"), Decimal("123456.00")]
+    assert column_renderer("numeric(10,2)")(values) == ("1.50", None, "-0.05", "123456.00")
+    assert column_renderer("numeric(10,0)")([Decimal("-7"), Decimal("0")]) == ("-7", "0")

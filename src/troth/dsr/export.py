@@ -45,7 +45,7 @@ from troth.dsr.information import Part, as_dicts, held_categories, information, 
 from troth.dsr.labels import column_label, path_label, table_label
 from troth.dsr.spool import Spool
 from troth.dsr.tablespool import TableSpool, cells
-from troth.dsr.values import render, renderer, text, unchanged
+from troth.dsr.values import column_renderer, render, text, unchanged
 from troth.errors import RequestError
 from troth.policy.model import Policy
 
@@ -90,7 +90,8 @@ class ZipExport:
         self._paths: set[tuple[TableId, str, str]] = set()
         #: per table and columns, each column's renderer and the types it keeps as they are
         self._renderers: dict[
-            tuple[TableId, tuple[str, ...]], list[tuple[Callable[[Any], Any], frozenset[type]]]
+            tuple[TableId, tuple[str, ...]],
+            list[tuple[Callable[[Sequence[Any]], Sequence[Any]], frozenset[type]]],
         ] = {}
 
     # --- the sink ---------------------------------------------------------------------------
@@ -120,13 +121,13 @@ class ZipExport:
         fns = self._renderers.get(shape)
         if fns is None:
             types = self.types.get(table, {})
-            fns = [(renderer(types.get(c)), unchanged(types.get(c))) for c in columns]
+            fns = [(column_renderer(types.get(c)), unchanged(types.get(c))) for c in columns]
             self._renderers[shape] = fns
-        values = list(zip(*rows, strict=True))
+        values: list[Sequence[Any]] = list(zip(*rows, strict=True))
         changed = False
         for i, (fn, same) in enumerate(fns):
             if not same.issuperset(map(type, values[i])):
-                values[i] = tuple(map(fn, values[i]))
+                values[i] = fn(values[i])
                 changed = True
         return list(zip(*values, strict=True)) if changed else rows
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -110,6 +110,32 @@ def renderer(type_name: str | None) -> Callable[[Any], Any]:
             return convert(value, name)
         except (ValueError, TypeError, ArithmeticError):
             return plain(value)
+
+    return run
+
+
+@lru_cache(maxsize=4096)
+def column_renderer(type_name: str | None) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """:func:`renderer` for a whole column of values at once (an export renders its rows column
+    by column). A decimal column of scale 0-6 whose values are all decimals at that scale (what
+    PostgreSQL and MariaDB return) is rendered by ``str``: the same text, a fraction of the
+    time."""
+    one = renderer(type_name)
+    scale = scale_of(type_name) if kind_of(type_name) is Kind.decimal else None
+    if scale is None or not 0 <= scale <= _PLAIN_NOTATION:
+        return lambda values: tuple(map(one, values))
+
+    def at_scale(text: str) -> bool:  # plain notation with *scale* decimals: its exponent
+        if scale == 0:
+            return text.lstrip("-").isdigit()
+        return text[-scale - 1 : -scale] == "." and text[-scale:].isdigit()
+
+    def run(values: Sequence[Any]) -> Sequence[Any]:
+        if _DECIMAL_OR_NONE.issuperset(map(type, values)):
+            texts = tuple(None if v is None else str(v) for v in values)
+            if all(t is None or at_scale(t) for t in texts):
+                return texts
+        return tuple(map(one, values))
 
     return run
 
@@ -297,6 +323,10 @@ _RENDER: dict[Kind, Callable[[Any, str], Any]] = {
     Kind.json: _json,
     Kind.text: _text,
 }
+
+#: the largest scale whose decimals ``str`` writes without an exponent (adjusted exponent >= -6)
+_PLAIN_NOTATION = 6
+_DECIMAL_OR_NONE = frozenset({Decimal, type(None)})
 
 #: the types :func:`plain` gives back as they are
 _PLAIN: frozenset[type] = frozenset({type(None), bool, int, float, str, dict, list})
