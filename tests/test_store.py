@@ -360,3 +360,25 @@ def test_a_postgres_state_db_dropped_and_created_again_is_migrated_on_the_next_o
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_a_single_read_on_a_server_runs_without_a_transaction(state_url: str) -> None:
+    """`read_once`: on PostgreSQL the SELECT alone (no BEGIN/ROLLBACK round trips); the pooled
+    connection goes back to transactions for the next user."""
+    from psycopg.pq import TransactionStatus
+
+    from troth.store.db import read_once
+
+    engine = open_store(state_url)
+    with read_once(engine) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit_head").scalar() == 1
+        raw = conn.connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            assert raw.info.transaction_status == TransactionStatus.IDLE  # no transaction open
+    with connect(engine) as conn:
+        conn.exec_driver_sql("SELECT 1")
+        raw = conn.connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            assert raw.info.transaction_status == TransactionStatus.INTRANS
+        else:
+            assert raw.in_transaction

@@ -33,7 +33,7 @@ from troth.dsr.models import DsrIdentity, DsrRequest
 from troth.dsr.sealed import forget
 from troth.errors import RequestNotFoundError, RequestStateError
 from troth.store import outbox
-from troth.store.db import translate_errors, writing_session
+from troth.store.db import read_once, translate_errors, writing_session
 
 
 class Kind(StrEnum):
@@ -225,7 +225,7 @@ class Requests:
         return info
 
     def get(self, request_id: str) -> RequestInfo:
-        with translate_errors(self.engine), Session(self.engine) as s:
+        with read_once(self.engine) as conn, Session(bind=conn) as s:
             row = s.get(DsrRequest, request_id)
             if row is None:
                 raise RequestNotFoundError(
@@ -244,7 +244,7 @@ class Requests:
             .where(DsrRequest.status.in_([s.value for s in OPEN]))
             .order_by(DsrRequest.received_at.desc())
         )
-        with translate_errors(self.engine), Session(self.engine) as s:
+        with read_once(self.engine) as conn, Session(bind=conn) as s:
             row = s.scalars(stmt).first()
             return RequestInfo.from_row(row) if row else None
 

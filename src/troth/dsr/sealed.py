@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from troth.dsr import models as _dsr_models  # noqa: F401  (dsr_request, which its key refers to)
 from troth.errors import RequestError
-from troth.store.db import connect, reading
+from troth.store.db import read_once, reading
 from troth.store.models import Base
 
 if TYPE_CHECKING:  # troth.dsr.identity imports the store: imported where used
@@ -79,7 +79,7 @@ def seal(
 
 def unseal(engine: Engine, secret_key: bytes, request_id: str) -> Sealed | None:
     """The values of *request_id*, or None when none are sealed (ended, or not for workers)."""
-    with connect(engine) as conn:
+    with read_once(engine) as conn:
         text = conn.execute(
             sa.select(TABLE.c.blob).where(TABLE.c.request_id == request_id)
         ).scalar_one_or_none()

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from troth.audit import Ledger
 from troth.audit.ledger import placeholders
 from troth.sharing.models import Disclosure, DisclosureBatch, LegalRequestRow
-from troth.store.db import connect
+from troth.store.db import connect, read_once
 
 KIND = "disclosure.recorded"
 BATCHES: sa.Table = DisclosureBatch.__table__  # type: ignore[assignment]
@@ -138,7 +138,7 @@ def disclosed_to(engine: Engine, subjects: Iterable[str]) -> list[DisclosedTo]:
         .where(sa.or_(LEGAL.c.confidential.is_(None), LEGAL.c.confidential == sa.false()))
         .group_by(b.id, d.shape)
     )
-    with connect(engine) as conn:
+    with read_once(engine) as conn:
         rows = conn.execute(query).all()
     merged: dict[str, dict[str, Any]] = {}
     for recipient, purpose, shapes, shape, at, authority, count in rows:

@@ -289,6 +289,18 @@ def connect(engine: Engine, *, write_lock: bool = False) -> Iterator[Connection]
 
 
 @contextlib.contextmanager
+def read_once(engine: Engine) -> Iterator[Connection]:
+    """A :func:`connect` connection for reads that need no transaction of their own (each one
+    statement). On a server it runs in autocommit: the statement alone, without the ``BEGIN``
+    and ``ROLLBACK`` round trips around it (under READ COMMITTED a statement sees what it would
+    see inside a transaction); on SQLite it is a plain :func:`connect` connection."""
+    with connect(engine) as conn:
+        if not is_sqlite(engine):
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+@contextlib.contextmanager
 def writing_session(engine: Engine) -> Iterator[Any]:
     """An ORM session in one transaction that holds the write lock before it reads (SQLite:
     ``BEGIN IMMEDIATE``), committed at the end; for a transaction that reads, then writes what

@@ -19,6 +19,7 @@ its relay alone.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 import procrastinate
 import psycopg
@@ -54,7 +55,8 @@ def defer_in_transaction(conn: Connection, msg: outbox.Message) -> bool:
     if not calls:
         return True  # a change nobody acts on: the row, written as sent, is all
     try:
-        with raw.transaction():  # a savepoint: a failure here leaves the caller's work intact
+        # a savepoint: a failure here leaves the caller's work intact (one job: its own is it)
+        with raw.transaction() if len(calls) > 1 else nullcontext():
             for call in calls:
                 name = f"troth.{call.name}"
                 task = _APP.configure_task(
