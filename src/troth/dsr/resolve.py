@@ -379,11 +379,11 @@ def _yield_batch(
     for col in step.yields:
         if col not in names:
             continue
-        values = map(itemgetter(names.index(col)), rows)
+        value = itemgetter(names.index(col))
         try:
-            found = set(values)
+            found = set(map(value, rows))
         except TypeError:  # a JSON value (a dict or a list) in the column
-            found = {v for v in map(itemgetter(names.index(col)), rows) if _hashable(v)}
+            found = {v for v in map(value, rows) if _hashable(v)}
         found.discard(None)
         if found:
             known.setdefault(FieldId(*_parts(step.table), col), set()).update(found)
