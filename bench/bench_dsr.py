@@ -130,6 +130,7 @@ class Troth:
             "TROTH_SECRET_KEY": KEY.decode(),
             "TROTH_CONN_BENCH_DB": self.url,
         }
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)  # the CLI as installed: byte code cached
         self.settings = Settings.from_env(self.env)
         self.out = home / "out"
         self.out.mkdir(parents=True, exist_ok=True)

@@ -98,7 +98,8 @@ def _free_port() -> int:
 def test_down_server_is_store_down_naming_the_connection_not_the_password(scheme: str) -> None:
     url = f"{scheme}://app:Sup3rSecret@127.0.0.1:{_free_port()}/shop"
     conn = connect(url, "billing_db")
-    for call in (conn.ping, conn.introspect, lambda: list(conn.select_rows("t", by("c", [1])))):
+    calls = (conn.ping, conn.schema_version, conn.introspect)
+    for call in (*calls, lambda: list(conn.select_rows("t", by("c", [1])))):
         with pytest.raises(StoreDownError) as err:
             call()
         assert err.value.retryable
@@ -106,6 +107,32 @@ def test_down_server_is_store_down_naming_the_connection_not_the_password(scheme
         assert "Sup3rSecret" not in str(err.value)
         assert "127.0.0.1" not in str(err.value)
         assert err.value.__cause__ is None or "Sup3rSecret" not in str(err.value.__cause__)
+
+
+def test_a_single_read_on_a_server_opens_no_transaction(pg_url: str) -> None:
+    """The ping and the schema fingerprint run in autocommit on a server (no BEGIN and ROLLBACK
+    round trips); inside a held transaction they use it."""
+    from psycopg.pq import TransactionStatus
+
+    conn = connect(pg_url, "shop")
+    assert isinstance(conn, SqlConnector)
+    after: list[Any] = []
+
+    def status(connection: sa.Connection, *args: Any) -> None:
+        after.append(connection.connection.driver_connection.info.transaction_status)
+
+    sa.event.listen(conn.engine, "after_cursor_execute", status)
+    try:
+        conn.ping()
+        assert conn.schema_version()
+        assert after == [TransactionStatus.IDLE, TransactionStatus.IDLE]
+        with conn.transaction(rollback=True):
+            conn.ping()
+            conn.schema_version()
+        assert after[2:] == [TransactionStatus.INTRANS, TransactionStatus.INTRANS]
+    finally:
+        sa.event.remove(conn.engine, "after_cursor_execute", status)
+        conn.close()
 
 
 def test_sqlite_file_that_cannot_be_opened_is_store_down(tmp_path: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -135,3 +136,41 @@ def test_a_filed_request_runs_as_itself_and_only_for_its_identities(mydigisoft: 
     assert reqs.get(newer.id).status == "approved"
     with pytest.raises(RequestStateError, match="is completed"):
         access(mydigisoft, ids, filed=reqs.get(older.id))
+
+
+def test_the_moves_of_one_transaction_write_the_row_once(troth_env: Path) -> None:
+    """A request made verified, approved and running as it is filed: one INSERT and one UPDATE
+    of its row (not one per move), each move still with its audit entry and its outbox row."""
+    settings = Settings.from_env()
+    engine = open_store(settings)
+    reqs = Requests(engine, settings.secret_key, actor="dpo")
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = statement.replace('"', " ").split()
+        if words[0].upper() in ("INSERT", "UPDATE"):  # INSERT INTO t / UPDATE t
+            sent.append(
+                f"{words[0].upper()} {words[2] if words[1].upper() == 'INTO' else words[1]}"
+            )
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        moves = [(Status.identity_verified, None), (Status.approved, None), (Status.running, None)]
+        info = reqs.submit(Kind.access, [Identity("email", EMAIL)], then=moves)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert info.status == "running"
+    assert reqs.get(info.id).status == "running"
+    assert sent.count("INSERT dsr_request") == 1
+    assert sent.count("UPDATE dsr_request") == 1
+    assert sent.count("INSERT worker_outbox") == 4  # received and each move
+    with engine.connect() as c:
+        events = c.exec_driver_sql(
+            "SELECT kind FROM audit_entry WHERE subject = ? ORDER BY seq", (f"dsr:{info.id}",)
+        ).scalars()
+        assert list(events) == [
+            "dsr.received",
+            "dsr.identity_verified",
+            "dsr.approved",
+            "dsr.running",
+        ]

@@ -104,11 +104,24 @@ class SqlConnector:
             with self.engine.connect() as conn:
                 yield conn
 
+    @contextmanager
+    def _single_read(self) -> Iterator[Connection]:
+        """A connection for one read statement: the held transaction's, else on a server one in
+        autocommit (the statement alone, without the ``BEGIN`` and ``ROLLBACK`` round trips;
+        under READ COMMITTED it sees what it would see in a transaction of its own)."""
+        if self._tx is not None:
+            yield self._tx
+            return
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name != "sqlite":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
     # --- the protocol ---------------------------------------------------------------------------
 
     def ping(self) -> None:
-        with self._mapped("connect"), self.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        with self._mapped("connect"), self._single_read() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
     def schema_version(self) -> str | None:
         """A cheap fingerprint of the schema :meth:`introspect` reads (one catalog query): it
@@ -117,8 +130,8 @@ class SqlConnector:
         query = FINGERPRINT.get(dialect)
         if query is None:
             return None
-        with self._mapped("read the schema version"), self._conn(write=False) as conn:
-            row = conn.execute(sa.text(query)).one()
+        with self._mapped("read the schema version"), self._single_read() as conn:
+            row = conn.exec_driver_sql(query).one()
         return ":".join(str(v) for v in row)
 
     def introspect(self) -> SchemaInfo:

@@ -221,6 +221,7 @@ class Requests:
             changed(tx.conn, info, None)
             for to, more in then:
                 info = self._move(s, row, to, entries, data=more)
+            s.flush()  # the row's final status: one UPDATE for all the moves
             tx.append_many(entries)
         return info
 
@@ -286,6 +287,7 @@ class Requests:
                 data=data,
                 edit=edit,
             )
+            s.flush()
             tx.append_many(entries)
         return info
 
@@ -299,6 +301,7 @@ class Requests:
             info = RequestInfo.from_row(row)
             for to, data in moves:
                 info = self._move(s, row, to, entries, data=data)
+            s.flush()
             tx.append_many(entries)
         return info
 
@@ -323,7 +326,8 @@ class Requests:
         edit: Callable[[DsrRequest], None] | None = None,
     ) -> RequestInfo:
         """One transition on the session's transaction: the row, its audit entry (appended to
-        *entries*), the outbox row of the change, and the end of sealed identity values."""
+        *entries*), the outbox row of the change, and the end of sealed identity values. The
+        caller flushes the row once after its moves (several moves, one UPDATE)."""
         current = Status(row.status)
         if to not in TRANSITIONS[current]:
             allowed = ", ".join(t.value for t in TRANSITIONS[current]) or "none"
@@ -340,7 +344,6 @@ class Requests:
             row.result = json.dumps(result, sort_keys=True, default=str)
         if edit is not None:
             edit(row)
-        s.flush()
         info = RequestInfo.from_row(row)
         extra: dict[str, Any] = {"from": current.value}
         if reason:

@@ -101,7 +101,12 @@ class Run:
         self.scope = _check_scope(self.plan, scope or {})
         self.settings = settings or Settings.from_env(env)
         self.env = env
-        self.stores = Stores(env, connectors, hash_key=self.settings.secret_key)
+        self.stores = Stores(
+            env,
+            connectors,
+            hash_key=self.settings.secret_key,
+            cache_dir=self.settings.home / "cache" / "schemas",  # the next process starts warm
+        )
         for name in self.plan.connections:  # configuration errors surface before any request
             self.stores.get(name)
         self.engine: Engine = open_store(self.settings)
@@ -234,9 +239,16 @@ class Run:
             yield
 
     def ping(self) -> None:
-        """Raise StoreDownError now when a store is down, before anything is read or written."""
+        """Raise StoreDownError now when a store is down, before anything is read or written.
+
+        A store with a schema fingerprint answers by it: the read that checks the request's
+        schema is still current is the ping (one round trip instead of two)."""
         for name in self.plan.connections:
-            self.stores.get(name).ping()
+            store = self.stores.get(name)
+            if callable(getattr(store, "schema_version", None)):
+                self.stores.schema(name)
+            else:
+                store.ping()
 
     def complete(
         self,

@@ -5,15 +5,19 @@ is read once per process and store and kept while the store's schema fingerprint
 catalogue query, :meth:`SqlConnector.schema_version`) stays the same: each request checks it, so
 a schema change shows on the next request, and the requests of a long-running process do not
 each pay the full catalogue read. A store that has no fingerprint is read on every request.
+Given a cache folder, a new process starts from the schemas earlier ones read
+(:mod:`troth.dsr.schema_cache`), under the same fingerprint check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 
 from troth.connectors.base import Connector, SchemaInfo
 from troth.connectors.names import open_connection
+from troth.dsr import schema_cache
 
 #: per store (connection name and URL): its schema fingerprint and the schema read with it
 _SCHEMAS: dict[str, tuple[str, SchemaInfo]] = {}
@@ -33,9 +37,12 @@ class Stores:
         connectors: Mapping[str, Connector] | None = None,
         *,
         hash_key: bytes | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self._env = env
         self._hash_key = hash_key
+        #: where schemas are kept between processes (None: this process only)
+        self._cache_dir = cache_dir
         self._given = dict(connectors or {})
         self._opened: dict[str, Connector] = {}
         self._schemas: dict[str, SchemaInfo] = {}
@@ -60,14 +67,23 @@ class Stores:
             engine = getattr(conn, "engine", None)
             versioned = getattr(conn, "schema_version", None)
             version = versioned() if callable(versioned) else None
-            where = f"{connection}|{engine.url!r}" if engine is not None else None
-            cached = _SCHEMAS.get(where) if where and version is not None else None
-            if cached is not None and cached[0] == version:
-                self._schemas[connection] = cached[1]
-            else:
+            if engine is None or version is None:
                 self._schemas[connection] = conn.introspect()
-                if where and version is not None:
-                    _SCHEMAS[where] = (version, self._schemas[connection])
+                return self._schemas[connection]
+            where = f"{connection}|{engine.url!r}"
+            cached = _SCHEMAS.get(where)
+            if cached is not None and cached[0] == version:
+                schema = cached[1]
+            else:
+                # a server's fingerprint is its schema's content; SQLite's is a counter, which
+                # another file at the same path can share: not kept on disk
+                folder = self._cache_dir if engine.dialect.name != "sqlite" else None
+                on_disk = schema_cache.load(folder, where, version) if folder else None
+                schema = on_disk or conn.introspect()
+                if folder and on_disk is None:
+                    schema_cache.save(folder, where, version, schema)
+                _SCHEMAS[where] = (version, schema)
+            self._schemas[connection] = schema
         return self._schemas[connection]
 
     def close(self) -> None:
