@@ -193,3 +193,52 @@ def test_endpoints_are_read_once_per_transaction_and_fresh_in_the_next(ctx: Cont
             assert len([r for r in reads if r.lstrip().upper().startswith("SELECT")]) == 2
     finally:
         sa.event.remove(ctx.engine, "before_cursor_execute", count)
+
+
+def test_a_drain_reads_the_endpoints_once_and_marks_idle_messages_together(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of status changes nobody acts on: the endpoints are read once for the batch and
+    the rows are marked sent in one statement; a message with a job (an approved request) still
+    runs it and is marked after it."""
+    reads: list[int] = []
+    real = webhooks.list_endpoints
+
+    def counted(bind: Any) -> list[webhooks.Endpoint]:
+        reads.append(1)
+        return real(bind)
+
+    monkeypatch.setattr(webhooks, "list_endpoints", counted)
+    updates: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE WORKER_OUTBOX"):
+            updates.append(statement)
+
+    for n in (1, 2, 3):  # verified, not approved: received and verified, no job
+        file_request(
+            ctx.engine,
+            ctx.settings.secret_key,
+            PROJECT,
+            Kind.access,
+            [Identity("email", f"customer{n}@example.com")],
+            actor="test",
+            verified=True,
+            approve=False,
+        )
+    sa.event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        taken = drain(ctx)
+    finally:
+        sa.event.remove(ctx.engine, "before_cursor_execute", record)
+    assert taken == 6  # three requests, each received and verified
+    assert outbox.pending(ctx.engine) == 0
+    assert reads == [1]
+    assert len(updates) == 2  # the claim, then one mark for all of them
+
+    rid = _file(ctx, 4)  # approved: its run is a job
+    _drain_all(ctx)
+    assert outbox.pending(ctx.engine) == 0
+    with ctx.engine.connect() as c:
+        status = c.exec_driver_sql("SELECT status FROM dsr_request WHERE id = ?", (rid,)).scalar()
+    assert status == "completed"

@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from troth.errors import TrothError
 from troth.retention.schedule import Scheduler, start_scheduler
 from troth.store import outbox
 from troth.store.db import JOBS_WRITTEN
+from troth.worker import webhooks
 from troth.worker.jobs import JOBS, Context, RetryLater, deadline_tick, jobs_for
 
 log = logging.getLogger("troth.worker")
@@ -35,10 +37,23 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** (attempt - 1), 3600))
 
 
-def run_message(ctx: Context, msg: outbox.Message) -> None:
-    """Run the jobs of one message inline; the row is sent, or released for a later attempt."""
+def run_message(
+    ctx: Context,
+    msg: outbox.Message,
+    *,
+    hooked: Callable[[str], bool] | None = None,
+    idle: list[int] | None = None,
+) -> None:
+    """Run the jobs of one message inline; the row is sent, or released for a later attempt.
+
+    *hooked*: whether a topic has webhook endpoints (default: read). *idle*: where a message no
+    job acts on goes, for the caller to mark sent with others (default: marked at once)."""
     try:
-        for call in jobs_for(ctx.engine, msg):
+        calls = jobs_for(ctx.engine, msg, hooked=hooked)
+        if not calls and idle is not None:
+            idle.append(msg.id)
+            return
+        for call in calls:
             JOBS[call.name](ctx, **call.args)
     except (RetryLater, TrothError) as exc:
         text = str(exc) if isinstance(exc, RetryLater) else exc.one_line()
@@ -54,10 +69,20 @@ def run_message(ctx: Context, msg: outbox.Message) -> None:
 
 
 def drain(ctx: Context, *, limit: int = 20) -> int:
-    """Run the due messages once; returns how many were taken."""
+    """Run the due messages once; returns how many were taken.
+
+    The webhook endpoints are read once for the batch, and the messages no job acts on (most
+    status changes) are marked sent together at the end: one transaction, not one each. A
+    process that dies first leaves them claimed; they are taken again when the claim ends and
+    again ask for nothing."""
     msgs = outbox.claim(ctx.engine, limit=limit)
-    for msg in msgs:
-        run_message(ctx, msg)
+    hooked = webhooks.hooked_once(ctx.engine)
+    idle: list[int] = []
+    try:
+        for msg in msgs:
+            run_message(ctx, msg, hooked=hooked, idle=idle)
+    finally:
+        outbox.mark_sent(ctx.engine, idle)
     return len(msgs)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -146,7 +146,7 @@ async def relay_once(
         return await asyncio.to_thread(_relay_locked, app, ctx, loop, limit)
     msgs = await asyncio.to_thread(outbox.claim, ctx.engine, limit=limit, lease=lease)
     sent: list[int] = []
-    hooked = _hooked(ctx)
+    hooked = webhooks.hooked_once(ctx.engine)
     for n, msg in enumerate(msgs, start=1):
         for call in await asyncio.to_thread(jobs_for, ctx.engine, msg, hooked=hooked):
             await _defer(app, call)
@@ -154,19 +154,6 @@ async def relay_once(
         sent.append(msg.id)
     await asyncio.to_thread(outbox.mark_sent, ctx.engine, sent)
     return len(sent)
-
-
-def _hooked(ctx: Context) -> Callable[[str], bool]:
-    """Whether a topic has webhook endpoints, read once (one relay batch)."""
-    endpoints: list[webhooks.Endpoint] | None = None
-
-    def hooked(topic: str) -> bool:
-        nonlocal endpoints
-        if endpoints is None:
-            endpoints = [e for e in webhooks.list_endpoints(ctx.engine) if not e.disabled_at]
-        return any(topic.startswith(e.events) for e in endpoints)
-
-    return hooked
 
 
 async def _defer(app: procrastinate.App, call: JobCall) -> None:
@@ -179,7 +166,7 @@ def _relay_locked(
     app: procrastinate.App, ctx: Context, loop: asyncio.AbstractEventLoop, limit: int
 ) -> int:
     """The PostgreSQL relay pass (in a thread; the defers run on the worker's event loop)."""
-    hooked = _hooked(ctx)
+    hooked = webhooks.hooked_once(ctx.engine)
     count = 0
 
     def send(msg: outbox.Message) -> None:

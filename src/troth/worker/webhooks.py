@@ -23,7 +23,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -173,6 +173,20 @@ def has_endpoints(engine: Engine | Connection, topic: str) -> bool:
     """Whether an active endpoint takes *topic*. On a connection inside a transaction, the
     endpoints are read once per transaction (a filing's three state changes ask three times)."""
     return any(topic.startswith(e.events) for e in _active(engine))
+
+
+def hooked_once(engine: Engine) -> Callable[[str], bool]:
+    """Whether a topic has active webhook endpoints, the endpoints read at the first question
+    only (one batch of outbox messages asks once, not once per message)."""
+    endpoints: list[Endpoint] | None = None
+
+    def hooked(topic: str) -> bool:
+        nonlocal endpoints
+        if endpoints is None:
+            endpoints = _active(engine)
+        return any(topic.startswith(e.events) for e in endpoints)
+
+    return hooked
 
 
 def _active(bind: Engine | Connection) -> list[Endpoint]:
