@@ -6,7 +6,9 @@ with ``BEGIN IMMEDIATE``. So appends from many processes at once form one valid 
 
 A state change and its audit entry commit together through :meth:`Ledger.transaction`: the caller
 writes its rows on ``tx.conn`` and appends with ``tx.append``; both commit, or neither. After the
-commit the new head is written to the anchor file (:mod:`troth.audit.anchor`).
+commit the new head is written to the anchor file (:mod:`troth.audit.anchor`): by the committing
+thread before its caller goes on, or in a server by one background thread right after the commit
+(:func:`anchor_in_background`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -194,6 +197,38 @@ class LedgerTransaction:
             self.conn.exec_driver_sql(self._ledger.update_sql, (h.seq, h.hash, h.key_id))
 
 
+#: the thread that writes anchors after commits in a server (None: the committing thread)
+_BACKGROUND: ThreadPoolExecutor | None = None
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def anchor_in_background(enabled: bool) -> None:
+    """Anchors written by one background thread right after each commit (a server: an HTTP
+    response, or the next step of a request, does not wait for the anchor's fsync), or by the
+    committing thread again (the default; disabling first writes the anchors still queued).
+
+    The head is anchored as soon as it would be by the committing thread, in commit order (an
+    older head never replaces a newer one in the file). A process that dies loses at most the
+    anchors not yet written, as one that dies right after a commit does: the anchor is then
+    behind the ledger, which verifies, and the next commit anchors the newest head."""
+    global _BACKGROUND
+    with _BACKGROUND_LOCK:
+        old, _BACKGROUND = _BACKGROUND, None
+        if enabled:
+            _BACKGROUND = old or ThreadPoolExecutor(1, thread_name_prefix="troth-anchor")
+            return
+    if old is not None:
+        old.shutdown(wait=True)
+
+
+def flush_background_anchors() -> None:
+    """Wait until the anchors queued so far are written (none queued: at once)."""
+    background = _BACKGROUND
+    if background is not None:
+        with contextlib.suppress(RuntimeError):  # shut down meanwhile: it wrote them
+            background.submit(lambda: None).result()
+
+
 class Ledger:
     """The audit ledger in troth's state DB (the schema must be upgraded: ``open_store``).
 
@@ -267,7 +302,17 @@ class Ledger:
                 if self._pending is None or tx.head.seq > self._pending.seq:
                     self._pending = tx.head
             if anchor:
-                self.flush_anchor()
+                self._anchor_after_commit()
+
+    def _anchor_after_commit(self) -> None:
+        background = _BACKGROUND
+        if background is not None:
+            try:
+                background.submit(self.flush_anchor)
+                return
+            except RuntimeError:  # shutting down: write it here
+                pass
+        self.flush_anchor()
 
     def flush_anchor(self) -> None:
         """Write the newest committed head to the anchor file and the sink.

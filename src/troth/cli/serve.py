@@ -13,12 +13,13 @@ from troth.config import Settings
 from troth.errors import ConfigError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from sqlalchemy.engine import Engine
 
     from troth.worker.embedded import EmbeddedWorker
 
 #: what each worker process of ``troth serve --workers N`` imports
-APP_FACTORY = "troth.web.app:app_from_env"
+APP_FACTORY = "troth.cli.serve:served_app"
 
 apikey_app = typer.Typer(help="API keys of troth serve (server-to-server calls).")
 
@@ -32,6 +33,12 @@ def _open_store(settings: Settings) -> Engine:
     from troth.store import open_store  # SQLAlchemy: only for the commands that use it
 
     return open_store(settings)
+
+
+def anchor_in_background(enabled: bool) -> None:
+    from troth.audit.ledger import anchor_in_background as switch
+
+    switch(enabled)
 
 
 def _settings(db: str | None) -> Settings:
@@ -73,7 +80,7 @@ def serve(
     """Serve the consent API, the cookie banner and its assets (FastAPI + uvicorn)."""
     import uvicorn
 
-    from troth.web.app import SERVE_ENV, app_from_env
+    from troth.web.app import SERVE_ENV
 
     settings = _settings(db)
     if workers > 1 and settings.database_url.startswith("sqlite"):
@@ -103,7 +110,7 @@ def serve(
         "proxy_headers": False,
     }
     # built here (a bad project fails before anything starts), and served by this process alone
-    app = app_from_env()
+    app = served_app()
     # the jobs and the retention scheduler run in this process only; with --workers N it is
     # uvicorn's supervisor, and the N worker processes only serve
     jobs = _embedded_jobs(path, settings)
@@ -116,6 +123,16 @@ def serve(
     finally:
         if jobs is not None:
             jobs.stop()
+        anchor_in_background(False)  # the anchors still queued are written
+
+
+def served_app() -> FastAPI:
+    """The app of a ``troth serve`` process: its ledger anchors are written in the background
+    (a response does not wait for the anchor's fsync; see :func:`anchor_in_background`)."""
+    from troth.web.app import app_from_env
+
+    anchor_in_background(True)
+    return app_from_env()
 
 
 def _embedded_jobs(path: Path, settings: Settings) -> EmbeddedWorker | None:
