@@ -110,10 +110,15 @@ def test_down_server_is_store_down_naming_the_connection_not_the_password(scheme
 
 
 def test_a_single_read_on_a_server_opens_no_transaction(pg_url: str) -> None:
-    """The ping and the schema fingerprint run in autocommit on a server (no BEGIN and ROLLBACK
-    round trips); inside a held transaction they use it."""
+    """The ping, the schema fingerprint and each read outside a held transaction run in
+    autocommit on a server (no BEGIN and ROLLBACK round trips); inside one they use it."""
     from psycopg.pq import TransactionStatus
 
+    engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as c:
+        c.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, c INTEGER)")
+        c.exec_driver_sql("INSERT INTO t VALUES (1, 1), (2, 2)")
+    engine.dispose()
     conn = connect(pg_url, "shop")
     assert isinstance(conn, SqlConnector)
     after: list[Any] = []
@@ -121,15 +126,20 @@ def test_a_single_read_on_a_server_opens_no_transaction(pg_url: str) -> None:
     def status(connection: sa.Connection, *args: Any) -> None:
         after.append(connection.connection.driver_connection.info.transaction_status)
 
-    sa.event.listen(conn.engine, "after_cursor_execute", status)
-    try:
+    def reads() -> None:
         conn.ping()
         assert conn.schema_version()
-        assert after == [TransactionStatus.IDLE, TransactionStatus.IDLE]
+        assert [r["id"] for r in conn.select_rows("t", by("c", [1]))] == [1]
+        assert list(conn.select_columns("t", by("c", [2]), ["id"])) == [[(2,)]]
+        assert conn.count_rows("t", by("c", [1, 2])) == 2
+
+    sa.event.listen(conn.engine, "after_cursor_execute", status)
+    try:
+        reads()
+        assert after == [TransactionStatus.IDLE] * 5
         with conn.transaction(rollback=True):
-            conn.ping()
-            conn.schema_version()
-        assert after[2:] == [TransactionStatus.INTRANS, TransactionStatus.INTRANS]
+            reads()
+        assert after[5:] == [TransactionStatus.INTRANS] * 5
     finally:
         sa.event.remove(conn.engine, "after_cursor_execute", status)
         conn.close()

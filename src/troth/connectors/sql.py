@@ -94,21 +94,19 @@ class SqlConnector:
             raise refused(exc, action, where) from None
 
     @contextmanager
-    def _conn(self, write: bool) -> Iterator[Connection]:
+    def _writing(self) -> Iterator[Connection]:
+        """The held transaction's connection, else one in a transaction of its own."""
         if self._tx is not None:
             yield self._tx
-        elif write:
-            with self.engine.begin() as conn:
-                yield conn
         else:
-            with self.engine.connect() as conn:
+            with self.engine.begin() as conn:
                 yield conn
 
     @contextmanager
     def _single_read(self) -> Iterator[Connection]:
         """A connection for one read statement: the held transaction's, else on a server one in
-        autocommit (the statement alone, without the ``BEGIN`` and ``ROLLBACK`` round trips;
-        under READ COMMITTED it sees what it would see in a transaction of its own)."""
+        autocommit (the statement alone, without the ``BEGIN`` and ``ROLLBACK`` round trips: one
+        statement sees what it would see in a transaction of its own)."""
         if self._tx is not None:
             yield self._tx
             return
@@ -185,7 +183,7 @@ class SqlConnector:
             t = _table(table, *part.columns(), *(columns or ()))
             cols = [t.c[c] for c in columns] if columns else [sa.literal_column("*")]
             stmt = sa.select(*cols).select_from(t).where(m.clause(t, part))
-            with self._mapped("read rows", table), self._conn(write=False) as conn:
+            with self._mapped("read rows", table), self._single_read() as conn:
                 result = conn.execute(stmt)
                 names = list(result.keys())
                 cursor = result.cursor
@@ -206,7 +204,7 @@ class SqlConnector:
             m = self._matcher()
             t = _table(table, *part.columns(), *columns)
             stmt = sa.select(*(t.c[c] for c in columns)).select_from(t).where(m.clause(t, part))
-            with self._mapped("read rows", table), self._conn(write=False) as conn:
+            with self._mapped("read rows", table), self._single_read() as conn:
                 result = conn.execute(stmt)
                 found = result.cursor.fetchall()
                 result.close()
@@ -218,7 +216,7 @@ class SqlConnector:
             m = self._matcher()
             t = _table(table, *part.columns())
             stmt = sa.select(sa.func.count()).select_from(t).where(m.clause(t, part))
-            with self._mapped("count rows", table), self._conn(write=False) as conn:
+            with self._mapped("count rows", table), self._single_read() as conn:
                 total += int(conn.execute(stmt).scalar_one())
         return total
 
@@ -256,7 +254,7 @@ class SqlConnector:
         params: Mapping[str, Any] | None = None,
     ) -> int:
         total = 0
-        with self._mapped(action, table), self._conn(write=True) as conn:
+        with self._mapped(action, table), self._writing() as conn:
             for part in self._split(rows):
                 m = self._matcher()
                 t = _table(table, *part.columns(), *columns)
