@@ -37,9 +37,7 @@ def _alter(sql: str) -> None:
         engine.dispose()
 
 
-def test_a_schema_is_read_once_until_it_changes(
-    mydigisoft: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _counting_introspect(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = SqlConnector.introspect
 
@@ -48,6 +46,13 @@ def test_a_schema_is_read_once_until_it_changes(
         return real(self)
 
     monkeypatch.setattr(SqlConnector, "introspect", counting)
+    return calls
+
+
+def test_a_schema_is_read_once_until_it_changes(
+    mydigisoft: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _counting_introspect(monkeypatch)
     forget_schemas()
     for _ in range(3):
         with Stores() as stores:
@@ -114,18 +119,6 @@ def test_projects_do_not_share_what_they_derive(mydigisoft: Path, tmp_path: Path
 
 
 # --- schemas kept on disk between processes ------------------------------------------------------
-
-
-def _counting_introspect(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-    real = SqlConnector.introspect
-
-    def counting(self: SqlConnector) -> Any:
-        calls.append(self.name)
-        return real(self)
-
-    monkeypatch.setattr(SqlConnector, "introspect", counting)
-    return calls
 
 
 def _customers(cache: Path) -> Any:

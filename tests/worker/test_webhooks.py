@@ -76,7 +76,7 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
     return Context(PROJECT, settings)
 
 
-def _file(ctx: Context, n: int) -> str:
+def _file(ctx: Context, n: int, *, approve: bool = True) -> str:
     return file_request(
         ctx.engine,
         ctx.settings.secret_key,
@@ -85,7 +85,7 @@ def _file(ctx: Context, n: int) -> str:
         [Identity("email", f"customer{n}@example.com")],
         actor="test",
         verified=True,
-        approve=True,
+        approve=approve,
     ).id
 
 
@@ -216,16 +216,7 @@ def test_a_drain_reads_the_endpoints_once_and_marks_idle_messages_together(
             updates.append(statement)
 
     for n in (1, 2, 3):  # verified, not approved: received and verified, no job
-        file_request(
-            ctx.engine,
-            ctx.settings.secret_key,
-            PROJECT,
-            Kind.access,
-            [Identity("email", f"customer{n}@example.com")],
-            actor="test",
-            verified=True,
-            approve=False,
-        )
+        _file(ctx, n, approve=False)
     sa.event.listen(ctx.engine, "before_cursor_execute", record)
     try:
         taken = drain(ctx)

@@ -35,7 +35,7 @@ def _open_store(settings: Settings) -> Engine:
     return open_store(settings)
 
 
-def anchor_in_background(enabled: bool) -> None:
+def _anchors_in_background(enabled: bool) -> None:
     from troth.audit.ledger import anchor_in_background as switch
 
     switch(enabled)
@@ -123,15 +123,16 @@ def serve(
     finally:
         if jobs is not None:
             jobs.stop()
-        anchor_in_background(False)  # the anchors still queued are written
+        _anchors_in_background(False)  # the anchors still queued are written
 
 
 def served_app() -> FastAPI:
     """The app of a ``troth serve`` process: its ledger anchors are written in the background
-    (a response does not wait for the anchor's fsync; see :func:`anchor_in_background`)."""
+    (a response does not wait for the anchor's fsync; see
+    :func:`troth.audit.ledger.anchor_in_background`)."""
     from troth.web.app import app_from_env
 
-    anchor_in_background(True)
+    _anchors_in_background(True)
     return app_from_env()
 
 
