@@ -241,14 +241,9 @@ class Run:
     def ping(self) -> None:
         """Raise StoreDownError now when a store is down, before anything is read or written.
 
-        A store with a schema fingerprint answers by it: the read that checks the request's
-        schema is still current is the ping (one round trip instead of two)."""
+        See :meth:`Stores.ping`."""
         for name in self.plan.connections:
-            store = self.stores.get(name)
-            if callable(getattr(store, "schema_version", None)):
-                self.stores.schema(name)
-            else:
-                store.ping()
+            self.stores.ping(name)
 
     def complete(
         self,

@@ -60,6 +60,16 @@ class Stores:
             self._opened[connection] = conn
         return self._opened[connection]
 
+    def ping(self, connection: str) -> None:
+        """Raise StoreDownError when the store is down. A store with a schema fingerprint answers
+        by it: the read that checks the request's schema is still current is the ping (one round
+        trip instead of two)."""
+        conn = self.get(connection)
+        if callable(getattr(conn, "schema_version", None)):
+            self.schema(connection)
+        else:
+            conn.ping()
+
     def schema(self, connection: str) -> SchemaInfo:
         """The store's schema: read again only when its fingerprint changed."""
         if connection not in self._schemas:
